@@ -1,0 +1,27 @@
+# kube-proxy-ts image: drop-in for registry.k8s.io/kube-proxy (same /usr/local/bin/kube-proxy path,
+# same flags, same ConfigMap). Build: docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) .
+# The install steps live in deploy/image/assemble.sh, which CI runs too (test/image-assemble.test.ts).
+
+FROM node:24-bookworm-slim AS build
+ARG GIT_COMMIT=unknown
+WORKDIR /src
+COPY . .
+RUN deploy/image/assemble.sh /src /opt/kube-proxy-ts "$GIT_COMMIT"
+
+FROM node:24-bookworm-slim
+ARG GIT_COMMIT=unknown
+LABEL org.opencontainers.image.title="kube-proxy-ts" \
+      org.opencontainers.image.description="Drop-in replacement for kube-proxy, in TypeScript" \
+      org.opencontainers.image.source="kube-proxy-ts" \
+      org.opencontainers.image.revision="${GIT_COMMIT}"
+# iptables ships both back-ends (legacy and nft); the daemon picks one the way upstream's
+# iptables-wrapper does (src/system/iptables-backend.ts). ipset/kmod for ipvs mode, conntrack for
+# UDP clean-up. No compilers, no npm: the runtime needs node and these tools only.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables ipset conntrack kmod iproute2 \
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /root/.npm
+COPY --from=build /opt/kube-proxy-ts /opt/kube-proxy-ts
+RUN ln -s /opt/kube-proxy-ts/bin/kube-proxy-ts.js /usr/local/bin/kube-proxy \
+ && ln -s /opt/kube-proxy-ts/bin/kube-proxy-ts.js /usr/local/bin/kube-proxy-ts
+ENTRYPOINT ["/usr/local/bin/kube-proxy"]

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { JUMPS, parseJumps, renderCleanup, renderPortals, type PortalOptions } from './portal-rules.ts';
+import { svc } from './fixtures.test-support.ts';
+
+const all: PortalOptions = { family: 'IPv4', listenIP: '0.0.0.0', hostIP: '192.0.2.11' };
+const allJumps = new Set(JUMPS.map((j) => `${j.chain}>${j.target}`));
+
+describe('renderPortals', () => {
+  it('renders a ClusterIP, an external IP, an LB IP and a NodePort (golden)', () => {
+    const s = svc({ name: 'ns/web:http', externalIPs: ['203.0.113.5'], loadBalancerVIPs: ['198.51.100.7'], nodePort: 30080 });
+    const r = renderPortals([{ service: s, proxyPort: 40001 }], all, allJumps);
+    expect(r.text).toBe(
+      [
+        '*nat',
+        ':KUBE-PORTALS-CONTAINER - [0:0]',
+        ':KUBE-PORTALS-HOST - [0:0]',
+        ':KUBE-NODEPORT-CONTAINER - [0:0]',
+        ':KUBE-NODEPORT-HOST - [0:0]',
+        '-A KUBE-PORTALS-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 10.96.0.10/32 -j REDIRECT --to-ports 40001',
+        '-A KUBE-PORTALS-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 198.51.100.7/32 -j REDIRECT --to-ports 40001',
+        '-A KUBE-PORTALS-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 203.0.113.5/32 -m physdev ! --physdev-is-in -j REDIRECT --to-ports 40001',
+        '-A KUBE-PORTALS-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j REDIRECT --to-ports 40001',
+        '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 10.96.0.10/32 -j DNAT --to-destination 192.0.2.11:40001',
+        '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 198.51.100.7/32 -j DNAT --to-destination 192.0.2.11:40001',
+        '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j DNAT --to-destination 192.0.2.11:40001',
+        '-A KUBE-NODEPORT-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 30080 -j REDIRECT --to-ports 40001',
+        '-A KUBE-NODEPORT-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 30080 -j DNAT --to-destination 192.0.2.11:40001',
+        'COMMIT',
+        '*filter',
+        ':KUBE-NODEPORT-NON-LOCAL - [0:0]',
+        '-A KUBE-NODEPORT-NON-LOCAL -m comment --comment "ns/web:http" -p tcp -m tcp --dport 40001 -m state --state NEW -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    expect(r.natRules).toBe(9);
+    expect(r.filterRules).toBe(1);
+  });
+
+  it.each([
+    { name: 'specific IPv4 listen address: DNAT everywhere', o: { family: 'IPv4', listenIP: '192.0.2.11', hostIP: '192.0.2.11' }, ip: '10.96.0.10', c: '-j DNAT --to-destination 192.0.2.11:40001', h: '-j DNAT --to-destination 192.0.2.11:40001', mask: '/32' },
+    { name: 'IPv6 on all addresses', o: { family: 'IPv6', listenIP: '::', hostIP: 'fd00::11' }, ip: 'fd00:96::10', c: '-j REDIRECT --to-ports 40001', h: '-j DNAT --to-destination [fd00::11]:40001', mask: '/128' },
+  ] as const)('$name', ({ o, ip, c, h, mask }) => {
+    const s = svc({ name: 'ns/a', family: o.family, clusterIP: ip, protocol: 'UDP', port: 53 });
+    const lines = renderPortals([{ service: s, proxyPort: 40001 }], o, allJumps).text.split('\n');
+    expect(lines).toContain(`-A KUBE-PORTALS-CONTAINER -m comment --comment "ns/a" -p udp -m udp --dport 53 -d ${ip}${mask} ${c}`);
+    expect(lines).toContain(`-A KUBE-PORTALS-HOST -m comment --comment "ns/a" -p udp -m udp --dport 53 -d ${ip}${mask} ${h}`);
+  });
+
+  it('adds the missing jumps only, portal jumps first and NodePort jumps last', () => {
+    const present = new Set(['OUTPUT>KUBE-PORTALS-HOST']);
+    const lines = renderPortals([], all, present).text.split('\n');
+    const jumps = lines.filter((l) => /^-[IA] (PREROUTING|OUTPUT|INPUT) /.test(l));
+    expect(jumps).toEqual([
+      '-I PREROUTING 1 -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER',
+      '-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-CONTAINER',
+      '-A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-HOST',
+      '-I INPUT 1 -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL',
+    ]);
+  });
+
+  it('orders service ports by name whatever the input order', () => {
+    const a = { service: svc({ name: 'ns/a', clusterIP: '10.96.0.1' }), proxyPort: 1 };
+    const b = { service: svc({ name: 'ns/b', clusterIP: '10.96.0.2' }), proxyPort: 2 };
+    expect(renderPortals([b, a], all, allJumps).text).toBe(renderPortals([a, b], all, allJumps).text);
+  });
+});
+
+describe('parseJumps and renderCleanup', () => {
+  const save = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    '-A INPUT -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL',
+    'COMMIT',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    '-A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER',
+    '-A PREROUTING -j KUBE-SERVICES',
+    '-A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "x" -j KUBE-NODEPORT-HOST',
+    '-A KUBE-PORTALS-CONTAINER -p tcp -j REDIRECT --to-ports 1',
+    'COMMIT',
+  ].join('\n');
+
+  it('finds our jumps in their tables and nothing else', () => {
+    expect(parseJumps(save).map((j) => j.key)).toEqual([
+      'INPUT>KUBE-NODEPORT-NON-LOCAL',
+      'PREROUTING>KUBE-PORTALS-CONTAINER',
+      'OUTPUT>KUBE-NODEPORT-HOST',
+    ]);
+  });
+
+  it('deletes the found jumps as saved, then every chain', () => {
+    const text = renderCleanup(parseJumps(save));
+    expect(text).toContain('-D OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "x" -j KUBE-NODEPORT-HOST\n');
+    expect(text.split('\n').filter((l) => l.startsWith('-X '))).toEqual([
+      '-X KUBE-PORTALS-CONTAINER',
+      '-X KUBE-PORTALS-HOST',
+      '-X KUBE-NODEPORT-CONTAINER',
+      '-X KUBE-NODEPORT-HOST',
+      '-X KUBE-NODEPORT-NON-LOCAL',
+    ]);
+    expect(text.indexOf('-D INPUT')).toBeGreaterThan(text.indexOf('*filter'));
+  });
+});

@@ -3,7 +3,7 @@
 // which also runs on SIGINT/SIGTERM. Nothing here touches the root namespace beyond
 // `ip netns add/del/exec` (DEVELOPERS.md, "Safety of the machine").
 import { spawn, type ChildProcess } from 'node:child_process';
-import { exec, type ExecResult } from '../../src/system/exec.ts';
+import { exec, type Exec, type ExecResult } from '../../src/system/exec.ts';
 
 const created = new Set<string>();
 const processes = new Set<ChildProcess>();
@@ -16,6 +16,14 @@ export const NS_PREFIX = `kpt-${process.pid}-`;
 /** Run a command inside a namespace (argument array, no shell). */
 export function execIn(ns: string, file: string, args: readonly string[], input?: string): Promise<ExecResult> {
   return exec('ip', ['netns', 'exec', ns, file, ...args], { input: input ?? '', timeoutMs: 60_000 });
+}
+
+/**
+ * An Exec whose commands run inside `ns`: hand it to the system modules (iptables, conntrack, …)
+ * so they act on the namespace exactly as they would on a node.
+ */
+export function nsExec(ns: string): Exec {
+  return (file, args, options) => exec('ip', ['netns', 'exec', ns, file, ...args], options);
 }
 
 /** `ip -n NS ...`: iproute2 acting inside the namespace without entering it. */

@@ -1,0 +1,143 @@
+// The iptables mode's only contact with the kernel: jump rules from built-in chains (single
+// `iptables -C/-I` calls, as upstream never restores built-in chains), the canary chains, one
+// `iptables-restore --noflush --counters` per sync, and clean-up. A dry-run applier with the same
+// shape records and prints payloads instead of running anything (--dry-run).
+import type { IPFamily } from '../../model/types.ts';
+import type { Iptables, Table, XtablesBackend } from '../../system/iptables.ts';
+import { savedChains } from '../../system/iptables.ts';
+
+/** A rule in a built-in chain, as an argument vector (`-m comment --comment … -j KUBE-SERVICES`). */
+export interface JumpRule {
+  readonly table: Table;
+  /** The built-in chain (INPUT, PREROUTING, …). */
+  readonly chain: string;
+  /** The chain jumped to; created first when missing, as upstream EnsureChain does. */
+  readonly target: string;
+  readonly rule: readonly string[];
+}
+
+/** Upstream pkg/util/iptables Monitor: an empty chain whose disappearance means "someone flushed". */
+export const CANARY_CHAIN = 'KUBE-PROXY-CANARY';
+/** Unlike upstream, which watches mangle only (kubernetes/kubernetes#129128), all three are watched. */
+export const CANARY_TABLES: readonly Table[] = ['mangle', 'nat', 'filter'];
+
+export interface RulesApplier {
+  readonly family: IPFamily;
+  readonly backend: XtablesBackend | 'dry-run';
+  ensureJumps(jumps: readonly JumpRule[]): Promise<void>;
+  ensureCanary(): Promise<void>;
+  /** False when any canary copy is gone (tables flushed by someone else). */
+  canaryPresent(): Promise<boolean>;
+  /** Chains that exist in the nat table now (for stale-chain deletion on a full sync). */
+  natChains(): Promise<string[]>;
+  restore(payload: string): Promise<void>;
+  /** Remove every KUBE-* chain and every rule that jumps to one (see cleanupPayload). */
+  cleanup(): Promise<void>;
+}
+
+export function createIptablesApplier(ipt: Iptables): RulesApplier {
+  return {
+    family: ipt.family,
+    backend: ipt.backend,
+    async ensureJumps(jumps) {
+      for (const j of jumps) {
+        await ipt.ensureChain(j.table, j.target);
+        await ipt.ensureRule('prepend', j.table, j.chain, j.rule);
+      }
+    },
+    async ensureCanary() {
+      for (const t of CANARY_TABLES) await ipt.ensureChain(t, CANARY_CHAIN);
+    },
+    async canaryPresent() {
+      for (const t of CANARY_TABLES) if (!(await ipt.chainExists(t, CANARY_CHAIN))) return false;
+      return true;
+    },
+    async natChains() {
+      return savedChains(await ipt.save('nat'));
+    },
+    restore: (payload) => ipt.restore(payload),
+    async cleanup() {
+      const parts: string[] = [];
+      for (const t of CLEANUP_TABLES) {
+        const part = cleanupPayload(t, await ipt.save(t));
+        if (part !== '') parts.push(part);
+      }
+      if (parts.length > 0) await ipt.restore(parts.join(''));
+    },
+  };
+}
+
+const CLEANUP_TABLES: readonly Table[] = ['raw', 'mangle', 'nat', 'filter'];
+
+/**
+ * kubelet's chains, shared with kube-proxy; upstream CleanupLeftovers leaves KUBE-FIREWALL (and
+ * never touches kubelet's markers), so a node that runs kubelet keeps its rules.
+ */
+const FOREIGN_KUBE_CHAINS = new Set(['KUBE-FIREWALL', 'KUBE-KUBELET-CANARY', 'KUBE-IPTABLES-HINT', 'KUBE-MARK-DROP']);
+
+const isOurs = (chain: string): boolean => chain.startsWith('KUBE-') && !FOREIGN_KUBE_CHAINS.has(chain);
+
+/** The `-j`/`-g` target of a saved rule line. */
+function ruleTarget(line: string): string | undefined {
+  return / -[jg] (\S+)/.exec(line)?.[1];
+}
+
+/**
+ * A restore fragment for one table that deletes (1) every rule outside our chains that jumps into
+ * one (built-in jumps of the iptables, ipvs and userspace modes alike), then (2) flushes and deletes
+ * every chain of ours. Rules are deleted by their saved text (`-D` lines), which iptables-restore
+ * matches like `iptables -D`; other rules and chains are left alone. Pure (exported for tests).
+ */
+export function cleanupPayload(table: Table, saved: string): string {
+  const chains = savedChains(saved).filter(isOurs);
+  if (chains.length === 0) return '';
+  const ours = new Set(chains);
+  const out = [`*${table}`];
+  for (const line of saved.split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    const chain = line.split(' ')[1] ?? '';
+    const target = ruleTarget(line);
+    if (!ours.has(chain) && target !== undefined && ours.has(target)) out.push(`-D ${line.slice(3)}`);
+  }
+  for (const c of chains) out.push(`:${c} - [0:0]`);
+  for (const c of chains) out.push(`-X ${c}`);
+  out.push('COMMIT', '');
+  return out.join('\n');
+}
+
+/** --dry-run: nothing runs; every payload is kept and handed to `write` (stdout in main.ts). */
+export interface DryRunApplier extends RulesApplier {
+  readonly payloads: readonly string[];
+  readonly jumps: readonly JumpRule[];
+}
+
+export function createDryRunApplier(family: IPFamily, write: (text: string) => void): DryRunApplier {
+  const payloads: string[] = [];
+  const jumps: JumpRule[] = [];
+  let canary = false;
+  const quote = (a: string): string => (/[\s"]/.test(a) ? JSON.stringify(a) : a);
+  return {
+    family,
+    backend: 'dry-run',
+    payloads,
+    jumps,
+    async ensureJumps(js) {
+      for (const j of js) {
+        jumps.push(j);
+        write(`# ${family} jump: -t ${j.table} -I ${j.chain} 1 ${j.rule.map(quote).join(' ')}\n`);
+      }
+    },
+    async ensureCanary() {
+      canary = true;
+    },
+    canaryPresent: async () => canary,
+    natChains: async () => [],
+    async restore(payload) {
+      payloads.push(payload);
+      write(`# ${family} iptables-restore --noflush --counters\n${payload}`);
+    },
+    async cleanup() {
+      write(`# ${family} cleanup: every KUBE-* chain and the rules jumping to them would be removed\n`);
+    },
+  };
+}

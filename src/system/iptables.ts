@@ -1,0 +1,148 @@
+// The iptables commands kube-proxy runs (upstream pkg/util/iptables): one `iptables-restore`
+// per family per sync, `iptables-save -t TABLE` to read state, and single-rule `-C/-I/-D/-N/-F/-X`
+// for the jump rules from built-in chains, which are never written with restore. Every call is an
+// argument array through the injected Exec; stdin carries the payload.
+import { ExecError, KubeProxyError } from '../errors.ts';
+import type { IPFamily } from '../model/types.ts';
+import type { Exec } from './exec.ts';
+
+export type Table = 'filter' | 'nat' | 'mangle' | 'raw';
+export type XtablesBackend = 'legacy' | 'nft';
+
+/**
+ * Upstream waits up to 5 s for the xtables lock (pkg/util/iptables WaitSecondsValue). Its `-W`
+ * poll interval is deprecated since iptables 1.8.8 (which warns on every call), so it is not passed.
+ */
+const WAIT_ARGS = ['-w', '5'] as const;
+const TIMEOUT_MS = 60_000;
+
+/** A restore that failed; `line` (1-based, 0 when iptables did not say) and `rule` locate it. */
+export class RestoreError extends ExecError {
+  readonly line: number;
+  readonly rule: string;
+  /** The failing line with up to three lines either side (upstream logs the same context). */
+  readonly context: string;
+  constructor(cause: ExecError, payload: string) {
+    const line = failingLine(cause.stderr);
+    const lines = payload.split('\n');
+    const rule = line > 0 ? (lines[line - 1] ?? '') : '';
+    const context =
+      line > 0
+        ? lines
+            .slice(Math.max(0, line - 4), line + 3)
+            .map((l, i) => `${Math.max(1, line - 3) + i === line ? '>' : ' '} ${l}`)
+            .join('\n')
+        : '';
+    super(cause.command, cause.exitCode, cause.stderr, { cause });
+    this.line = line;
+    this.rule = rule;
+    this.context = context;
+    if (line > 0) this.message = `${this.message} (line ${line}: ${rule})`;
+  }
+}
+
+/** `iptables-restore` reports `line N failed` (legacy) or `Error occurred at line: N` (both). */
+export function failingLine(stderr: string): number {
+  const m = /line:? (\d+)/.exec(stderr);
+  return m?.[1] ? Number(m[1]) : 0;
+}
+
+export interface Iptables {
+  readonly family: IPFamily;
+  readonly backend: XtablesBackend;
+  /** `iptables-restore --noflush --counters`: chains named in the payload are replaced, others kept. */
+  restore(payload: string): Promise<void>;
+  /** `iptables-restore --test`: parse and check the payload against the kernel without committing. */
+  test(payload: string): Promise<void>;
+  save(table?: Table): Promise<string>;
+  chainExists(table: Table, chain: string): Promise<boolean>;
+  /** Create the chain if missing; returns whether it already existed. */
+  ensureChain(table: Table, chain: string): Promise<boolean>;
+  /** `-C`, then `-I CHAIN 1` (prepend) or `-A` if missing; returns whether it already existed. */
+  ensureRule(position: 'prepend' | 'append', table: Table, chain: string, rule: readonly string[]): Promise<boolean>;
+  /** Delete one copy of the rule; a rule that is not there is not an error. Returns whether one was deleted. */
+  deleteRule(table: Table, chain: string, rule: readonly string[]): Promise<boolean>;
+  flushChain(table: Table, chain: string): Promise<void>;
+  deleteChain(table: Table, chain: string): Promise<void>;
+}
+
+/** Binary names: `iptables-legacy-restore`, `ip6tables-nft-save`, … (Debian/upstream 1.8 naming). */
+export function binaries(family: IPFamily, backend: XtablesBackend): { main: string; save: string; restore: string } {
+  const base = `${family === 'IPv4' ? 'iptables' : 'ip6tables'}-${backend}`;
+  return { main: base, save: `${base}-save`, restore: `${base}-restore` };
+}
+
+/** Non-zero exit of `-C` means "no such rule" or "no such chain": both answer "absent". */
+function isAbsent(err: unknown): boolean {
+  return err instanceof ExecError && err.exitCode === 1;
+}
+
+export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBackend): Iptables {
+  const bin = binaries(family, backend);
+  const run = (args: readonly string[]) => exec(bin.main, [...WAIT_ARGS, ...args], { timeoutMs: TIMEOUT_MS });
+  const check = async (args: readonly string[]): Promise<boolean> => {
+    try {
+      await run(args);
+      return true;
+    } catch (err) {
+      if (isAbsent(err)) return false;
+      throw err;
+    }
+  };
+  const restoreWith = async (flags: readonly string[], payload: string): Promise<void> => {
+    try {
+      await exec(bin.restore, [...flags, ...WAIT_ARGS], { input: payload, timeoutMs: TIMEOUT_MS });
+    } catch (err) {
+      if (err instanceof ExecError) throw new RestoreError(err, payload);
+      throw err;
+    }
+  };
+  return {
+    family,
+    backend,
+    restore: (payload) => restoreWith(['--noflush', '--counters'], payload),
+    test: (payload) => restoreWith(['--noflush', '--test'], payload),
+    async save(table) {
+      const { stdout } = await exec(bin.save, table ? ['-t', table] : [], { timeoutMs: TIMEOUT_MS });
+      return stdout;
+    },
+    // `-S CHAIN` lists one chain and fails with exit 1 when it does not exist.
+    chainExists: (table, chain) => check(['-t', table, '-S', chain, '1']),
+    async ensureChain(table, chain) {
+      if (await check(['-t', table, '-S', chain, '1'])) return true;
+      await run(['-t', table, '-N', chain]);
+      return false;
+    },
+    async ensureRule(position, table, chain, rule) {
+      if (await check(['-t', table, '-C', chain, ...rule])) return true;
+      await run(position === 'prepend' ? ['-t', table, '-I', chain, '1', ...rule] : ['-t', table, '-A', chain, ...rule]);
+      return false;
+    },
+    async deleteRule(table, chain, rule) {
+      if (!(await check(['-t', table, '-C', chain, ...rule]))) return false;
+      await run(['-t', table, '-D', chain, ...rule]);
+      return true;
+    },
+    flushChain: async (table, chain) => void (await run(['-t', table, '-F', chain])),
+    deleteChain: async (table, chain) => void (await run(['-t', table, '-X', chain])),
+  };
+}
+
+/** Chains declared in `iptables-save` output for one table (`:NAME POLICY [p:b]` lines). */
+export function savedChains(saved: string): string[] {
+  const out: string[] = [];
+  for (const line of saved.split('\n')) {
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(' ')[0];
+      if (name) out.push(name);
+    }
+  }
+  return out;
+}
+
+/** Thrown when neither back-end can be used (no binaries, no kernel support). */
+export class IptablesUnavailableError extends KubeProxyError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('KP_ERR_KERNEL_MISSING', `iptables unavailable: ${reason}`, options);
+  }
+}

@@ -5,6 +5,8 @@ import type { ProxyMode } from '../model/types.ts';
 
 export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
 export type LogFormat = 'json' | 'text';
+/** pino's level names; `--log-level` sets one directly, otherwise it follows klog's `-v`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 /** Which iptables back-end: auto-detect as upstream's iptables-wrapper does, or forced. */
 export type IptablesBackend = 'auto' | 'legacy' | 'nft';
 
@@ -33,7 +35,7 @@ export interface ProxyConfig {
   readonly clusterCIDRs: readonly string[];
   readonly detectLocalMode: DetectLocalMode;
   readonly detectLocal: { readonly bridgeInterface: string; readonly interfaceNamePrefix: string };
-  /** CIDRs plus the keywords 'primary' / 'localhost'; empty means all addresses (iptables/ipvs). */
+  /** CIDRs, or the single keyword 'primary' (the node's primary IPs); empty means all addresses. */
   readonly nodePortAddresses: readonly string[];
   readonly oomScoreAdj: number;
   readonly featureGates: Readonly<Record<string, boolean>>;
@@ -70,7 +72,15 @@ export interface ProxyConfig {
     readonly udpTimeoutMs: number;
     readonly udpStreamTimeoutMs: number;
   };
-  readonly logging: { readonly format: LogFormat; readonly verbosity: number };
+  readonly logging: {
+    readonly format: LogFormat;
+    /** klog verbosity (`-v`, `logging.verbosity`). */
+    readonly verbosity: number;
+    /** Ours: `--log-level`; when set it wins over `verbosity`. Use `effectiveLogLevel()` (defaults.ts). */
+    readonly level?: LogLevel;
+  };
+  /** `enableProfiling` / `--profiling`: accepted for compatibility (no pprof in Node); absent = false. */
+  readonly enableProfiling?: boolean;
   /** Ours: run from a directory of manifests instead of an API server ('' when unset). */
   readonly manifestsDir: string;
   /** Ours: print what would be programmed and exit, touching nothing. */

@@ -1,0 +1,120 @@
+// The Proxier for --proxy-mode=userspace: each sync opens/closes the per-service-port listeners,
+// hands every load balancer its endpoints (connections to removed endpoints drain), and rewrites
+// the portal rules in one iptables-restore. Upstream v1.25 pkg/proxy/userspace/proxier.go.
+import { KubeProxyError } from '../../../errors.ts';
+import type { Logger } from '../../../model/logger.ts';
+import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../../model/types.ts';
+import type { Exec } from '../../../system/exec.ts';
+import { LoadBalancer } from '../load-balancer.ts';
+import { planBackends, planListeners } from '../plan.ts';
+import type { Portal } from '../portal-rules.ts';
+import { PortalApplier } from '../userspace-applier.ts';
+import { Listeners, type ListenersOptions } from './listeners.ts';
+import { TimerWheel } from './timer-wheel.ts';
+
+export interface UserspaceProxierOptions {
+  readonly family: IPFamily;
+  readonly exec: Exec;
+  readonly logger: Logger;
+  /** Milliseconds for affinity and back-off; main.ts passes clock.now. */
+  readonly now: () => number;
+  /** Where listeners bind: config bindAddress ('0.0.0.0' / '::' = all, then REDIRECT is used). */
+  readonly listenIP: string;
+  /** A non-loopback node address: the DNAT target for host-originated traffic (upstream hostIP). */
+  readonly hostIP: string;
+  /** UDP session idle timeout (upstream --udp-timeout, default 250 ms). */
+  readonly udpIdleTimeoutMs?: number;
+  readonly tcp?: ListenersOptions['tcp'];
+  /** Back-off for an endpoint whose dial failed (default 3 s). */
+  readonly failureBackoffMs?: number;
+  readonly restoreCommand?: string;
+  readonly saveCommand?: string;
+}
+
+export interface UserspaceProxier extends Proxier {
+  /** The proxy port of a served service port (tests, --dry-run output), or undefined. */
+  proxyPort(name: ServicePortName): number | undefined;
+}
+
+export function createUserspaceProxier(o: UserspaceProxierOptions): UserspaceProxier {
+  if (o.listenIP === '127.0.0.1' || o.listenIP === '::1') {
+    // Upstream ErrProxyOnLocalhost: REDIRECT/DNAT to loopback cannot carry pod traffic.
+    throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'userspace: cannot proxy on localhost (bindAddress)');
+  }
+  const log = o.logger.child({ mode: 'userspace', family: o.family });
+  const lb = new LoadBalancer({ now: o.now, ...(o.failureBackoffMs === undefined ? {} : { failureBackoffMs: o.failureBackoffMs }) });
+  const wheel = new TimerWheel();
+  const listeners = new Listeners({
+    family: o.family,
+    listenIP: o.listenIP,
+    lb,
+    wheel,
+    logger: log,
+    ...(o.udpIdleTimeoutMs === undefined ? {} : { udpIdleTimeoutMs: o.udpIdleTimeoutMs }),
+    ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
+  });
+  const applier = new PortalApplier({
+    exec: o.exec,
+    family: o.family,
+    listenIP: o.listenIP,
+    hostIP: o.hostIP,
+    ...(o.restoreCommand === undefined ? {} : { restoreCommand: o.restoreCommand }),
+    ...(o.saveCommand === undefined ? {} : { saveCommand: o.saveCommand }),
+  });
+  let lastOk = false;
+
+  async function sync(state: ProxyState): Promise<SyncResult> {
+    const plan = planListeners(state.services, listeners.current);
+    for (const u of plan.unsupported) log.warn({ service: u.name, reason: u.reason }, 'userspace: service port not proxied');
+    for (const name of plan.close) {
+      await listeners.close(name);
+      lb.deleteService(name);
+    }
+    const openFailures: string[] = [];
+    for (const { name, protocol } of plan.open) {
+      try {
+        const l = await listeners.open(name, protocol);
+        log.info({ service: name, protocol, proxyPort: l.port }, 'userspace: proxying service port');
+      } catch (err) {
+        // One service port that cannot listen must not keep the others from being served.
+        log.error({ service: name, err }, 'userspace: opening the listener failed');
+        openFailures.push(name);
+      }
+    }
+    for (const [name, b] of planBackends(state)) lb.setService(name, b.affinity, b.targets);
+    listeners.drainRemoved();
+    lb.cleanup();
+
+    const rulesNeeded = state.full || !lastOk || plan.open.length > 0 || plan.close.length > 0 || state.changedServices.size > 0;
+    if (!rulesNeeded) return { kind: state.changedEndpoints.size > 0 ? 'partial' : 'noop' };
+    const portals: Portal[] = [];
+    for (const [name, l] of listeners.current) {
+      const service = state.services.get(name);
+      if (service) portals.push({ service, proxyPort: l.port });
+    }
+    lastOk = false;
+    const rendered = await applier.apply(portals, state.full);
+    lastOk = openFailures.length === 0;
+    if (openFailures.length > 0) {
+      throw new KubeProxyError('KP_ERR_SYNC', `userspace: could not listen for ${openFailures.join(', ')}`);
+    }
+    return {
+      kind: state.full ? 'full' : 'partial',
+      counts: { 'nat-rules': rendered.natRules, 'filter-rules': rendered.filterRules },
+    };
+  }
+
+  return {
+    mode: 'userspace',
+    family: o.family,
+    sync,
+    proxyPort: (name) => listeners.current.get(name)?.port,
+    async cleanup() {
+      await applier.cleanup();
+    },
+    async close() {
+      await listeners.closeAll();
+      wheel.stop();
+    },
+  };
+}

@@ -1,0 +1,214 @@
+// The userspace relay with real sockets on 127.0.0.1 (no namespaces, nothing changed on the host).
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LoadBalancer, makeTarget } from '../src/backends/userspace/load-balancer.ts';
+import { TcpRelay } from '../src/backends/userspace/io/tcp-relay.ts';
+import { TimerWheel } from '../src/backends/userspace/io/timer-wheel.ts';
+import { UdpRelay } from '../src/backends/userspace/io/udp-relay.ts';
+import type { SessionAffinity } from '../src/model/types.ts';
+import {
+  exchange,
+  flood,
+  refusingPort,
+  silentLogger,
+  tcpBackend,
+  udpBackend,
+  until,
+  type Backend,
+} from './support/userspace-backends.ts';
+
+const NAME = 'ns/svc:p';
+const none: SessionAffinity = { type: 'None', timeoutSeconds: 0 };
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function tcpSetup(ports: number[], opts: { affinity?: SessionAffinity; max?: number; drainMs?: number } = {}) {
+  const lb = new LoadBalancer({ now: () => Date.now() });
+  lb.setService(NAME, opts.affinity ?? none, ports.map((p) => makeTarget('127.0.0.1', p)));
+  const relay = new TcpRelay({
+    name: NAME,
+    lb,
+    wheel: new TimerWheel(10),
+    logger: silentLogger,
+    ...(opts.max === undefined ? {} : { maxConnections: opts.max }),
+    ...(opts.drainMs === undefined ? {} : { drainTimeoutMs: opts.drainMs }),
+  });
+  const port = await relay.listen('127.0.0.1');
+  cleanups.push(() => relay.close());
+  return { lb, relay, port };
+}
+
+async function backends(...names: string[]): Promise<Backend[]> {
+  const list = await Promise.all(names.map((n) => tcpBackend(n)));
+  for (const b of list) cleanups.push(() => b.close());
+  return list;
+}
+
+const firstLine = (t: string): string => t.split('\n')[0] ?? '';
+
+describe('userspace TCP relay on loopback', () => {
+  it('spreads connections round robin', async () => {
+    const bs = await backends('a', 'b', 'c');
+    const { port } = await tcpSetup(bs.map((b) => b.port));
+    const seen: string[] = [];
+    for (let i = 0; i < 30; i++) seen.push(firstLine((await exchange(port, 'x')).text));
+    expect(seen.filter((s) => s === 'a')).toHaveLength(10);
+    expect(seen.filter((s) => s === 'b')).toHaveLength(10);
+    expect(seen.filter((s) => s === 'c')).toHaveLength(10);
+  });
+
+  it('retries past refusing endpoints: no request fails', async () => {
+    const bs = await backends('live');
+    const dead = [await refusingPort(), await refusingPort()];
+    const { relay, port } = await tcpSetup([dead[0] ?? 0, bs[0]?.port ?? 0, dead[1] ?? 0]);
+    const results = await Promise.all(Array.from({ length: 40 }, () => exchange(port, 'hello')));
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.every((r) => r.text === 'live\nhellobye 5\n')).toBe(true);
+    expect(relay.stats.dialFailures).toBeGreaterThan(0);
+  });
+
+  it('resets the client when every endpoint refuses, after bounded tries', async () => {
+    const { relay, port } = await tcpSetup([await refusingPort(), await refusingPort()]);
+    const r = await exchange(port, 'x');
+    expect(r.ok).toBe(false);
+    expect(relay.stats.dialFailures).toBe(4);
+    await until(() => relay.connections === 0);
+  });
+
+  it('resets the client when the service port has no endpoints', async () => {
+    const { port } = await tcpSetup([]);
+    const r = await exchange(port, 'x');
+    expect(r).toMatchObject({ ok: false });
+  });
+
+  it('ClientIP affinity keeps a client on one endpoint', async () => {
+    const bs = await backends('a', 'b', 'c');
+    const { port } = await tcpSetup(bs.map((b) => b.port), { affinity: { type: 'ClientIP', timeoutSeconds: 60 } });
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add(firstLine((await exchange(port, 'x')).text));
+    expect(seen.size).toBe(1);
+  });
+
+  it('carries a half-close: the reply written after the client FIN arrives', async () => {
+    const bs = await backends('a');
+    const { port } = await tcpSetup([bs[0]?.port ?? 0]);
+    const payload = 'z'.repeat(100_000);
+    const r = await exchange(port, payload);
+    expect(r.ok).toBe(true);
+    expect(r.text).toBe(`a\n${payload}bye 100000\n`);
+  });
+
+  it('applies back-pressure to a fast sender when the client does not read', async () => {
+    const total = 512 * 1024 * 1024;
+    const src = await flood(total);
+    cleanups.push(() => src.close());
+    const { port } = await tcpSetup([src.port]);
+    const before = process.memoryUsage().arrayBuffers;
+    const c = net.connect({ host: '127.0.0.1', port });
+    c.pause();
+    cleanups.push(async () => void c.destroy());
+    // Let the source fill every buffer on the way; then it must be stalled far short of the total.
+    let last = -1;
+    while (src.sent() !== last) {
+      last = src.sent();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(src.sent()).toBeLessThan(64 * 1024 * 1024);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('returns to its baseline of file descriptors after many connections', async () => {
+    const bs = await backends('a', 'b');
+    const { relay, port } = await tcpSetup(bs.map((b) => b.port));
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    await exchange(port, 'warm');
+    await until(() => relay.connections === 0);
+    const base = fds();
+    for (let round = 0; round < 10; round++) {
+      const rs = await Promise.all(Array.from({ length: 50 }, () => exchange(port, 'x')));
+      expect(rs.every((r) => r.ok)).toBe(true);
+    }
+    await until(() => relay.connections === 0);
+    await until(() => fds() <= base + 2);
+    expect(relay.stats.accepted).toBe(501);
+  });
+
+  it('caps connections per service port', async () => {
+    const bs = await backends('a');
+    const { relay, port } = await tcpSetup([bs[0]?.port ?? 0], { max: 2 });
+    const held = [net.connect({ host: '127.0.0.1', port }), net.connect({ host: '127.0.0.1', port })];
+    cleanups.push(async () => held.forEach((s) => s.destroy()));
+    await until(() => relay.connections === 2);
+    const r = await exchange(port, 'x');
+    expect(r.ok).toBe(false);
+    expect(relay.stats.rejected).toBe(1);
+  });
+
+  it('drains a removed endpoint: new connections avoid it, established ones end after the timeout', async () => {
+    const [a, b] = await backends('a', 'b');
+    const { lb, relay, port } = await tcpSetup([a?.port ?? 0, b?.port ?? 0], { drainMs: 300 });
+    const held = net.connect({ host: '127.0.0.1', port });
+    let got = '';
+    held.setEncoding('utf8').on('data', (d: string) => (got += d));
+    await until(() => got.startsWith('a\n'));
+    lb.setService(NAME, none, [makeTarget('127.0.0.1', b?.port ?? 0)]);
+    relay.drainRemoved();
+    held.write('still here');
+    await until(() => got.includes('still here'));
+    for (let i = 0; i < 4; i++) expect(firstLine((await exchange(port, 'x')).text)).toBe('b');
+    await new Promise<void>((resolve) => held.on('close', () => resolve()));
+    expect(held.destroyed).toBe(true);
+  });
+});
+
+describe('userspace UDP relay on loopback', () => {
+  async function udpSetup(names: string[], idleMs = 200) {
+    const bs = await Promise.all(names.map((n) => udpBackend(n)));
+    for (const b of bs) cleanups.push(() => b.close());
+    const lb = new LoadBalancer({ now: () => Date.now() });
+    lb.setService(NAME, none, bs.map((b) => makeTarget('127.0.0.1', b.port)));
+    const relay = new UdpRelay({ name: NAME, family: 'IPv4', lb, wheel: new TimerWheel(10), logger: silentLogger, idleTimeoutMs: idleMs });
+    const port = await relay.listen('127.0.0.1');
+    cleanups.push(() => relay.close());
+    return { relay, port };
+  }
+
+  function ask(sock: dgram.Socket, port: number, msg: string): Promise<{ text: string; from: string }> {
+    return new Promise((resolve) => {
+      sock.once('message', (m, rinfo) => resolve({ text: m.toString(), from: `${rinfo.address}:${rinfo.port}` }));
+      sock.send(msg, port, '127.0.0.1');
+    });
+  }
+
+  async function client(): Promise<dgram.Socket> {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => s.close(() => r())));
+    return s;
+  }
+
+  it('keeps a session per client, replies from the listening address, spreads clients', async () => {
+    const { relay, port } = await udpSetup(['a', 'b']);
+    const c1 = await client();
+    const c2 = await client();
+    const r1 = [await ask(c1, port, '1'), await ask(c1, port, '2')];
+    const r2 = await ask(c2, port, '3');
+    expect(r1.map((r) => r.text)).toEqual(['a:1', 'a:2']);
+    expect(r2.text).toBe('b:3');
+    for (const r of [...r1, r2]) expect(r.from).toBe(`127.0.0.1:${port}`);
+    expect(relay.sessions).toBe(2);
+  });
+
+  it('ends idle sessions', async () => {
+    const { relay, port } = await udpSetup(['a'], 100);
+    const c = await client();
+    await ask(c, port, 'x');
+    expect(relay.sessions).toBe(1);
+    await until(() => relay.sessions === 0);
+    expect((await ask(c, port, 'y')).text).toBe('a:y');
+  });
+});

@@ -1,0 +1,124 @@
+// Test fixtures shaped like upstream proxier_test.go (NewFakeProxier, makeTestService,
+// sortIPTablesRules), so our goldens can be compared with upstream's expectations verbatim.
+import type { Endpoint, IPFamily, NodeInfo, ProxyState, ServicePort, ServicePortName } from '../../../model/types.ts';
+import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../options.ts';
+import { parseRestore, type ParsedChain } from '../restore-parse.ts';
+
+export const TEST_NODE = 'test-node';
+export const TEST_NODE_IP = '192.168.0.2';
+export const TEST_NODE_IP_ALT = '192.168.1.2';
+export const TEST_EXTERNAL_IP = '192.168.99.11';
+export const TEST_NODE_IPV6 = '2001:db8::1';
+export const TEST_NODE_IPV6_ALT = '2001:db8:1::2';
+export const TEST_EXTERNAL_CLIENT = '203.0.113.2';
+export const TEST_EXTERNAL_CLIENT_BLOCKED = '203.0.113.130';
+export const TEST_LOCAL_ADDRESSES = ['127.0.0.1', '::1', TEST_NODE_IP, TEST_NODE_IP_ALT, TEST_EXTERNAL_IP, TEST_NODE_IPV6, TEST_NODE_IPV6_ALT];
+
+export const testNode: NodeInfo = { name: TEST_NODE, labels: {}, zone: '', podCIDRs: [], eligible: true };
+
+/** upstream NewFakeProxier: mark 0x4000, pod CIDR 10.0.0.0/8 (fd00:10::/64), localhost NodePorts, nfacct present. */
+export function upstreamOptions(family: IPFamily = 'IPv4', over: Partial<RenderOptions> = {}): RenderOptions {
+  const cidr = family === 'IPv4' ? '10.0.0.0/8' : 'fd00:10::/64';
+  return {
+    ...DEFAULT_RENDER_OPTIONS,
+    masqueradeMark: '0x4000',
+    localDetector: { ifLocal: `-s ${cidr}`, ifNotLocal: `! -s ${cidr}` },
+    localhostNodePorts: true,
+    nodeIPs: family === 'IPv4' ? [TEST_NODE_IP] : [TEST_NODE_IPV6],
+    localAddresses: TEST_LOCAL_ADDRESSES,
+    nfacct: { localhostNodePortsAccepted: true, invalidDropped: true },
+    ...over,
+  };
+}
+
+export function svcPort(ns: string, name: string, portName: string, over: Partial<ServicePort> = {}): ServicePort {
+  const family = over.family ?? 'IPv4';
+  return {
+    name: portName === '' ? `${ns}/${name}` : `${ns}/${name}:${portName}`,
+    namespace: ns,
+    serviceName: name,
+    portName,
+    protocol: 'TCP',
+    family,
+    clusterIP: family === 'IPv4' ? '172.30.0.41' : 'fd00:172:30::41',
+    port: 80,
+    nodePort: 0,
+    externalIPs: [],
+    loadBalancerVIPs: [],
+    loadBalancerSourceRanges: [],
+    sessionAffinity: { type: 'None', timeoutSeconds: 0 },
+    externalPolicyLocal: false,
+    internalPolicyLocal: false,
+    healthCheckNodePort: 0,
+    trafficDistribution: '',
+    topologyMode: '',
+    ...over,
+  };
+}
+
+export function ep(ip: string, port: number, over: Partial<Endpoint> = {}): Endpoint {
+  const isLocal = over.isLocal ?? false;
+  return {
+    ip, port, ready: true, serving: true, terminating: false, isLocal,
+    nodeName: isLocal ? TEST_NODE : '', zone: '', zoneHints: undefined, nodeHints: undefined,
+    ...over,
+  };
+}
+
+export function makeState(
+  family: IPFamily,
+  entries: ReadonlyArray<readonly [ServicePort, readonly Endpoint[]]>,
+  over: Partial<ProxyState> = {},
+): ProxyState {
+  const services = new Map<ServicePortName, ServicePort>();
+  const endpoints = new Map<ServicePortName, readonly Endpoint[]>();
+  for (const [s, eps] of entries) {
+    services.set(s.name, s);
+    if (eps.length > 0) endpoints.set(s.name, eps);
+  }
+  return {
+    family, services, endpoints, node: testNode,
+    changedServices: new Set(), changedEndpoints: new Set(), removedEndpoints: new Map(), full: true,
+    ...over,
+  };
+}
+
+function commentService(c: ParsedChain['rules'][number]): string | undefined {
+  const i = c.args.indexOf('--comment');
+  if (i < 0) return undefined;
+  const v = c.args[i + 1] ?? '';
+  const j = v.search(/[ :]/);
+  return j === -1 ? v : v.slice(0, j);
+}
+
+function stableSortByService(rules: ParsedChain['rules'], keepLast?: (r: ParsedChain['rules'][number]) => boolean): void {
+  const keyed = rules.map((r, i) => ({ r, i, k: commentService(r), last: keepLast?.(r) ?? false }));
+  keyed.sort((a, b) => {
+    if (a.last !== b.last) return a.last ? 1 : -1;
+    if (a.k !== undefined && b.k !== undefined && a.k !== b.k) return a.k < b.k ? -1 : 1;
+    return a.i - b.i;
+  });
+  rules.splice(0, rules.length, ...keyed.map((x) => x.r));
+}
+
+/** Port of upstream sortIPTablesRules: a canonical order independent of service iteration. */
+export function sortLikeUpstream(text: string): string {
+  const tables = [...parseRestore(text).values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const rank = (n: string): number => (n === 'KUBE-NODEPORTS' ? 0 : n === 'KUBE-SERVICES' ? 1 : n.startsWith('KUBE-') ? 2 : 3);
+  let out = '';
+  for (const t of tables) {
+    const chains = [...t.chains.values()].sort((a, b) => rank(a.name) - rank(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const c of chains) {
+      if (c.name === 'KUBE-NODEPORTS') stableSortByService(c.rules);
+      if (c.name === 'KUBE-SERVICES') {
+        stableSortByService(c.rules, t.name === 'nat' ? (r) => r.raw.includes('must be the last rule') : undefined);
+      }
+    }
+    out += `*${t.name}\n`;
+    for (const c of chains) out += `:${c.name} ${c.policy} [0:0]\n`;
+    for (const c of chains) for (const r of c.rules) out += r.raw + '\n';
+    for (const d of t.deleted) out += `-X ${d}\n`;
+    out += 'COMMIT\n';
+  }
+  return out;
+}

@@ -58,6 +58,7 @@ export class TestApiServer {
   private readonly watchers = new Set<Watcher>();
   private readonly opts: ApiServerOptions;
   private listDelayMs = 0;
+  private watchDelayMs = 0;
   private portNumber = 0;
 
   constructor(opts: ApiServerOptions = {}) {
@@ -101,6 +102,8 @@ export class TestApiServer {
   /** Destroy every watch socket mid-stream (a load balancer idle cut, a TCP reset). */
   resetWatches(): void { this.endWatchers((w) => w.res.socket?.destroy()); }
   setListDelay(ms: number): void { this.listDelayMs = ms; }
+  /** Hold new watch requests this long before answering (the RV is judged when answered): opens a window to miss events. */
+  setWatchDelay(ms: number): void { this.watchDelayMs = ms; }
   get watchCount(): number { return this.watchers.size; }
 
   /** Forget the history: open watches get an ERROR 410 event, and resuming from any RV gets 410. */
@@ -113,10 +116,14 @@ export class TestApiServer {
   }
 
   backup(): void { this.store.backup(); }
-  /** Back to the last `backup()`; resourceVersions go backwards and all watches are cut. */
-  restoreFromBackup(): void {
+  /**
+   * Back to the last `backup()`; resourceVersions go backwards. Watches end as in a graceful API
+   * server restart ('close': clients resume from an RV the server has not reached: 504) or are cut.
+   */
+  restoreFromBackup(cut: 'close' | 'reset' = 'close'): void {
     this.store.restore();
-    this.endWatchers((w) => w.res.socket?.destroy());
+    if (cut === 'close') this.closeWatches();
+    else this.resetWatches();
   }
 
   private endWatchers(fn: (w: Watcher) => void): void {
@@ -159,6 +166,10 @@ export class TestApiServer {
       return sendStatus(res, 400, 'BadRequest', String(err));
     }
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
+      if (this.watchDelayMs > 0) {
+        setTimeout(() => { if (!res.destroyed) this.watch(route.kind, url.searchParams, matches, res); }, this.watchDelayMs);
+        return;
+      }
       return this.watch(route.kind, url.searchParams, matches, res);
     }
     this.counters.lists[route.kind]++;

@@ -1,0 +1,73 @@
+// The API-server ClusterSource: one supervised client-node informer each for Services and
+// EndpointSlices (kube-proxy's label selector) and for this node's Node (field selector by name),
+// as kube-proxy's ServiceConfig / EndpointSliceConfig / NodeConfig informers do
+// (cmd/kube-proxy/app/server.go). Resilience lives in informer-supervisor.ts.
+import type { KubernetesListObject } from '@kubernetes/client-node';
+import type { Logger } from '../model/logger.ts';
+import type { KubeClient } from './kube-client.ts';
+import { InformerSupervisor } from './informer-supervisor.ts';
+import type { SupervisorTiming } from './informer-supervisor.ts';
+import { newSourceStats } from './source-stats.ts';
+import type { SourceStats } from './source-stats.ts';
+import { SERVICE_LABEL_SELECTOR } from './types.ts';
+import type { ClusterSource, ClusterStateSink, KindMap, ObjectKind } from './types.ts';
+
+export interface ApiSourceOptions {
+  client: KubeClient;
+  /** This node's name (`--hostname-override` or the hostname); its Node object is watched. */
+  nodeName: string;
+  log: Logger;
+  /** Defaults below suit production; tests shorten them. */
+  timing?: Partial<SupervisorTiming>;
+  /** Watch the Node (needed for topology hints and node-port addresses); default true. */
+  watchNode?: boolean;
+  random?: () => number;
+}
+
+export const DEFAULT_TIMING: SupervisorTiming = {
+  backoffInitialMs: 500,
+  backoffMaxMs: 30_000,
+  // Bookmarks (asked for) or the server timeout end the silence well before this.
+  stallTimeoutMs: 11 * 60_000,
+  watchTimeoutSeconds: 300,
+  relistPeriodMs: 0,
+};
+
+export class ApiSource implements ClusterSource {
+  /** Live counters, per kind, for the metrics endpoint. */
+  readonly stats: SourceStats = newSourceStats();
+  private readonly opts: ApiSourceOptions;
+  private supervisors: InformerSupervisor<ObjectKind>[] = [];
+
+  constructor(opts: ApiSourceOptions) {
+    this.opts = opts;
+  }
+
+  /** Starts all informers; resolves once each has listed once or scheduled a retry (watch `sink.synced`). */
+  async start(sink: ClusterStateSink): Promise<void> {
+    const { client, log, nodeName } = this.opts;
+    const timing = { ...DEFAULT_TIMING, ...this.opts.timing };
+    const common = { kc: client.kc, sink, timing, ...(this.opts.random ? { random: this.opts.random } : {}) };
+    const make = <K extends ObjectKind>(
+      kind: K, path: string, list: () => Promise<KubernetesListObject<KindMap[K]>>, selectors: { labelSelector?: string; fieldSelector?: string },
+    ): InformerSupervisor<K> => new InformerSupervisor<K>({
+      ...common, ...selectors, kind, path, list, stats: this.stats[kind], log: log.child({ resource: kind }),
+    });
+    const labelSelector = SERVICE_LABEL_SELECTOR;
+    const fieldSelector = `metadata.name=${nodeName}`;
+    const sups: InformerSupervisor<ObjectKind>[] = [
+      make('Service', '/api/v1/services', () => client.core.listServiceForAllNamespaces({ labelSelector }), { labelSelector }),
+      make('EndpointSlice', '/apis/discovery.k8s.io/v1/endpointslices',
+        () => client.discovery.listEndpointSliceForAllNamespaces({ labelSelector }), { labelSelector }),
+    ] as InformerSupervisor<ObjectKind>[];
+    if (this.opts.watchNode !== false) {
+      sups.push(make('Node', '/api/v1/nodes', () => client.core.listNode({ fieldSelector }), { fieldSelector }) as InformerSupervisor<ObjectKind>);
+    }
+    this.supervisors = sups;
+    await Promise.all(sups.map((s) => s.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.supervisors.map((s) => s.stop()));
+  }
+}

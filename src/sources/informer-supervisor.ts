@@ -1,0 +1,220 @@
+// Keeps one client-node informer (ListWatch) alive for one kind. client-node 2.0.1 reconnects by
+// itself only on a clean stream end, a client-side timeout and 410 Gone; any other error (connection
+// refused, 5xx, 504 "Too large resource version" after an etcd restore) stops it for good
+// (cache.js doneHandler; kubernetes-client/javascript#589, #1496). So every attempt here is a fresh
+// ListWatch: its list is delivered with `sink.replace` (deletions missed while down are applied),
+// failures restart it with capped, jittered exponential backoff, and a watchdog restarts an attempt
+// that has shown no sign of life (event, bookmark, reconnect) for too long (#596, #958).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../model/logger.ts';
+import type { ClusterStateSink, KindMap, ObjectKind } from './types.ts';
+import type { KindStats } from './source-stats.ts';
+import { backoffDelay, objectKeyOf, toWire } from './source-stats.ts';
+
+export interface SupervisorTiming {
+  /** First restart delay; doubles per consecutive failure up to `backoffMaxMs` (then jittered). */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Restart an attempt with no event, bookmark or reconnect for this long. */
+  stallTimeoutMs: number;
+  /** Server-side watch timeout (client-go picks 5–10 min); the stream ends cleanly and resumes. */
+  watchTimeoutSeconds: number;
+  /** Relist from scratch this often (0 = never): repairs any divergence a missed event left behind. */
+  relistPeriodMs: number;
+}
+
+export interface SupervisorOptions<K extends ObjectKind> {
+  kind: K;
+  kc: KubeConfig;
+  path: string;
+  list: () => Promise<KubernetesListObject<KindMap[K]>>;
+  labelSelector?: string;
+  fieldSelector?: string;
+  sink: ClusterStateSink;
+  log: Logger;
+  stats: KindStats;
+  timing: SupervisorTiming;
+  random?: () => number;
+}
+
+/** client-node's Watch with bookmarks and a server timeout asked for, and a liveness hook. */
+class SupervisedWatch extends Watch {
+  dead = false;
+  private readonly extra: Record<string, string>;
+  private readonly onActivity: () => void;
+  constructor(kc: KubeConfig, extra: Record<string, string>, onActivity: () => void) {
+    super(kc);
+    this.extra = extra;
+    this.onActivity = onActivity;
+  }
+  override async watch(
+    path: string, params: Record<string, string | number | boolean | undefined>,
+    cb: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    // ListWatch opens a watch even when stopped during its list; a superseded attempt must not.
+    if (this.dead) return new AbortController();
+    this.onActivity();
+    try {
+      return await super.watch(path, { ...params, ...this.extra }, (phase, obj, raw) => {
+        this.onActivity();
+        cb(phase, obj, raw);
+      }, done);
+    } catch (err) {
+      // e.g. applySecurityAuthentication failing (unreadable token file): ListWatch calls watch()
+      // from an un-awaited doneHandler, so a throw here would be an unhandled rejection.
+      done(err);
+      return new AbortController();
+    }
+  }
+}
+
+export class InformerSupervisor<K extends ObjectKind> {
+  private readonly o: SupervisorOptions<K>;
+  private readonly random: () => number;
+  private attempt = 0;
+  private informer: ListWatch<KindMap[K] & KubernetesObject> | undefined;
+  private watch: SupervisedWatch | undefined;
+  private failures = 0;
+  private stopped = true;
+  private synced = false;
+  private suppressDiff = false;
+  private lastActivity = 0;
+  private attemptStartedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartPending = false;
+  private watchdog: NodeJS.Timeout | undefined;
+
+  constructor(opts: SupervisorOptions<K>) {
+    this.o = opts;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Resolves after the first attempt either delivered its list or failed (a retry is then scheduled). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const { stallTimeoutMs } = this.o.timing;
+    this.watchdog = setInterval(() => this.checkStall(), Math.max(10, Math.floor(stallTimeoutMs / 4)));
+    this.watchdog.unref();
+    await this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    clearTimeout(this.restartTimer);
+    await this.retire();
+  }
+
+  private touch(): void {
+    this.lastActivity = Date.now();
+    this.o.stats.lastActivityMs = this.lastActivity;
+  }
+
+  private async retire(): Promise<void> {
+    this.attempt++;
+    if (this.watch) this.watch.dead = true;
+    const old = this.informer;
+    this.informer = undefined;
+    this.watch = undefined;
+    if (old) await old.stop();
+  }
+
+  private async run(): Promise<void> {
+    this.restartPending = false;
+    await this.retire();
+    if (this.stopped) return;
+    const attempt = this.attempt;
+    const current = (): boolean => attempt === this.attempt && !this.stopped;
+    this.attemptStartedAt = Date.now();
+    this.touch();
+    const { timing, kind } = this.o;
+    // Vary the server timeout like client-go's reflector (minWatchTimeout * (1 + rand)) so a fleet of
+    // nodes does not reconnect in lockstep.
+    const timeoutSeconds = Math.round(timing.watchTimeoutSeconds * (1 + this.random()));
+    const watch = new SupervisedWatch(this.o.kc, { allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }, () => {
+      if (!current()) return;
+      this.touch();
+      this.suppressDiff = false;
+    });
+    const listFn = async (): Promise<KubernetesListObject<KindMap[K] & KubernetesObject>> => {
+      this.touch();
+      this.o.stats.lists++;
+      const list = await this.o.list();
+      if (current()) this.deliverList(list.items);
+      return list as KubernetesListObject<KindMap[K] & KubernetesObject>;
+    };
+    // client-node's own reconnect backoff grows to 30 s; cap it with ours so tests and short outages recover fast.
+    const delayFn = (ms: number): Promise<void> => sleep(Math.min(ms, timing.backoffMaxMs));
+    const informer = new ListWatch<KindMap[K] & KubernetesObject>(
+      this.o.path, watch, listFn, false, this.o.labelSelector, this.o.fieldSelector, { delayFn },
+    );
+    this.informer = informer;
+    this.watch = watch;
+    const onObject = (verb: 'upsert' | 'remove') => (obj: KindMap[K] & KubernetesObject): void => {
+      // The diff ListWatch runs after every list duplicates what `replace` already delivered.
+      if (!current() || this.suppressDiff) return;
+      this.o.stats.events++;
+      this.failures = 0;
+      this.deliver(() => {
+        if (verb === 'upsert') this.o.sink.upsert(kind, toWire(kind, obj));
+        else this.o.sink.remove(kind, objectKeyOf(obj));
+      });
+    };
+    informer.on('add', onObject('upsert'));
+    informer.on('update', onObject('upsert'));
+    informer.on('delete', onObject('remove'));
+    informer.on('error', (err: unknown) => { if (current()) this.scheduleRestart(err); });
+    await informer.start().catch((err: unknown) => { if (current()) this.scheduleRestart(err); });
+  }
+
+  private deliverList(items: readonly KindMap[K][]): void {
+    const { kind, sink } = this.o;
+    this.suppressDiff = true;
+    this.deliver(() => sink.replace(kind, items.map((i) => toWire(kind, i))));
+    if (!this.synced) {
+      this.synced = true;
+      this.deliver(() => sink.synced(kind));
+    }
+  }
+
+  /** Sink handlers must not throw; if one does, the informer keeps going and the error is counted. */
+  private deliver(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.stats.handlerErrors++;
+      this.o.log.error({ resource: this.o.kind, err }, 'cluster state handler failed');
+    }
+  }
+
+  private scheduleRestart(err: unknown, resetBackoff = false): void {
+    if (this.stopped) return;
+    // Everything from the failed attempt is ignored from here on, and its sockets are closed now.
+    this.retire().catch((e: unknown) => this.o.log.warn({ resource: this.o.kind, err: e }, 'informer stop failed'));
+    this.restartPending = true;
+    clearTimeout(this.restartTimer);
+    if (resetBackoff) this.failures = 0;
+    const { backoffInitialMs, backoffMaxMs } = this.o.timing;
+    const delayMs = backoffDelay(this.failures, backoffInitialMs, backoffMaxMs, this.random);
+    this.failures++;
+    this.o.stats.restarts++;
+    this.o.log.warn({ resource: this.o.kind, err, delayMs }, 'watch restarting');
+    this.restartTimer = setTimeout(() => {
+      this.run().catch((e: unknown) => this.scheduleRestart(e));
+    }, delayMs);
+  }
+
+  private checkStall(): void {
+    if (this.stopped || this.restartPending) return;
+    const now = Date.now();
+    const { stallTimeoutMs, relistPeriodMs } = this.o.timing;
+    if (relistPeriodMs > 0 && now - this.attemptStartedAt >= relistPeriodMs) {
+      this.scheduleRestart(new Error('periodic relist'), true);
+    } else if (now - this.lastActivity >= stallTimeoutMs) {
+      this.o.stats.stalls++;
+      this.scheduleRestart(new Error(`no watch event or bookmark for ${now - this.lastActivity} ms`));
+    }
+  }
+}

@@ -1,0 +1,19 @@
+// The API clients the informers list with, built from one KubeConfig (see kubeconfig.ts). Kept as
+// a small object so main.ts wires it once and tests build it against the test API server.
+import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeProxyError } from '../errors.ts';
+
+export interface KubeClient {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly discovery: DiscoveryV1Api;
+}
+
+export function createKubeClient(kc: KubeConfig): KubeClient {
+  try {
+    return { kc, core: kc.makeApiClient(CoreV1Api), discovery: kc.makeApiClient(DiscoveryV1Api) };
+  } catch (err) {
+    throw new KubeProxyError('KP_ERR_KUBECONFIG', 'cannot build API client from kubeconfig', { cause: err });
+  }
+}

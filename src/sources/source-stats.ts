@@ -1,0 +1,58 @@
+// Counters the metrics code reads (watch restarts, relists, events, handler errors, last activity),
+// and the small pure helpers the API source shares: backoff, object keys, wire normalisation.
+import type { KindMap, ObjectKind } from './types.ts';
+
+export interface KindStats {
+  /** Informer restarts after an error, a stall or a periodic relist. */
+  restarts: number;
+  /** Full lists (initial, after 410, after a restart). */
+  lists: number;
+  /** add/update/delete events delivered from watches. */
+  events: number;
+  /** Sink handlers that threw (caught, logged). */
+  handlerErrors: number;
+  /** Restarts caused by the stall watchdog. */
+  stalls: number;
+  /** Epoch ms of the last event, bookmark, list or reconnect; 0 before the first. */
+  lastActivityMs: number;
+}
+
+export type SourceStats = Record<ObjectKind, KindStats>;
+
+export function newSourceStats(): SourceStats {
+  const one = (): KindStats => ({ restarts: 0, lists: 0, events: 0, handlerErrors: 0, stalls: 0, lastActivityMs: 0 });
+  return { Service: one(), EndpointSlice: one(), Node: one() };
+}
+
+/**
+ * Delay before restart number `failures` (0-based): initial * 2^failures capped at max, then
+ * "equal jitter" (half fixed, half random) so restarts of many nodes spread out but never hit 0.
+ */
+export function backoffDelay(failures: number, initialMs: number, maxMs: number, random: () => number): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
+  return Math.round(base / 2 + (base / 2) * random());
+}
+
+interface Meta { metadata?: { name?: string; namespace?: string } }
+
+/** `namespace/name`, or `name` for cluster-scoped objects (Nodes): the ClusterStateSink key. */
+export function objectKeyOf(obj: Meta): string {
+  const name = obj.metadata?.name ?? '';
+  return obj.metadata?.namespace ? `${obj.metadata.namespace}/${name}` : name;
+}
+
+const TYPE_META: Record<ObjectKind, { apiVersion: string; kind: string }> = {
+  Service: { apiVersion: 'v1', kind: 'Service' },
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+  Node: { apiVersion: 'v1', kind: 'Node' },
+};
+
+/**
+ * One shape for every object the sink sees, whichever path it came by: client-node deserialises list
+ * items (Date objects, no kind/apiVersion) but hands watch events over as raw JSON, and manifests
+ * are raw JSON too. So everything is delivered as wire JSON with its type meta set.
+ */
+export function toWire<K extends ObjectKind>(kind: K, obj: KindMap[K]): KindMap[K] {
+  const plain = JSON.parse(JSON.stringify(obj)) as KindMap[K];
+  return { ...plain, ...TYPE_META[kind] };
+}

@@ -1,0 +1,66 @@
+// Runs the userspace Proxier inside a namespace for system tests:
+// `node userspace-proxy-runner.ts HOST_IP`. Reads one JSON command per stdin line —
+// `{"op":"sync","services":[…],"endpoints":{…},"full":bool}` or `{"op":"cleanup"}` — and answers
+// each with one line: `ok <id> <json>` (proxy ports by service port, or the sync result) or
+// `error <id> <text>`, where id counts commands from 1 (so a test can wait for its own answer).
+import { createInterface } from 'node:readline';
+import { createUserspaceProxier } from '../../src/backends/userspace/index.ts';
+import { describeError } from '../../src/errors.ts';
+import type { Endpoint, ProxyState, ServicePort } from '../../src/model/types.ts';
+import { exec } from '../../src/system/exec.ts';
+import { silentLogger } from './userspace-backends.ts';
+
+interface SyncCommand {
+  readonly op: 'sync';
+  readonly services: ServicePort[];
+  readonly endpoints: Record<string, Endpoint[]>;
+  readonly full?: boolean;
+}
+type Command = SyncCommand | { readonly op: 'cleanup' } | { readonly op: 'ports' };
+
+const hostIP = process.argv[2] ?? '';
+const proxier = createUserspaceProxier({
+  family: 'IPv4',
+  exec,
+  logger: silentLogger,
+  now: () => Date.now(),
+  listenIP: '0.0.0.0',
+  hostIP,
+  udpIdleTimeoutMs: 1000,
+  tcp: { drainTimeoutMs: 1000 },
+});
+let names: string[] = [];
+
+async function run(cmd: Command): Promise<unknown> {
+  if (cmd.op === 'cleanup') return proxier.cleanup();
+  if (cmd.op === 'ports') return Object.fromEntries(names.map((n) => [n, proxier.proxyPort(n) ?? null]));
+  names = cmd.services.map((s) => s.name);
+  const state: ProxyState = {
+    family: 'IPv4',
+    services: new Map(cmd.services.map((s) => [s.name, s])),
+    endpoints: new Map(Object.entries(cmd.endpoints)),
+    node: { name: 'node-1', labels: {}, zone: '', podCIDRs: [], eligible: true },
+    changedServices: new Set(names),
+    changedEndpoints: new Set(names),
+    removedEndpoints: new Map(),
+    full: cmd.full ?? true,
+  };
+  return proxier.sync(state);
+}
+
+let seq = 0;
+let chain: Promise<void> = Promise.resolve();
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const id = ++seq;
+  // One command at a time, as the sync runner calls a proxier.
+  chain = chain.then(() =>
+    run(JSON.parse(line) as Command).then(
+      (r) => console.log(`ok ${id} ${JSON.stringify(r ?? null)}`),
+      (err: unknown) => console.log(`error ${id} ${describeError(err).replace(/\n/g, ' ')}`),
+    ),
+  );
+});
+rl.on('close', () => void proxier.close?.());
+process.on('SIGTERM', () => void proxier.close?.().finally(() => process.exit(0)));
+console.log('ready');

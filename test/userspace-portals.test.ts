@@ -1,0 +1,120 @@
+// The userspace mode end to end, in namespaces: the Proxier runs inside node-1, its portal rules
+// REDIRECT/DNAT service addresses to its listeners, and it relays to pods on both nodes.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Endpoint, ServicePort } from '../src/model/types.ts';
+import { type NsProcess } from './support/netns.ts';
+import { describeWith } from './support/requirements.ts';
+import { buildTopology, execIn, spawnIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
+
+const RUNNER = fileURLToPath(new URL('./support/userspace-proxy-runner.ts', import.meta.url));
+
+function svc(over: Partial<ServicePort> & { name: string; clusterIP: string }): ServicePort {
+  return {
+    namespace: 'default',
+    serviceName: over.name.split('/')[1]?.split(':')[0] ?? 'svc',
+    portName: '',
+    protocol: 'TCP',
+    family: 'IPv4',
+    port: 80,
+    nodePort: 0,
+    externalIPs: [],
+    loadBalancerVIPs: [],
+    loadBalancerSourceRanges: [],
+    sessionAffinity: { type: 'None', timeoutSeconds: 0 },
+    externalPolicyLocal: false,
+    internalPolicyLocal: false,
+    healthCheckNodePort: 0,
+    trafficDistribution: '',
+    topologyMode: '',
+    ...over,
+  };
+}
+
+function ep(ip: string, port: number, nodeName: string): Endpoint {
+  const base = { ready: true, serving: true, terminating: false, zone: '', zoneHints: undefined, nodeHints: undefined };
+  return { ip, port, nodeName, isLocal: nodeName === 'node-1', ...base };
+}
+
+describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
+  let topo: Topology;
+  let proxy: NsProcess;
+  let seq = 0;
+
+  async function send(cmd: object): Promise<string> {
+    const id = ++seq;
+    proxy.write(`${JSON.stringify(cmd)}\n`);
+    const line = await proxy.waitForLine((l) => l.startsWith(`ok ${id} `) || l.startsWith(`error ${id} `), 60_000);
+    if (line.startsWith('error')) throw new Error(line);
+    return line.slice(`ok ${id} `.length);
+  }
+
+  const web = svc({ name: 'default/web', clusterIP: '10.96.0.10', nodePort: 30080 });
+  const dns = svc({ name: 'default/dns', clusterIP: '10.96.0.53', protocol: 'UDP', port: 53 });
+  let endpoints: Record<string, Endpoint[]>;
+
+  beforeAll(async () => {
+    topo = await buildTopology({
+      nodes: [
+        { name: 'node-1', pods: [{ name: 'pod-a' }, { name: 'client-pod', tcpPorts: [], udpPorts: [] }] },
+        { name: 'node-2', pods: [{ name: 'pod-b' }] },
+      ],
+    });
+    const a = topo.pod('pod-a');
+    const b = topo.pod('pod-b');
+    endpoints = {
+      // A refusing port on a live pod and an address nobody answers for: both must cost no request.
+      'default/web': [ep(a.ip, 80, 'node-1'), ep(b.ip, 80, 'node-2'), ep(a.ip, 81, 'node-1'), ep('10.244.2.99', 80, 'node-2')],
+      'default/dns': [ep(a.ip, 53, 'node-1'), ep(b.ip, 53, 'node-2')],
+    };
+    proxy = spawnIn(topo.node('node-1').ns, process.execPath, [RUNNER, topo.node('node-1').ip], { stdin: true });
+    await proxy.waitForLine((l) => l === 'ready');
+    await send({ op: 'sync', services: [web, dns], endpoints, full: true });
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await topo?.teardown();
+  });
+
+  it('sends ClusterIP traffic from a pod through the relay to endpoints on both nodes, retrying dead ones', async () => {
+    const replies = await tcpRequest(topo.pod('client-pod').ns, '10.96.0.10', 80, { count: 24 });
+    const t = tally(replies);
+    expect([...t.keys()].sort()).toEqual(['pod-a', 'pod-b']);
+    expect((t.get('pod-a') ?? 0) + (t.get('pod-b') ?? 0)).toBe(24);
+    // The daemon made the upstream connections: pods see node-1's addresses, never the client pod.
+    const sources = new Set(replies.map((r) => (r.ok ? r.source : r.error)));
+    expect([...sources].sort()).toEqual(['10.244.1.1', topo.node('node-1').ip].sort());
+  });
+
+  it('relays UDP ClusterIP traffic and the reply reaches the pod', async () => {
+    const replies = await udpRequest(topo.pod('client-pod').ns, '10.96.0.53', 53, { count: 4 });
+    expect(replies.every((r) => r.ok)).toBe(true);
+  });
+
+  it('serves a NodePort to the external client and ClusterIP traffic from the node itself', async () => {
+    const ext = await tcpRequest(topo.client.ns, topo.node('node-1').ip, 30080, { count: 4 });
+    expect(ext.every((r) => r.ok)).toBe(true);
+    const host = await tcpRequest(topo.node('node-1').ns, '10.96.0.10', 80, { count: 4 });
+    expect(host.every((r) => r.ok)).toBe(true);
+  });
+
+  it('stops using a removed endpoint at the next sync', async () => {
+    await send({ op: 'sync', services: [web, dns], endpoints: { ...endpoints, 'default/web': [ep(topo.pod('pod-b').ip, 80, 'node-2')] }, full: false });
+    const t = tally(await tcpRequest(topo.pod('client-pod').ns, '10.96.0.10', 80, { count: 6 }));
+    expect([...t.entries()]).toEqual([['pod-b', 6]]);
+  });
+
+  it('cleanup removes the chains and jumps; a removed service refuses', async () => {
+    const before = (await execIn(topo.node('node-1').ns, 'iptables-save', [])).stdout;
+    expect(before).toContain('-A KUBE-PORTALS-CONTAINER');
+    expect(before.match(/-j KUBE-PORTALS-CONTAINER/g)).toHaveLength(1);
+    await send({ op: 'sync', services: [dns], endpoints, full: true });
+    const afterRemoval = (await execIn(topo.node('node-1').ns, 'iptables-save', [])).stdout;
+    expect(afterRemoval).not.toContain('default/web');
+    expect(afterRemoval.match(/-j KUBE-PORTALS-CONTAINER/g)).toHaveLength(1);
+    await send({ op: 'cleanup' });
+    const after = (await execIn(topo.node('node-1').ns, 'iptables-save', [])).stdout;
+    expect(after).not.toMatch(/KUBE-(PORTALS|NODEPORT)/);
+  });
+});

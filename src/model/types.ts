@@ -97,6 +97,11 @@ export interface ProxyState {
   readonly changedEndpoints: ReadonlySet<ServicePortName>;
   /** Endpoints that went away since the last sync (for UDP conntrack clean-up), by service port. */
   readonly removedEndpoints: ReadonlyMap<ServicePortName, readonly Endpoint[]>;
+  /**
+   * Service ports present at the last successful sync and gone now, with their last value (for
+   * UDP conntrack clean-up of deleted Service IPs, as upstream's UpdateServiceMapResult).
+   */
+  readonly removedServices?: ReadonlyMap<ServicePortName, ServicePort>;
   readonly full: boolean;
 }
 

@@ -74,6 +74,7 @@ export class ClusterState implements ClusterStateSink {
     if (changed) this.#fire();
   }
 
+  /** Fires onChange the first time each kind syncs: becoming synced lets the runner start. */
   synced(kind: ObjectKind): void {
     if (this.#synced.has(kind)) return;
     this.#synced.add(kind);

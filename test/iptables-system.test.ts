@@ -63,10 +63,10 @@ describeWith('iptables system helpers', ['root', 'iptables', 'conntrack'], () =>
       const applier = createIptablesApplier(ipt);
       await applier.ensureCanary();
       await applier.ensureJumps([
-        { table: 'nat', chain: 'PREROUTING', target: 'KUBE-SERVICES', rule: ['-j', 'KUBE-SERVICES'] },
-        { table: 'filter', chain: 'INPUT', target: 'KUBE-FIREWALL', rule: ['-j', 'KUBE-FIREWALL'] },
+        { table: 'nat', chain: 'PREROUTING', target: 'KUBE-SERVICES', args: ['-j', 'KUBE-SERVICES'] },
+        { table: 'filter', chain: 'INPUT', target: 'KUBE-FIREWALL', args: ['-j', 'KUBE-FIREWALL'] },
         // a userspace-mode leftover
-        { table: 'nat', chain: 'OUTPUT', target: 'KUBE-PORTALS-HOST', rule: ['-m', 'comment', '--comment', 'handle ClusterIPs; NOTE: this must be before the NodePort rules', '-j', 'KUBE-PORTALS-HOST'] },
+        { table: 'nat', chain: 'OUTPUT', target: 'KUBE-PORTALS-HOST', args: ['-m', 'comment', '--comment', 'handle ClusterIPs; NOTE: this must be before the NodePort rules', '-j', 'KUBE-PORTALS-HOST'] },
       ]);
       await ipt.restore(
         '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]\n:KUBE-SEP-BBBBBBBBBBBBBBBB - [0:0]\n' +

@@ -69,6 +69,8 @@ export interface NsProcess {
   readonly child: ChildProcess;
   /** Resolves with the first stdout line that satisfies `test` (e.g. a "ready" line). */
   waitForLine(test: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Write to the process's stdin (only when started with `{ stdin: true }`). */
+  write(text: string): void;
   /** Everything the process wrote to stdout and stderr so far (for failure messages). */
   output(): string;
   /** SIGTERM by PID, SIGKILL after a grace period; resolves when it exited. */
@@ -76,16 +78,25 @@ export interface NsProcess {
 }
 
 /** Start a long-running process inside a namespace; it is stopped by `deleteAllNamespaces` too. */
-export function spawnIn(ns: string, file: string, args: readonly string[]): NsProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnIn(
+  ns: string,
+  file: string,
+  args: readonly string[],
+  opts: { readonly stdin?: boolean } = {},
+): NsProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, file, ...args], {
+    stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
   if (child.pid === undefined) throw new Error(`could not start ${file} in ${ns}`);
   const pid = child.pid;
+  const { stdout, stderr } = child;
+  if (!stdout || !stderr) throw new Error(`no output pipes for ${file} in ${ns}`);
   processes.add(child);
   let out = '';
   let pending = '';
   const lineWaiters: { test: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   const seen: string[] = [];
-  child.stdout.on('data', (b: Buffer) => {
+  stdout.on('data', (b: Buffer) => {
     const s = b.toString('utf8');
     out += s;
     pending += s;
@@ -101,7 +112,7 @@ export function spawnIn(ns: string, file: string, args: readonly string[]): NsPr
       }
     }
   });
-  child.stderr.on('data', (b: Buffer) => {
+  stderr.on('data', (b: Buffer) => {
     out += b.toString('utf8');
   });
   const exited = new Promise<void>((resolve) => {
@@ -114,6 +125,10 @@ export function spawnIn(ns: string, file: string, args: readonly string[]): NsPr
     pid,
     child,
     output: () => out,
+    write(text) {
+      if (!child.stdin) throw new Error(`${file} in ${ns} was started without stdin`);
+      child.stdin.write(text);
+    },
     waitForLine(test, timeoutMs = 30_000) {
       const hit = seen.find(test);
       if (hit !== undefined) return Promise.resolve(hit);

@@ -118,6 +118,9 @@ export async function buildTopology(spec: TopologySpec): Promise<Topology> {
       const ip = `10.244.${i}.${10 + j}`;
       await vethBetween(ns, `vp${j}`, podNs, 'eth0');
       await ipIn(ns, ['link', 'set', `vp${j}`, 'master', 'cbr0']);
+      // As the CNI bridge plugin with hairpinMode (kubelet's hairpin-veth): with br_netfilter a
+      // pod DNATed to itself is bridged back out of the port it came in on.
+      await ipIn(ns, ['link', 'set', `vp${j}`, 'type', 'bridge_slave', 'hairpin', 'on']);
       await ipIn(podNs, ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
       await ipIn(podNs, ['route', 'add', 'default', 'via', `10.244.${i}.1`]);
       const server = spawnIn(podNs, process.execPath, [

@@ -1,25 +1,14 @@
-// The iptables mode's only contact with the kernel: jump rules from built-in chains (single
-// `iptables -C/-I` calls, as upstream never restores built-in chains), the canary chains, one
+// The iptables mode's only contact with the kernel: jump rules from built-in chains (jumps.ts;
+// single `iptables -C/-I` calls, as upstream never restores built-in chains), the canaries, one
 // `iptables-restore --noflush --counters` per sync, and clean-up. A dry-run applier with the same
 // shape records and prints payloads instead of running anything (--dry-run).
 import type { IPFamily } from '../../model/types.ts';
 import type { Iptables, Table, XtablesBackend } from '../../system/iptables.ts';
 import { savedChains } from '../../system/iptables.ts';
+import { CANARY_CHAIN, CANARY_TABLES, argsToRestore, type JumpRule } from './jumps.ts';
 
-/** A rule in a built-in chain, as an argument vector (`-m comment --comment … -j KUBE-SERVICES`). */
-export interface JumpRule {
-  readonly table: Table;
-  /** The built-in chain (INPUT, PREROUTING, …). */
-  readonly chain: string;
-  /** The chain jumped to; created first when missing, as upstream EnsureChain does. */
-  readonly target: string;
-  readonly rule: readonly string[];
-}
-
-/** Upstream pkg/util/iptables Monitor: an empty chain whose disappearance means "someone flushed". */
-export const CANARY_CHAIN = 'KUBE-PROXY-CANARY';
-/** Unlike upstream, which watches mangle only (kubernetes/kubernetes#129128), all three are watched. */
-export const CANARY_TABLES: readonly Table[] = ['mangle', 'nat', 'filter'];
+export type { JumpRule };
+export { CANARY_CHAIN, CANARY_TABLES };
 
 export interface RulesApplier {
   readonly family: IPFamily;
@@ -42,7 +31,7 @@ export function createIptablesApplier(ipt: Iptables): RulesApplier {
     async ensureJumps(jumps) {
       for (const j of jumps) {
         await ipt.ensureChain(j.table, j.target);
-        await ipt.ensureRule('prepend', j.table, j.chain, j.rule);
+        await ipt.ensureRule('prepend', j.table, j.chain, j.args);
       }
     },
     async ensureCanary() {
@@ -115,7 +104,6 @@ export function createDryRunApplier(family: IPFamily, write: (text: string) => v
   const payloads: string[] = [];
   const jumps: JumpRule[] = [];
   let canary = false;
-  const quote = (a: string): string => (/[\s"]/.test(a) ? JSON.stringify(a) : a);
   return {
     family,
     backend: 'dry-run',
@@ -124,7 +112,7 @@ export function createDryRunApplier(family: IPFamily, write: (text: string) => v
     async ensureJumps(js) {
       for (const j of js) {
         jumps.push(j);
-        write(`# ${family} jump: -t ${j.table} -I ${j.chain} 1 ${j.rule.map(quote).join(' ')}\n`);
+        write(`# ${family} jump: -t ${j.table} -I ${j.chain} 1 ${argsToRestore(j.args)}\n`);
       }
     },
     async ensureCanary() {

@@ -1,0 +1,88 @@
+// Builds the iptables-mode proxiers for main.ts: picks the back-end (iptables-backend.ts), sets
+// the sysctls upstream sets (route_localnet), and wires renderer, applier, conntrack and host facts
+// per family. `--dry-run` gets appliers that print instead of running anything.
+import type { ProxyConfig } from '../../../config/types.ts';
+import type { Logger } from '../../../model/logger.ts';
+import type { IPFamily, ProxyState } from '../../../model/types.ts';
+import type { BackendMetrics } from '../../../sync/sync-metrics.ts';
+import { createConntrack } from '../../../system/conntrack.ts';
+import type { Exec } from '../../../system/exec.ts';
+import { detectBackend } from '../../../system/iptables-backend.ts';
+import { createIptables } from '../../../system/iptables.ts';
+import { localAddresses } from '../../../system/local-addresses.ts';
+import { createSysctl, prepareIptablesSysctls, type Sysctl } from '../../../system/sysctl.ts';
+import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../iptables-applier.ts';
+import { kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
+import { renderOptionsFromConfig, type RenderOptions } from '../options.ts';
+import { IptablesProxier } from '../proxier.ts';
+import { renderRules, type RenderMemo } from '../render.ts';
+
+export interface IptablesSetup {
+  readonly config: ProxyConfig;
+  readonly families: readonly IPFamily[];
+  readonly exec: Exec;
+  readonly logger: Logger;
+  readonly metrics?: BackendMetrics;
+  /** Defaults to /proc/sys. */
+  readonly sysctl?: Sysctl;
+  /** --dry-run output (stdout); required when config.dryRun. */
+  readonly write?: (text: string) => void;
+  readonly now?: () => number;
+}
+
+/** upstream iptablesJumpChains + iptablesKubeletJumpChains, ensured on every full sync. */
+export function iptablesJumps(_family: IPFamily, _opts: RenderOptions): readonly JumpRule[] {
+  return [...requiredJumps(), ...kubeletJumps()];
+}
+
+/** tcp_be_liberal decides whether the INVALID drop rule is written (upstream conntrack check). */
+async function readLiberal(sysctl: Sysctl): Promise<boolean> {
+  return (await sysctl.get('net/netfilter/nf_conntrack_tcp_be_liberal')) === '1';
+}
+
+export async function createIptablesProxiers(s: IptablesSetup): Promise<IptablesProxier<RenderMemo>[]> {
+  const { config, logger, exec } = s;
+  const sysctl = s.sysctl ?? createSysctl(logger);
+  const dry = config.dryRun;
+  let makeApplier: (family: IPFamily) => RulesApplier;
+  if (dry) {
+    const write = s.write ?? ((text: string) => logger.info({ text }, 'dry-run output'));
+    makeApplier = (family) => createDryRunApplier(family, write);
+  } else {
+    const choice = await detectBackend(exec, config.iptables.backend, s.families, logger);
+    await prepareIptablesSysctls(sysctl, logger, config.iptables.localhostNodePorts && s.families.includes('IPv4'));
+    makeApplier = (family) => createIptablesApplier(createIptables(exec, family, choice.backend));
+  }
+  const liberal = dry ? false : await readLiberal(sysctl);
+  return s.families.map(
+    (family) =>
+      new IptablesProxier<RenderMemo>({
+        family,
+        applier: makeApplier(family),
+        render: renderRules,
+        jumps: iptablesJumps,
+        renderOptions: (state: ProxyState) => hostOptions(s, family, state, liberal),
+        ...(dry ? {} : { conntrack: createConntrack(exec) }),
+        logger: logger.child({ family, mode: 'iptables' }),
+        ...(s.metrics ? { metrics: s.metrics } : {}),
+        ...(s.now ? { now: s.now } : {}),
+        canaryIntervalMs: config.iptables.syncPeriodMs,
+      }),
+  );
+}
+
+async function hostOptions(s: IptablesSetup, family: IPFamily, state: ProxyState, liberal: boolean): Promise<RenderOptions> {
+  const addrs = (await localAddresses(s.exec, family)).map((a) => a.ip);
+  // The node's primary IPs: upstream takes them from the Node object; without one, the first
+  // non-loopback address stands in.
+  const nodeIPs = addrs.filter((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:')).slice(0, 1);
+  return renderOptionsFromConfig(s.config, family, state.node, {
+    nodeIPs,
+    localAddresses: addrs,
+    // iptables ≥ 1.6.2 has MASQUERADE --random-fully (upstream probes the version); 1.8 is required here.
+    randomFully: true,
+    conntrackTCPLiberal: liberal,
+    // nfacct counters are not created by us (upstream checks for them; absent means no match).
+    nfacct: { localhostNodePortsAccepted: false, invalidDropped: false },
+  });
+}

@@ -1,0 +1,157 @@
+// The Proxier for --proxy-mode=iptables, one per IP family (upstream pkg/proxy/iptables/proxier.go
+// syncProxyRules): render (pure) → on a full sync ensure jump rules and canaries → one
+// `iptables-restore --noflush --counters` → UDP conntrack clean-up. A sync is full at start, after
+// any failed restore, when the options change, when a canary chain vanished (someone flushed the
+// tables) and whenever the sync loop asks (state.full, periodic); otherwise only changed service
+// ports' chains are written (KEP-3453).
+import { describeError } from '../../errors.ts';
+import type { Logger } from '../../model/logger.ts';
+import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
+import type { BackendMetrics } from '../../sync/sync-metrics.ts';
+import type { Conntrack } from '../../system/conntrack.ts';
+import type { JumpRule, RulesApplier } from './iptables-applier.ts';
+import type { RenderOptions } from './options.ts';
+import { conntrackWork, type ConntrackTask, type UdpServiceMemo, udpServiceMemo } from './proxier-conntrack.ts';
+
+/** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
+export interface RenderOutput<M> {
+  readonly payload: { readonly text: string };
+  readonly stats: {
+    readonly full: boolean;
+    readonly filterRules: number;
+    readonly natRulesTotal: number;
+    readonly noLocalEndpointsInternal: number;
+    readonly noLocalEndpointsExternal: number;
+  };
+  readonly memo: M;
+}
+
+export interface IptablesProxierOptions<M> {
+  readonly family: IPFamily;
+  readonly applier: RulesApplier;
+  /** The pure renderer, `renderRules` of render.ts. */
+  readonly render: (state: ProxyState, opts: RenderOptions, previous: M | undefined) => RenderOutput<M>;
+  /** The jump rules from built-in chains for these options (the renderer's requiredJumps). */
+  readonly jumps: (family: IPFamily, opts: RenderOptions) => readonly JumpRule[];
+  /** Options for this sync (host facts may change: addresses come and go). */
+  readonly renderOptions: (state: ProxyState) => RenderOptions | Promise<RenderOptions>;
+  /** Absent in --dry-run: nothing is deleted. */
+  readonly conntrack?: Conntrack;
+  readonly logger: Logger;
+  readonly metrics?: BackendMetrics;
+  /** Milliseconds clock for the canary check interval. */
+  readonly now?: () => number;
+  /** Check the canaries at most this often (upstream: every syncPeriod); 0 checks on every sync. */
+  readonly canaryIntervalMs?: number;
+}
+
+export class IptablesProxier<M> implements Proxier {
+  readonly mode = 'iptables' as const;
+  readonly family: IPFamily;
+  readonly #o: IptablesProxierOptions<M>;
+  #memo: M | undefined;
+  #needFull = true;
+  #lastCanaryCheck = Number.NEGATIVE_INFINITY;
+  /** UDP service ports as of the last successful sync (for conntrack clean-up of removed ones). */
+  #udp: Map<ServicePortName, UdpServiceMemo> | undefined;
+  /** Restore failures so far (also fed to metrics). */
+  restoreFailures = 0;
+
+  constructor(options: IptablesProxierOptions<M>) {
+    this.#o = options;
+    this.family = options.family;
+  }
+
+  /** Whether the next sync will be full (for tests and logs). */
+  get needFullSync(): boolean {
+    return this.#needFull;
+  }
+
+  async sync(state: ProxyState): Promise<SyncResult> {
+    const { applier, logger } = this.#o;
+    if (!this.#needFull && (await this.#canaryGone())) {
+      logger.warn({ family: this.family }, 'canary chain missing: tables were flushed, doing a full sync');
+      this.#needFull = true;
+    }
+    const full = state.full || this.#needFull;
+    let opts = await this.#o.renderOptions(state);
+    if (full) {
+      await applier.ensureJumps(this.#o.jumps(this.family, opts));
+      await applier.ensureCanary();
+      this.#lastCanaryCheck = this.#now();
+      opts = { ...opts, existingNatChains: await applier.natChains() };
+    }
+    const out = this.#o.render(full ? { ...state, full: true } : state, opts, this.#memo);
+    try {
+      await applier.restore(out.payload.text);
+    } catch (err) {
+      this.restoreFailures += 1;
+      this.#o.metrics?.incRestoreFailure(!out.stats.full);
+      this.#needFull = true;
+      logger.error(
+        { family: this.family, full: out.stats.full, err, reason: describeError(err), ...restoreDetail(err) },
+        'iptables-restore failed',
+      );
+      throw err;
+    }
+    this.#memo = out.memo;
+    this.#needFull = false;
+    await this.#cleanConntrack(state);
+    return {
+      kind: out.stats.full ? 'full' : 'partial',
+      counts: {
+        'filter-rules': out.stats.filterRules,
+        'nat-rules': out.stats.natRulesTotal,
+        'no-local-endpoints-internal': out.stats.noLocalEndpointsInternal,
+        'no-local-endpoints-external': out.stats.noLocalEndpointsExternal,
+      },
+    };
+  }
+
+  async cleanup(): Promise<void> {
+    await this.#o.applier.cleanup();
+    this.#memo = undefined;
+    this.#needFull = true;
+  }
+
+  #now(): number {
+    return this.#o.now?.() ?? Date.now();
+  }
+
+  async #canaryGone(): Promise<boolean> {
+    const interval = this.#o.canaryIntervalMs ?? 0;
+    const now = this.#now();
+    if (now - this.#lastCanaryCheck < interval) return false;
+    this.#lastCanaryCheck = now;
+    return !(await this.#o.applier.canaryPresent());
+  }
+
+  /** Conntrack failures are logged, never fail the sync: the rules are already in place. */
+  async #cleanConntrack(state: ProxyState): Promise<void> {
+    const previous = this.#udp;
+    const current = new Map<ServicePortName, UdpServiceMemo>();
+    for (const svc of state.services.values()) {
+      if (svc.protocol === 'UDP') current.set(svc.name, udpServiceMemo(svc, state.endpoints.get(svc.name) ?? []));
+    }
+    this.#udp = current;
+    const ct = this.#o.conntrack;
+    if (ct === undefined) return;
+    const tasks: ConntrackTask[] = conntrackWork(state, previous, current);
+    for (const t of tasks) {
+      try {
+        await ct.clear(this.family, 'UDP', t.filter);
+      } catch (err) {
+        this.#o.logger.error({ family: this.family, service: t.service, filter: t.filter, err }, 'conntrack clean-up failed');
+      }
+    }
+  }
+}
+
+function restoreDetail(err: unknown): Record<string, unknown> {
+  if (typeof err === 'object' && err !== null && 'line' in err && 'context' in err) {
+    const e = err as { line: unknown; rule?: unknown; context: unknown };
+    return { line: e.line, rule: e.rule, context: e.context };
+  }
+  return {};
+}
+

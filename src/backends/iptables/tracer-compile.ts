@@ -1,0 +1,195 @@
+// Compiles the iptables rules we emit into match predicates for the packet tracer. Only the
+// matches and targets our renderer uses are understood; anything else throws, so a rule the
+// tracer cannot evaluate fails a test instead of being silently ignored.
+import ipaddr from 'ipaddr.js';
+import type { ParsedRule } from './restore-parse.ts';
+
+export interface TracePacketState {
+  src: string;
+  dst: string;
+  readonly protocol: string;
+  dport: number;
+  readonly inInterface: string;
+  mark: number;
+  dnat: string | null;
+}
+
+export interface MatchEnv {
+  isLocal(ip: string): boolean;
+  recentHas(name: string, src: string): boolean;
+  /** Decide a probabilistic match; the tracer explores both answers. */
+  choose(): boolean;
+}
+
+type Pred = (p: TracePacketState, env: MatchEnv) => boolean;
+
+export type Target =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'jump' | 'goto'; readonly chain: string }
+  | { readonly kind: 'verdict'; readonly verdict: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN' }
+  | { readonly kind: 'dnat'; readonly to: string }
+  | { readonly kind: 'mark'; readonly op: 'or' | 'xor' | 'set'; readonly value: number; readonly mask: number }
+  | { readonly kind: 'masquerade' };
+
+export interface CompiledRule {
+  readonly raw: string;
+  readonly preds: readonly Pred[];
+  readonly target: Target;
+  /** The rule has a --probability match (so its jump is one branch among several). */
+  readonly probabilistic: boolean;
+  /** `-m recent --set`: the list this rule adds the source to when it matches. */
+  readonly recentSets: string | null;
+}
+
+function addrPred(value: string, field: 'src' | 'dst'): (p: TracePacketState) => boolean {
+  const cidr = value.includes('/') ? ipaddr.parseCIDR(value) : ([ipaddr.parse(value), value.includes(':') ? 128 : 32] as const);
+  const [net, bits] = cidr;
+  return (p) => {
+    const ip = p[field];
+    if (!ipaddr.isValid(ip)) return false;
+    const a = ipaddr.parse(ip);
+    return a.kind() === net.kind() && a.match(net, bits);
+  };
+}
+
+function parseMark(v: string): [number, number] {
+  const [value, mask] = v.split('/');
+  const val = Number(value);
+  const m = mask === undefined ? 0xffffffff : Number(mask);
+  if (!Number.isInteger(val) || !Number.isInteger(m)) throw new Error(`tracer: bad mark ${v}`);
+  return [val >>> 0, m >>> 0];
+}
+
+const MODULES = new Set(['tcp', 'udp', 'sctp', 'comment', 'addrtype', 'mark', 'conntrack', 'statistic', 'recent', 'nfacct']);
+
+export function compileRule(rule: ParsedRule): CompiledRule {
+  const a = rule.args;
+  const preds: Pred[] = [];
+  let target: Target = { kind: 'none' };
+  let probabilistic = false;
+  let recentName = '';
+  let recentSets: string | null = null;
+  const fail = (why: string): never => {
+    throw new Error(`tracer: ${why} in rule: ${rule.raw}`);
+  };
+  for (let i = 0; i < a.length; i++) {
+    let tok = a[i] as string;
+    let neg = false;
+    if (tok === '!') {
+      neg = true;
+      tok = a[++i] ?? fail('dangling !');
+    }
+    const val = (): string => a[++i] ?? fail(`missing value for ${tok}`);
+    const add = (p: Pred): void => {
+      preds.push(neg ? (pk, env) => !p(pk, env) : p);
+    };
+    switch (tok) {
+      case '-m': {
+        const m = val();
+        if (!MODULES.has(m)) fail(`unknown module ${m}`);
+        break;
+      }
+      case '--comment':
+      case '--nfacct-name':
+      case '--mode':
+        val();
+        break;
+      case '-s':
+        add(addrPred(val(), 'src'));
+        break;
+      case '-d':
+        add(addrPred(val(), 'dst'));
+        break;
+      case '-p': {
+        const proto = val();
+        add((p) => p.protocol === proto);
+        break;
+      }
+      case '--dport': {
+        const [lo, hi] = val().split(':').map(Number);
+        if (lo === undefined || Number.isNaN(lo)) fail('bad --dport');
+        const top = hi ?? lo;
+        add((p) => p.dport >= (lo as number) && p.dport <= (top as number));
+        break;
+      }
+      case '-i': {
+        const name = val();
+        add((p) => (name.endsWith('+') ? p.inInterface.startsWith(name.slice(0, -1)) : p.inInterface === name));
+        break;
+      }
+      case '--src-type':
+      case '--dst-type': {
+        const type = val();
+        if (type !== 'LOCAL') fail(`unsupported addrtype ${type}`);
+        const field = tok === '--src-type' ? 'src' : 'dst';
+        add((p, env) => env.isLocal(p[field]));
+        break;
+      }
+      case '--mark': {
+        const [v, m] = parseMark(val());
+        add((p) => ((p.mark & m) >>> 0) === v);
+        break;
+      }
+      case '--ctstate': {
+        const states = val().split(',');
+        // Every traced packet is the first of its connection: NEW, plus DNAT once rewritten.
+        add((p) => states.includes('NEW') || (states.includes('DNAT') && p.dnat !== null));
+        break;
+      }
+      case '--probability':
+        val();
+        probabilistic = true;
+        add((_p, env) => env.choose());
+        break;
+      case '--name':
+        recentName = val();
+        break;
+      case '--rcheck': {
+        const name = recentName;
+        add((p, env) => env.recentHas(name, p.src));
+        break;
+      }
+      case '--seconds':
+        val();
+        break;
+      case '--reap':
+        break;
+      case '--set':
+        // Recorded by the tracer only when the whole rule matches.
+        recentSets = recentName;
+        break;
+      case '-j':
+      case '-g': {
+        const t = val();
+        if (t === 'ACCEPT' || t === 'DROP' || t === 'REJECT' || t === 'RETURN') target = { kind: 'verdict', verdict: t };
+        else if (t === 'DNAT') target = { kind: 'dnat', to: '' };
+        else if (t === 'MARK') target = { kind: 'mark', op: 'or', value: 0, mask: 0 };
+        else if (t === 'MASQUERADE') target = { kind: 'masquerade' };
+        else target = { kind: tok === '-j' ? 'jump' : 'goto', chain: t };
+        break;
+      }
+      case '--to-destination':
+        if (target.kind !== 'dnat') fail('--to-destination without DNAT');
+        target = { kind: 'dnat', to: val() };
+        break;
+      case '--or-mark':
+      case '--xor-mark': {
+        if (target.kind !== 'mark') fail(`${tok} without MARK`);
+        const [v] = parseMark(val());
+        target = { kind: 'mark', op: tok === '--or-mark' ? 'or' : 'xor', value: v, mask: 0 };
+        break;
+      }
+      case '--set-xmark': {
+        if (target.kind !== 'mark') fail('--set-xmark without MARK');
+        const [v, m] = parseMark(val());
+        target = { kind: 'mark', op: 'set', value: v, mask: m };
+        break;
+      }
+      case '--random-fully':
+        break;
+      default:
+        fail(`unsupported option ${tok}`);
+    }
+  }
+  return { raw: rule.raw, preds, target, probabilistic, recentSets };
+}

@@ -8,7 +8,7 @@ import { commentToken, quotedComment, sanitizeCommentText } from './comment.ts';
 import type { NameCache } from './name-cache.ts';
 import { cidrContains, type RenderOptions } from './options.ts';
 import { probability } from './probability.ts';
-import type { CategorizedEndpoints } from './topology-standin.ts';
+import type { CategorizedEndpoints } from '../../model/topology.ts';
 
 export const MARK_MASQ = 'KUBE-MARK-MASQ';
 

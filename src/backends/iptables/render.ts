@@ -27,7 +27,7 @@ import { NameCache } from './name-cache.ts';
 import { selectNodePortAddresses, type RenderOptions } from './options.ts';
 import { renderServicePort, type ServiceRenderContext } from './render-service.ts';
 import { renderForwardRules, renderNodePortsJump, renderTopNat, TOP_FILTER_CHAINS, TOP_NAT_CHAINS } from './render-top.ts';
-import { categorizeEndpoints } from './topology-standin.ts';
+import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
 
 interface ServiceMemo {
   readonly chains: readonly string[];
@@ -141,7 +141,7 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
     if (svc === undefined) continue;
     const eps = orderedEndpoints(state.endpoints.get(name) ?? []);
     const cat = categorizeEndpoints(eps, svc, state.node);
-    const ext = svc.nodePort !== 0 || svc.externalIPs.length > 0 || svc.loadBalancerVIPs.length > 0;
+    const ext = externallyAccessible(svc);
     const r = renderServicePort(ctx, svc, cat, ext);
     const before = prev?.services.get(name);
     const write = full || state.changedServices.has(name) || state.changedEndpoints.has(name) ||

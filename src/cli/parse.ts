@@ -54,6 +54,8 @@ const FLAG_FOR_FIELD: Readonly<Record<string, keyof FlagValues>> = {
   'detectLocal.bridgeInterface': 'podBridgeInterface',
   'detectLocal.interfaceNamePrefix': 'podInterfaceNamePrefix',
   'logging.verbosity': 'verbosity',
+  nodePortAddresses: 'nodePortAddresses',
+  'ipvs.excludeCIDRs': 'ipvsExcludeCIDRs',
 };
 const FLAG_NAME: Readonly<Partial<Record<keyof FlagValues, string>>> = {
   proxyMode: '--proxy-mode', bindAddress: '--bind-address', healthzBindAddress: '--healthz-bind-address',
@@ -68,13 +70,15 @@ const FLAG_NAME: Readonly<Partial<Record<keyof FlagValues, string>>> = {
   conntrackUdpStreamTimeoutMs: '--conntrack-udp-timeout-stream', kubeApiBurst: '--kube-api-burst',
   oomScoreAdj: '--oom-score-adj', configSyncPeriodMs: '--config-sync-period',
   podBridgeInterface: '--pod-bridge-interface', podInterfaceNamePrefix: '--pod-interface-name-prefix', verbosity: '-v',
+  kubeconfig: '--kubeconfig', kubeApiQps: '--kube-api-qps', healthzPort: '--healthz-port', metricsPort: '--metrics-port',
+  bindAddressHardFail: '--bind-address-hard-fail', profiling: '--profiling', nodePortAddresses: '--nodeport-addresses',
+  masqueradeAll: '--masquerade-all', iptablesLocalhostNodePorts: '--iptables-localhost-nodeports',
+  ipvsStrictARP: '--ipvs-strict-arp', ipvsExcludeCIDRs: '--ipvs-exclude-cidrs', conntrackTcpBeLiberal: '--conntrack-tcp-be-liberal',
+  detectLocalMode: '--detect-local-mode', featureGates: '--feature-gates',
 };
 
-/** Flags that a --config file overrides, to warn that they had no effect. */
+/** Flags that a --config file overrides (every KubeProxyConfiguration flag but -v), to warn they had no effect. */
 const IGNORED_WITH_CONFIG = new Set<string>(Object.keys(FLAG_NAME).filter((k) => k !== 'verbosity'));
-for (const k of ['kubeconfig', 'kubeApiQps', 'healthzPort', 'metricsPort', 'bindAddressHardFail', 'profiling', 'nodePortAddresses', 'masqueradeAll', 'iptablesLocalhostNodePorts', 'ipvsStrictARP', 'ipvsExcludeCIDRs', 'conntrackTcpBeLiberal', 'detectLocalMode', 'featureGates']) {
-  IGNORED_WITH_CONFIG.add(k);
-}
 
 function message(err: unknown): string {
   return KubeProxyError.is(err) ? err.message : describeError(err);
@@ -109,7 +113,7 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
     if (errors.length > 0) {
       const lines = errors.map((e) => {
         if (file) return `${String(configFile)}: ${e.message}`;
-        const key = FLAG_FOR_FIELD[e.path];
+        const key = FLAG_FOR_FIELD[e.path.replace(/\[\d+\]$/, '')];
         const flag = key !== undefined && key in values ? FLAG_NAME[key] : undefined;
         return flag !== undefined ? `${flag}: ${e.reason}` : e.message;
       });

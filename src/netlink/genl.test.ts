@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getFamilyRequest, parseFamily } from './genl.ts';
 import { splitMessages } from './message.ts';
-import { fixture, toHex } from './testdata/hex.ts';
+import { fromHex, toHex } from './testdata/hex.ts';
+
+/** A reply captured from the IPVS test kernel by test/support/uml-capture-fixtures.ts. */
+const fixture = (name: string): Uint8Array =>
+  fromHex(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8'));
 
 describe('generic netlink controller', () => {
   it('encodes CTRL_CMD_GETFAMILY "IPVS" (name with its NUL: nla_len 9, padded to 12)', () => {

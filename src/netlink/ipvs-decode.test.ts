@@ -1,9 +1,14 @@
 // Decoding real replies of the IPVS test kernel (src/netlink/testdata, captured by
 // test/support/uml-capture-fixtures.ts): 16-byte addresses, HASHED in flags, stats nests.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, parseDestination, parseInfo, parseService } from './ipvs-decode.ts';
 import { NLM_F_MULTI, splitMessages } from './message.ts';
-import { fixture } from './testdata/hex.ts';
+import { fromHex } from './testdata/hex.ts';
+
+/** A reply captured from the IPVS test kernel by test/support/uml-capture-fixtures.ts. */
+const fixture = (name: string): Uint8Array =>
+  fromHex(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8'));
 
 const parts = (name: string) => splitMessages(fixture(name));
 

@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { splitMessages } from './message.ts';
 import { RTM_NEWADDR, RTM_NEWLINK, parseAddress, parseLink, rtRequest } from './rtnetlink.ts';
-import { fixture, toHex } from './testdata/hex.ts';
+import { fromHex, toHex } from './testdata/hex.ts';
+
+/** A reply captured from the IPVS test kernel by test/support/uml-capture-fixtures.ts. */
+const fixture = (name: string): Uint8Array =>
+  fromHex(readFileSync(new URL(`./testdata/${name}.hex`, import.meta.url), 'utf8'));
 
 describe('rtnetlink requests (golden bytes)', () => {
   it('RTM_NEWLINK dummy kube-ipvs0: ifinfomsg, IFLA_IFNAME, nested IFLA_LINKINFO { IFLA_INFO_KIND }', () => {

@@ -1,5 +1,5 @@
-// Test helper: hex fixtures (whitespace ignored) to bytes and back.
-import { readFileSync } from 'node:fs';
+// Test helper: hex fixtures (whitespace ignored) to bytes and back. Pure, like the codec; the
+// tests read the fixture files themselves.
 
 export function fromHex(text: string): Uint8Array {
   const clean = text.replace(/\s+/g, '');
@@ -8,7 +8,3 @@ export function fromHex(text: string): Uint8Array {
 }
 
 export const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
-/** A reply captured from the IPVS test kernel by test/support/uml-capture-fixtures.ts. */
-export const fixture = (name: string): Uint8Array =>
-  fromHex(readFileSync(new URL(`./${name}.hex`, import.meta.url), 'utf8'));

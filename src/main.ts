@@ -1,7 +1,216 @@
 // Composition root: parses flags and config, builds the real clock, exec, logger, sources,
-// proxier, sync runner and servers, and wires them. Nothing else constructs I/O objects.
+// proxiers, sync loop and servers, and wires them. Nothing else constructs I/O objects. The shape
+// follows upstream cmd/kube-proxy/app/server.go: cleanup or run; wait for the initial lists; sync
+// with a bounded-frequency runner; serve health and metrics; on SIGTERM stop without touching the
+// programmed rules, so traffic keeps flowing through a rolling update.
+import { existsSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseCommandLine } from './cli/parse.ts';
+import type { ProxyConfig } from './config/types.ts';
+import { effectiveLogLevel } from './config/defaults.ts';
+import { describeError, KubeProxyError, type ObjectError } from './errors.ts';
+import { createLogger } from './logging/logger.ts';
+import { ClusterState } from './model/cluster-state.ts';
+import type { Logger } from './model/logger.ts';
+import type { IPFamily, Proxier } from './model/types.ts';
+import { startHealthzServer, startMetricsServer, type RunningServer } from './server/http-servers.ts';
+import { PromMetrics } from './server/metrics.ts';
+import { realClock } from './server/real-clock.ts';
+import { ServiceHealthServer } from './server/service-health.ts';
+import { ApiSource } from './sources/api-source.ts';
+import { createKubeClient } from './sources/kube-client.ts';
+import { loadKubeConfig } from './sources/kubeconfig.ts';
+import { ManifestSource } from './sources/manifest-source.ts';
+import type { ClusterSource } from './sources/types.ts';
+import { ProxyHealth } from './sync/proxy-health.ts';
+import { SyncLoop } from './sync/sync-loop.ts';
+import { exec } from './system/exec.ts';
+import { versionLine } from './version.ts';
+import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
+
+/** How long --dry-run waits for the API server's initial lists before giving up. */
+const DRY_RUN_LIST_TIMEOUT_MS = 60_000;
+/** Below the kubelet's default 30 s grace period, so a hung shutdown still exits by itself. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
 export async function main(argv: readonly string[]): Promise<number> {
-  void argv;
-  console.error('kube-proxy-ts: not wired yet');
-  return 1;
+  const outcome = parseCommandLine(argv, { hostname: hostname() });
+  switch (outcome.kind) {
+    case 'help':
+      process.stdout.write(`${outcome.text}\n`);
+      return 0;
+    case 'version':
+      process.stdout.write(`${versionLine()}\n`);
+      return 0;
+    case 'error':
+      process.stderr.write(`kube-proxy-ts: ${outcome.message}\n`);
+      return 1;
+    case 'write-config':
+      try {
+        writeFileSync(outcome.path, outcome.text);
+      } catch (err) {
+        process.stderr.write(`kube-proxy-ts: --write-config-to: ${describeError(err)}\n`);
+        return 1;
+      }
+      return 0;
+    case 'run':
+      break;
+  }
+  const config = outcome.config;
+  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging) });
+  for (const warning of outcome.warnings) logger.warn({ warning }, 'configuration warning');
+  try {
+    if (config.cleanup) {
+      await cleanupAllModes({ exec, logger });
+      return 0;
+    }
+    return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger);
+  } catch (err) {
+    // One clear line for a start-up failure (bad manifests dir, missing kernel support, ...).
+    logger.fatal({ err, code: KubeProxyError.is(err) ? err.code : undefined }, 'kube-proxy-ts failed');
+    process.stderr.write(`kube-proxy-ts: ${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+/** IP families to proxy: IPv4, plus IPv6 where the kernel has it (upstream checks the same way). */
+function familiesFor(config: ProxyConfig): IPFamily[] {
+  if (config.mode !== 'iptables') return ['IPv4'];
+  return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
+}
+
+function createSource(config: ProxyConfig, logger: Logger): ClusterSource {
+  if (config.manifestsDir !== '') {
+    return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
+  }
+  const kc = loadKubeConfig({ kubeconfig: config.clientConnection.kubeconfig, master: config.clientConnection.master });
+  return new ApiSource({ client: createKubeClient(kc), nodeName: config.nodeName, log: logger.child({ component: 'informer' }) });
+}
+
+function createState(config: ProxyConfig, families: IPFamily[], logger: Logger, metrics?: PromMetrics): ClusterState {
+  const log = logger.child({ component: 'model' });
+  return new ClusterState({
+    nodeName: config.nodeName,
+    families,
+    // Without a cluster there may be no Node object; with one, upstream waits for it.
+    requireNode: config.manifestsDir === '',
+    onInvalid: (err: ObjectError) => {
+      log.warn({ object: err.key, reason: err.message }, 'invalid object ignored');
+      metrics?.incInvalidObject(err.key.split(' ')[0] ?? 'unknown');
+    },
+  });
+}
+
+/** Wait until the state has its initial lists, or fail after `timeoutMs`. */
+function waitSynced(state: ClusterState, timeoutMs: number): Promise<void> {
+  if (state.isSynced()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new KubeProxyError('KP_ERR_API', `cluster state not listed within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = state.onChange(() => {
+      if (!state.isSynced()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+/** --dry-run: read the state once, print what the mode would program, change nothing. */
+async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
+  const families = familiesFor(config);
+  const state = createState(config, families, logger);
+  const source = createSource(config, logger);
+  const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const proxiers = await createProxiers({ config, families, exec, logger, write });
+  await source.start(state);
+  try {
+    await waitSynced(state, DRY_RUN_LIST_TIMEOUT_MS);
+    for (const proxier of proxiers) {
+      const snapshot = state.snapshot(proxier.family, { full: true });
+      await proxier.sync(snapshot);
+    }
+  } finally {
+    await source.stop();
+    for (const p of proxiers) await p.close?.();
+  }
+  return 0;
+}
+
+async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics): Promise<RunningServer[]> {
+  const servers: RunningServer[] = [];
+  const tryStart = async (start: () => Promise<RunningServer>): Promise<void> => {
+    try {
+      servers.push(await start());
+    } catch (err) {
+      // Upstream: fatal only with bindAddressHardFail, otherwise logged and the proxy runs on.
+      if (config.bindAddressHardFail) throw err;
+      logger.error({ err }, 'server not started');
+    }
+  };
+  const hz = config.healthzBindAddress;
+  if (hz) await tryStart(() => startHealthzServer({ host: hz.host, port: hz.port, health, metrics, logger }));
+  const m = config.metricsBindAddress;
+  if (m) {
+    await tryStart(() =>
+      startMetricsServer({ host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => config, logger }),
+    );
+  }
+  return servers;
+}
+
+async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
+  logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
+  const families = familiesFor(config);
+  const metrics = new PromMetrics();
+  const state = createState(config, families, logger, metrics);
+  const syncPeriodMs = config.mode === 'ipvs' ? config.ipvs.syncPeriodMs : config.iptables.syncPeriodMs;
+  const minSyncPeriodMs = config.mode === 'ipvs' ? config.ipvs.minSyncPeriodMs : config.iptables.minSyncPeriodMs;
+  // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
+  const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
+  const proxiers: Proxier[] = await createProxiers({ config, families, exec, logger, metrics });
+  const serviceHealth = new ServiceHealthServer({ proxyHealthy: () => health.isHealthy(), logger: logger.child({ component: 'service-health' }) });
+  const loop = new SyncLoop({
+    clock: realClock,
+    logger: logger.child({ component: 'sync' }),
+    state,
+    proxiers,
+    metrics,
+    health,
+    serviceHealth,
+    minSyncPeriodMs,
+    syncPeriodMs,
+  });
+  const servers = await startServers(config, logger, health, metrics);
+  const source = createSource(config, logger);
+  state.onChange(() => {
+    health.setNodeEligible(state.node.eligible);
+    loop.requestSync();
+  });
+  loop.start();
+  await source.start(state);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'shutting down; programmed rules stay in place');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  const deadline = setTimeout(() => {
+    logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS);
+  deadline.unref();
+  await source.stop();
+  await loop.stop();
+  await serviceHealth.close();
+  for (const s of servers) await s.close();
+  for (const p of proxiers) await p.close?.();
+  return 0;
 }

@@ -2,13 +2,13 @@
 // transports or worker threads in the DaemonSet), errors under `err` with pino's serializer, and
 // klog's -v mapped onto levels (0-1 info, 2-4 debug, 5+ trace). `text` is a small human format
 // for terminals, written by a formatting destination rather than pino-pretty.
-import pino, { type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
+import pino, { type DestinationStream, type Level, type LevelWithSilent, type Logger as PinoLogger } from 'pino';
 
 export interface LoggerOptions {
   readonly format: 'json' | 'text';
   /** klog verbosity (-v); ignored when `level` is given. */
   readonly verbosity?: number;
-  readonly level?: Level;
+  readonly level?: LevelWithSilent;
   /** Where lines go; default a synchronous stdout. */
   readonly destination?: DestinationStream;
 }

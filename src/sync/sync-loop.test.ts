@@ -72,7 +72,7 @@ class FakeState implements SyncStateSource {
     for (const k of s.changedServices) this.changed.delete(k);
     if (this.changed.size === 0) this.oldest = undefined;
   }
-  oldestChangeMs(): number | undefined {
+  oldestPendingChange(): number | undefined {
     return this.oldest;
   }
 }

@@ -14,12 +14,13 @@ import { mergeTargets, serviceHealthTargets, type ServiceHealthTargets } from '.
 import { recordCounts, type SyncMetrics } from './sync-metrics.ts';
 
 /** What the sync loop needs from the cluster state (src/model/cluster-state.ts has this shape). */
-export interface SyncStateSource {
+export interface SyncStateSource<S extends ProxyState = ProxyState> {
   isSynced(): boolean;
-  snapshot(family: IPFamily, opts: { full: boolean }): ProxyState;
-  commit(state: ProxyState): void;
+  snapshot(family: IPFamily, opts: { full: boolean }): S;
+  /** Called with a snapshot this source returned, after its proxier programmed it. */
+  commit(state: S): void;
   /** Epoch ms of the oldest change not yet committed for `family`, if any. */
-  oldestChangeMs?(family: IPFamily): number | undefined;
+  oldestPendingChange?(family: IPFamily): number | undefined;
 }
 
 /** The per-service health-check servers (src/server/service-health.ts). */
@@ -28,10 +29,10 @@ export interface ServiceHealthSink {
   syncEndpoints(endpoints: ReadonlyMap<NamespacedName, number>): void;
 }
 
-export interface SyncLoopOptions {
+export interface SyncLoopOptions<S extends ProxyState = ProxyState> {
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly state: SyncStateSource;
+  readonly state: SyncStateSource<S>;
   readonly proxiers: readonly Proxier[];
   readonly metrics: SyncMetrics;
   readonly health?: ProxyHealth;
@@ -53,13 +54,13 @@ interface FamilyState {
   targets: ServiceHealthTargets | undefined;
 }
 
-export class SyncLoop {
-  readonly #opts: SyncLoopOptions;
+export class SyncLoop<S extends ProxyState = ProxyState> {
+  readonly #opts: SyncLoopOptions<S>;
   readonly #runner: BoundedFrequencyRunner;
   readonly #families: FamilyState[];
   readonly #fullSyncPeriodMs: number;
 
-  constructor(opts: SyncLoopOptions) {
+  constructor(opts: SyncLoopOptions<S>) {
     this.#opts = opts;
     this.#fullSyncPeriodMs = opts.fullSyncPeriodMs ?? HOUR_MS;
     this.#families = opts.proxiers.map((proxier) => ({ proxier, needFull: true, lastFullMs: 0, targets: undefined }));
@@ -130,7 +131,7 @@ export class SyncLoop {
     const start = clock.now();
     const full = f.needFull || start - f.lastFullMs >= this.#fullSyncPeriodMs;
     try {
-      const oldest = state.oldestChangeMs?.(family);
+      const oldest = state.oldestPendingChange?.(family);
       const snap = state.snapshot(family, { full });
       metrics.setChangesPending(snap.changedEndpoints.size, snap.changedServices.size);
       health?.setNodeEligible(snap.node.eligible);

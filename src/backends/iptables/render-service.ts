@@ -19,11 +19,23 @@ export interface ServiceRenderContext {
   /** Effective: configured, IPv4, and loopback among nodePortAddresses. */
   readonly localhostNodePorts: boolean;
   readonly names: NameCache;
-  readonly filterRules: string[];
-  /** Top-level nat rules (KUBE-SERVICES, KUBE-NODEPORTS) go here directly. */
-  readonly natRules: string[];
+  /** Top-level rules go straight into their chain's buffer. */
+  readonly filter: TopFilterBuffers;
+  readonly nat: TopNatBuffers;
   noLocalEndpointsInternal: number;
   noLocalEndpointsExternal: number;
+}
+
+export interface TopFilterBuffers {
+  readonly services: string[];
+  readonly external: string[];
+  readonly nodePorts: string[];
+  readonly firewall: string[];
+}
+
+export interface TopNatBuffers {
+  readonly services: string[];
+  readonly nodePorts: string[];
 }
 
 export interface ServiceRenderResult {
@@ -48,8 +60,7 @@ export function renderServicePort(
   cat: CategorizedEndpoints,
   externallyAccessible: boolean,
 ): ServiceRenderResult {
-  const { opts, filterRules } = ctx;
-  const natTop = ctx.natRules;
+  const { opts, filter, nat } = ctx;
   const chainDecl: string[] = [];
   const rules: string[] = [];
   const chains: string[] = [];
@@ -98,31 +109,31 @@ export function renderServicePort(
 
   // Capture the clusterIP.
   const clusterMatch = `-m comment --comment ${quotedComment(`${name} cluster IP`)} ${pm} -d ${svc.clusterIP} --dport ${port}`;
-  if (hasInternalEndpoints) natTop.push(`-A KUBE-SERVICES ${clusterMatch} -j ${internalTrafficChain}`);
-  else filterRules.push(`-A KUBE-SERVICES -m comment --comment ${internalComment} ${pm} -d ${svc.clusterIP} --dport ${port} -j ${internalTarget}`);
+  if (hasInternalEndpoints) nat.services.push(`-A KUBE-SERVICES ${clusterMatch} -j ${internalTrafficChain}`);
+  else filter.services.push(`-A KUBE-SERVICES -m comment --comment ${internalComment} ${pm} -d ${svc.clusterIP} --dport ${port} -j ${internalTarget}`);
 
   // Capture externalIPs.
   for (const ip of svc.externalIPs) {
     if (hasEndpoints) {
-      natTop.push(`-A KUBE-SERVICES -m comment --comment ${quotedComment(`${name} external IP`)} ${pm} -d ${ip} --dport ${port} -j ${n.ext}`);
+      nat.services.push(`-A KUBE-SERVICES -m comment --comment ${quotedComment(`${name} external IP`)} ${pm} -d ${ip} --dport ${port} -j ${n.ext}`);
     }
     if (!hasExternalEndpoints) {
-      filterRules.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalComment} ${pm} -d ${ip} --dport ${port} -j ${externalTarget}`);
+      filter.external.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalComment} ${pm} -d ${ip} --dport ${port} -j ${externalTarget}`);
     }
   }
 
   // Capture load-balancer ingress.
   for (const ip of svc.loadBalancerVIPs) {
     if (hasEndpoints) {
-      natTop.push(`-A KUBE-SERVICES -m comment --comment ${quotedComment(`${name} loadbalancer IP`)} ${pm} -d ${ip} --dport ${port} -j ${lbChain}`);
+      nat.services.push(`-A KUBE-SERVICES -m comment --comment ${quotedComment(`${name} loadbalancer IP`)} ${pm} -d ${ip} --dport ${port} -j ${lbChain}`);
     }
     if (usesFWChain) {
-      filterRules.push(`-A KUBE-PROXY-FIREWALL -m comment --comment ${quotedComment(`${name} traffic not accepted by ${n.fw}`)} ${pm} -d ${ip} --dport ${port} -j DROP`);
+      filter.firewall.push(`-A KUBE-PROXY-FIREWALL -m comment --comment ${quotedComment(`${name} traffic not accepted by ${n.fw}`)} ${pm} -d ${ip} --dport ${port} -j DROP`);
     }
   }
   if (!hasExternalEndpoints) {
     for (const ip of svc.loadBalancerVIPs) {
-      filterRules.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalComment} ${pm} -d ${ip} --dport ${port} -j ${externalTarget}`);
+      filter.external.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalComment} ${pm} -d ${ip} --dport ${port} -j ${externalTarget}`);
     }
   }
 
@@ -132,18 +143,18 @@ export function renderServicePort(
     const np = String(svc.nodePort);
     if (hasEndpoints) {
       if (ctx.localhostNodePorts && opts.nfacct.localhostNodePortsAccepted) {
-        natTop.push(`-A KUBE-NODEPORTS -m comment --comment ${bare} ${pm} -d 127.0.0.0/8 --dport ${np} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${n.ext}`);
+        nat.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${bare} ${pm} -d 127.0.0.0/8 --dport ${np} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${n.ext}`);
       }
-      natTop.push(`-A KUBE-NODEPORTS -m comment --comment ${bare} ${pm} --dport ${np} -j ${n.ext}`);
+      nat.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${bare} ${pm} --dport ${np} -j ${n.ext}`);
     }
     if (!hasExternalEndpoints) {
-      filterRules.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalComment} -m addrtype --dst-type LOCAL ${pm} --dport ${np} -j ${externalTarget}`);
+      filter.external.push(`-A KUBE-EXTERNAL-SERVICES -m comment --comment ${externalComment} -m addrtype --dst-type LOCAL ${pm} --dport ${np} -j ${externalTarget}`);
     }
   }
 
   // Health-check node ports are accepted whether or not there are local endpoints.
   if (svc.healthCheckNodePort !== 0) {
-    filterRules.push(`-A KUBE-NODEPORTS -m comment --comment ${quotedComment(`${name} health check node port`)} -m tcp -p tcp --dport ${svc.healthCheckNodePort} -j ACCEPT`);
+    filter.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${quotedComment(`${name} health check node port`)} -m tcp -p tcp --dport ${svc.healthCheckNodePort} -j ACCEPT`);
   }
 
   // --- Per-service chains (skipped on a partial sync when unchanged). ---

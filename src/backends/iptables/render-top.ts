@@ -8,13 +8,16 @@ export const TOP_NAT_CHAINS = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUT
 
 const NODEPORTS_COMMENT = '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
 
-export function renderTopNat(natRules: string[], opts: RenderOptions): void {
+export function renderPostrouting(rules: string[], opts: RenderOptions): void {
   const mark = opts.masqueradeMark;
-  natRules.push(`-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`);
+  rules.push(`-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`);
   // Clear the mark so a packet re-traversing the stack is not masqueraded twice.
-  natRules.push(`-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`);
-  natRules.push(`-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${opts.randomFully ? ' --random-fully' : ''}`);
-  natRules.push(`-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}`);
+  rules.push(`-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`);
+  rules.push(`-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${opts.randomFully ? ' --random-fully' : ''}`);
+}
+
+export function renderMarkMasq(rules: string[], opts: RenderOptions): void {
+  rules.push(`-A KUBE-MARK-MASQ -j MARK --or-mark ${opts.masqueradeMark}`);
 }
 
 /** The tail of nat KUBE-SERVICES; it must stay the last rule of that chain. */

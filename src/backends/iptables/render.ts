@@ -26,7 +26,7 @@ import { isServiceChainName, joinHostPort } from './chain-names.ts';
 import { NameCache } from './name-cache.ts';
 import { selectNodePortAddresses, type RenderOptions } from './options.ts';
 import { renderServicePort, type ServiceRenderContext } from './render-service.ts';
-import { renderForwardRules, renderNodePortsJump, renderTopNat, TOP_FILTER_CHAINS, TOP_NAT_CHAINS } from './render-top.ts';
+import { renderForwardRules, renderMarkMasq, renderNodePortsJump, renderPostrouting } from './render-top.ts';
 import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
 
 interface ServiceMemo {
@@ -41,6 +41,8 @@ export interface RenderMemo {
   readonly optionsKey: string;
   readonly services: ReadonlyMap<ServicePortName, ServiceMemo>;
   readonly names: NameCache;
+  /** Rules of each top-level chain (`table/chain`) as applied, to skip unchanged ones. */
+  readonly top: ReadonlyMap<string, string>;
 }
 
 export interface RenderStats {
@@ -114,25 +116,29 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
   for (const name of state.services.keys()) totalEndpoints += state.endpoints.get(name)?.length ?? 0;
   const largeClusterMode = totalEndpoints > opts.largeClusterEndpointsThreshold;
 
-  const filterChains = TOP_FILTER_CHAINS.map((c) => `:${c} - [0:0]`);
-  const filterRules: string[] = [];
-  const natChains = TOP_NAT_CHAINS.map((c) => `:${c} - [0:0]`);
-  const natRules: string[] = [];
-  renderTopNat(natRules, opts);
+  const f = { services: [] as string[], external: [] as string[], nodePorts: [] as string[], firewall: [] as string[] };
+  const nt = { services: [] as string[], nodePorts: [] as string[] };
+  const postrouting: string[] = [];
+  const markMasq: string[] = [];
+  const forward: string[] = [];
+  const kubeletFirewall: string[] = [];
+  renderPostrouting(postrouting, opts);
+  renderMarkMasq(markMasq, opts);
   if (localhostNodePorts) {
     // CVE-2020-8558 mitigation (kubernetes/kubernetes#90259); kubelet writes the same rule.
-    filterChains.push(':KUBE-FIREWALL - [0:0]');
-    filterRules.push('-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
+    kubeletFirewall.push('-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
   }
 
   const names = new NameCache(previous?.names);
   const ctx: ServiceRenderContext = {
-    opts, isIPv6, largeClusterMode, localhostNodePorts, names, filterRules, natRules,
+    opts, isIPv6, largeClusterMode, localhostNodePorts, names, filter: f, nat: nt,
     noLocalEndpointsInternal: 0,
     noLocalEndpointsExternal: 0,
   };
   const services = new Map<ServicePortName, ServiceMemo>();
   const active = new Set<string>();
+  const svcDecl: string[] = [];
+  const svcRules: string[] = [];
   let written = 0;
   let skippedRules = 0;
   const order = [...state.services.keys()].sort();
@@ -141,15 +147,14 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
     if (svc === undefined) continue;
     const eps = orderedEndpoints(state.endpoints.get(name) ?? []);
     const cat = categorizeEndpoints(eps, svc, state.node);
-    const ext = externallyAccessible(svc);
-    const r = renderServicePort(ctx, svc, cat, ext);
+    const r = renderServicePort(ctx, svc, cat, externallyAccessible(svc));
     const before = prev?.services.get(name);
     const write = full || state.changedServices.has(name) || state.changedEndpoints.has(name) ||
       before === undefined || !sameChains(before.chains, r.chains);
     if (write) {
       written++;
-      for (const l of r.decl) natChains.push(l);
-      for (const l of r.rules) natRules.push(l);
+      for (const l of r.decl) svcDecl.push(l);
+      for (const l of r.rules) svcRules.push(l);
     } else {
       skippedRules += r.rules.length;
     }
@@ -158,25 +163,56 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
   }
 
   // Delete chains no longer in use: the memo's, plus any the applier saw in the kernel.
-  let deletedChains = 0;
   const stale = new Set<string>();
-  if (prev !== undefined) for (const m of prev.services.values()) for (const c of m.chains) if (!active.has(c)) stale.add(c);
-  if (previous !== undefined && prev === undefined) {
-    for (const m of previous.services.values()) for (const c of m.chains) if (!active.has(c)) stale.add(c);
-  }
+  if (previous !== undefined) for (const m of previous.services.values()) for (const c of m.chains) if (!active.has(c)) stale.add(c);
   for (const c of opts.existingNatChains ?? []) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
-  for (const c of stale) {
-    natChains.push(`:${c} - [0:0]`);
-    natRules.push(`-X ${c}`);
-    deletedChains++;
-  }
 
-  renderNodePortsJump(natRules, opts, npSel, isIPv6, localhostNodePorts);
-  renderForwardRules(filterRules, opts);
+  renderNodePortsJump(nt.services, opts, npSel, isIPv6, localhostNodePorts);
+  renderForwardRules(forward, opts);
 
-  const filter = `*filter\n${filterChains.join('\n')}\n${filterRules.length > 0 ? filterRules.join('\n') + '\n' : ''}COMMIT\n`;
-  const nat = `*nat\n${natChains.join('\n')}\n${natRules.join('\n')}\nCOMMIT\n`;
-  const natRulesWritten = natRules.length - deletedChains;
+  // Top-level chains, in upstream's declaration order. On a partial sync a chain whose rules
+  // are identical to the last applied ones is left out entirely (not even declared), so
+  // iptables-restore leaves it untouched: a one-endpoint change then costs a few lines
+  // instead of the whole KUBE-SERVICES dispatch (a step past upstream, same end state).
+  const top = new Map<string, string>();
+  const topFilter: Array<readonly [string, readonly string[]]> = [
+    ['KUBE-SERVICES', f.services], ['KUBE-EXTERNAL-SERVICES', f.external], ['KUBE-FORWARD', forward],
+    ['KUBE-NODEPORTS', f.nodePorts], ['KUBE-PROXY-FIREWALL', f.firewall],
+  ];
+  if (localhostNodePorts) topFilter.push(['KUBE-FIREWALL', kubeletFirewall]);
+  const topNat: Array<readonly [string, readonly string[]]> = [
+    ['KUBE-SERVICES', nt.services], ['KUBE-NODEPORTS', nt.nodePorts], ['KUBE-POSTROUTING', postrouting], ['KUBE-MARK-MASQ', markMasq],
+  ];
+  const emit = (table: string, chains: ReadonlyArray<readonly [string, readonly string[]]>, decl: string[], rules: string[]): number => {
+    let count = 0;
+    for (const [chain, lines] of chains) {
+      const body = lines.join('\n');
+      const key = `${table}/${chain}`;
+      top.set(key, body);
+      count += lines.length;
+      if (!full && prev?.top.get(key) === body) continue;
+      decl.push(`:${chain} - [0:0]`);
+      if (lines.length > 0) rules.push(body);
+    }
+    return count;
+  };
+  const filterDecl: string[] = [];
+  const filterRules: string[] = [];
+  const filterRuleCount = emit('filter', topFilter, filterDecl, filterRules);
+  const natDecl: string[] = [];
+  const natRules: string[] = [];
+  const natTopCount = emit('nat', topNat, natDecl, natRules);
+  let natTopWritten = 0;
+  for (const [chain, lines] of topNat) if (full || prev?.top.get(`nat/${chain}`) !== lines.join('\n')) natTopWritten += lines.length;
+  for (const l of svcDecl) natDecl.push(l);
+  for (const l of stale) natDecl.push(`:${l} - [0:0]`);
+  if (svcRules.length > 0) natRules.push(svcRules.join('\n'));
+  for (const l of stale) natRules.push(`-X ${l}`);
+
+  const lines = (xs: readonly string[]): string => (xs.length > 0 ? xs.join('\n') + '\n' : '');
+  const filter = `*filter\n${lines(filterDecl)}${lines(filterRules)}COMMIT\n`;
+  const nat = `*nat\n${lines(natDecl)}${lines(natRules)}COMMIT\n`;
+  const natRulesWritten = natTopWritten + svcRules.length;
   return {
     payload: { text: filter + nat, filter, nat },
     stats: {
@@ -185,15 +221,15 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
       servicePortsWritten: written,
       endpoints: totalEndpoints,
       largeClusterMode,
-      filterRules: filterRules.length,
+      filterRules: filterRuleCount,
       natRulesWritten,
-      natRulesTotal: natRulesWritten + skippedRules,
-      natChainsWritten: natChains.length,
-      deletedChains,
+      natRulesTotal: natTopCount + svcRules.length + skippedRules,
+      natChainsWritten: natDecl.length,
+      deletedChains: stale.size,
       noLocalEndpointsInternal: ctx.noLocalEndpointsInternal,
       noLocalEndpointsExternal: ctx.noLocalEndpointsExternal,
     },
-    memo: { family, optionsKey: key, services, names },
+    memo: { family, optionsKey: key, services, names, top },
   };
 }
 

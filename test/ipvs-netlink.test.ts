@@ -12,6 +12,7 @@ interface DriverResult {
   applyAdd: (string | null)[];
   servicesAfterAdd: IpvsServiceInfo[];
   destsAfterAdd: Record<string, IpvsDestinationInfo[]>;
+  concurrent: [number, number, number, string];
   ipvsadmAfterAdd: string;
   getService: IpvsServiceInfo | null;
   getMissing: IpvsServiceInfo | null;
@@ -94,6 +95,10 @@ describeWith('IPVS over generic netlink (IPVS test kernel)', ['uml'], () => {
     expect(d('10.96.0.20')).toEqual([]);
   });
 
+  it('queues concurrent calls on one socket', () => {
+    expect(r.concurrent).toEqual([6, 2, 0x010201, 'EEXIST']);
+  });
+
   it('agrees with ipvsadm -Ln', () => {
     expect(renderOurs(r.servicesAfterAdd, r.destsAfterAdd)).toEqual(ipvsadmLines(r.ipvsadmAfterAdd));
   });
@@ -170,5 +175,16 @@ describeWith('IPVS over generic netlink (IPVS test kernel)', ['uml'], () => {
       { address: '10.96.0.99', changed: false, error: null },
     ]);
     expect(r.addrListAfterDel).toEqual(['10.96.0.1', 'fd00:10:96::a']);
+  });
+});
+
+describeWith('IPVS and dummy missing from the kernel (IPVS test kernel without modules)', ['uml'], () => {
+  it('says so with KP_ERR_KERNEL_MISSING, and names the link error with the kernel ext-ack text', async () => {
+    const run = await runInUml({ command: [process.execPath, 'test/support/uml-no-ipvs-driver.ts'], modules: [], autoload: false });
+    expect(run.stderr).toBe('');
+    expect(run.resultJson).toEqual({
+      ipvs: 'KP_ERR_KERNEL_MISSING ipvs: the kernel has no IPVS (generic netlink family "IPVS" not found; modprobe ip_vs)',
+      dummy: 'KP_ERR_NETLINK link kube-ipvs0: create dummy: EOPNOTSUPP (Unknown device type)',
+    });
   });
 });

@@ -49,7 +49,8 @@ export class NetlinkSocket {
   #fd: number;
   #seq: number;
   #buf = new Uint8Array(64 << 10);
-  #busy = false;
+  /** Exchanges run one after another: replies of a running dump must not mix with a batch. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(protocol: number, fd: number, portId: number, timeoutMs: number) {
     this.protocol = protocol;
@@ -96,43 +97,47 @@ export class NetlinkSocket {
    * dump occupies the socket) and returns one Outcome per request, in order. Kernel errors are
    * outcomes, not exceptions; exceptions mean the exchange itself broke (timeout, ENOBUFS).
    */
-  async exchange(requests: readonly NetlinkRequest[]): Promise<Outcome[]> {
-    if (this.#busy) throw new KubeProxyError('KP_ERR_NETLINK', 'netlink: socket already in an exchange');
+  exchange(requests: readonly NetlinkRequest[]): Promise<Outcome[]> {
+    const run = this.#queue.then(() => this.#exchangeNow(requests));
+    // The queue only orders exchanges; each caller gets its own result or error from `run`.
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #exchangeNow(requests: readonly NetlinkRequest[]): Promise<Outcome[]> {
     if (this.#fd < 0) throw new KubeProxyError('KP_ERR_NETLINK', 'netlink: socket closed');
-    this.#busy = true;
-    try {
-      const out: Outcome[] = [];
-      let chunk: NlMsg[] = [];
-      let bytes = 0;
-      const flush = async (): Promise<void> => {
-        if (chunk.length === 0) return;
-        out.push(...(await this.#roundTrip(chunk, 'doit')));
-        chunk = [];
-        bytes = 0;
+    const out: Outcome[] = [];
+    let chunk: NlMsg[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (chunk.length === 0) return;
+      out.push(...(await this.#roundTrip(chunk, 'doit')));
+      chunk = [];
+      bytes = 0;
+    };
+    for (const r of requests) {
+      const msg: NlMsg = {
+        type: r.type,
+        flags: NLM_F_REQUEST | (r.kind === 'dump' ? NLM_F_DUMP : NLM_F_ACK) | (r.flags ?? 0),
+        seq: this.#nextSeq(),
+        pid: 0,
+        payload: r.payload,
       };
-      for (const r of requests) {
-        const msg: NlMsg = {
-          type: r.type,
-          flags: NLM_F_REQUEST | (r.kind === 'dump' ? NLM_F_DUMP : NLM_F_ACK) | (r.flags ?? 0),
-          seq: this.#nextSeq(),
-          pid: 0,
-          payload: r.payload,
-        };
-        if (r.kind === 'dump') {
-          await flush();
-          out.push(...(await this.#roundTrip([msg], 'dump')));
-          continue;
-        }
-        const size = NLMSG_HDRLEN + r.payload.byteLength + 3;
-        if (chunk.length >= MAX_CHUNK_MESSAGES || bytes + size > MAX_CHUNK_BYTES) await flush();
-        chunk.push(msg);
-        bytes += size;
+      if (r.kind === 'dump') {
+        await flush();
+        out.push(...(await this.#roundTrip([msg], 'dump')));
+        continue;
       }
-      await flush();
-      return out;
-    } finally {
-      this.#busy = false;
+      const size = NLMSG_HDRLEN + r.payload.byteLength + 3;
+      if (chunk.length >= MAX_CHUNK_MESSAGES || bytes + size > MAX_CHUNK_BYTES) await flush();
+      chunk.push(msg);
+      bytes += size;
     }
+    await flush();
+    return out;
   }
 
   async #roundTrip(msgs: readonly NlMsg[], kind: RequestKind): Promise<Outcome[]> {

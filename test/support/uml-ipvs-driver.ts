@@ -56,8 +56,16 @@ out.applyAdd = (
   )
 ).map((r) => (r.error ? errText(r.error) : null));
 out.servicesAfterAdd = await ipvs.listServices();
-out.destsAfterAdd = Object.fromEntries(await Promise.all([]));
-for (const s of services) (out.destsAfterAdd as Record<string, unknown>)[s.address] = await ipvs.listDestinations(s);
+const destsAfterAdd: Record<string, unknown> = {};
+for (const s of services) destsAfterAdd[s.address] = await ipvs.listDestinations(s);
+out.destsAfterAdd = destsAfterAdd;
+// Concurrent callers share one socket: exchanges are queued, never interleaved.
+out.concurrent = await Promise.all([
+  ipvs.listServices().then((l) => l.length),
+  ipvs.listDestinations(services[1] as IpvsService).then((l) => l.length),
+  ipvs.info().then((i) => i.version),
+  ipvs.apply([{ op: 'addService', service: services[0] as IpvsService }]).then((r) => r[0]?.error?.errnoName),
+]);
 out.ipvsadmAfterAdd = sh('ipvsadm', ['-Ln']);
 out.getService = await ipvs.getService(services[1] as IpvsService);
 out.getMissing = await ipvs.getService(svc({ address: '10.96.9.9' }));

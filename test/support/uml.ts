@@ -28,6 +28,8 @@ export interface UmlRunOptions {
   /** Guest memory, e.g. '1G'. */
   readonly mem?: string;
   readonly modules?: readonly string[];
+  /** false: the kernel cannot load modules on demand (to test "IPVS missing" paths). Default true. */
+  readonly autoload?: boolean;
 }
 
 export interface UmlRunResult {
@@ -80,8 +82,10 @@ function initScript(dir: string, o: UmlRunOptions, modules: readonly string[]): 
     `mount --bind ${shQuote(UML_MODULES)}/"$K" "$M/lib/modules/$K"`,
     `printf '#!/bin/sh\\nexec /usr/sbin/modprobe -d %s "$@"\\n' "$M" > ${shQuote(join(dir, 'modprobe'))}`,
     `chmod +x ${shQuote(join(dir, 'modprobe'))}`,
-    `echo ${shQuote(join(dir, 'modprobe'))} > /proc/sys/kernel/modprobe`,
-    `/usr/sbin/modprobe -d "$M" -a ${modules.map(shQuote).join(' ')} > ${shQuote(join(dir, 'modprobe.log'))} 2>&1`,
+    `echo ${o.autoload === false ? '/bin/false' : shQuote(join(dir, 'modprobe'))} > /proc/sys/kernel/modprobe`,
+    modules.length === 0
+      ? ':'
+      : `/usr/sbin/modprobe -d "$M" -a ${modules.map(shQuote).join(' ')} > ${shQuote(join(dir, 'modprobe.log'))} 2>&1`,
     'ip link set lo up',
     ...envLines,
     `cd ${shQuote(o.cwd ?? process.cwd())}`,

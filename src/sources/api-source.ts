@@ -4,6 +4,7 @@
 // (cmd/kube-proxy/app/server.go). Resilience lives in informer-supervisor.ts.
 import type { KubernetesListObject } from '@kubernetes/client-node';
 import type { Logger } from '../model/logger.ts';
+import { API_REQUESTS, collectionPath } from './api-requests.ts';
 import type { KubeClient } from './kube-client.ts';
 import { InformerSupervisor } from './informer-supervisor.ts';
 import type { SupervisorTiming } from './informer-supervisor.ts';
@@ -49,19 +50,19 @@ export class ApiSource implements ClusterSource {
     const timing = { ...DEFAULT_TIMING, ...this.opts.timing };
     const common = { kc: client.kc, sink, timing, ...(this.opts.random ? { random: this.opts.random } : {}) };
     const make = <K extends ObjectKind>(
-      kind: K, path: string, list: () => Promise<KubernetesListObject<KindMap[K]>>, selectors: { labelSelector?: string; fieldSelector?: string },
+      kind: K, list: () => Promise<KubernetesListObject<KindMap[K]>>, selectors: { labelSelector?: string; fieldSelector?: string },
     ): InformerSupervisor<K> => new InformerSupervisor<K>({
-      ...common, ...selectors, kind, path, list, stats: this.stats[kind], log: log.child({ resource: kind }),
+      // The watch path comes from the request list the ClusterRole is checked against.
+      ...common, ...selectors, kind, path: collectionPath(API_REQUESTS[kind]), list, stats: this.stats[kind], log: log.child({ resource: kind }),
     });
     const labelSelector = SERVICE_LABEL_SELECTOR;
     const fieldSelector = `metadata.name=${nodeName}`;
     const sups: InformerSupervisor<ObjectKind>[] = [
-      make('Service', '/api/v1/services', () => client.core.listServiceForAllNamespaces({ labelSelector }), { labelSelector }),
-      make('EndpointSlice', '/apis/discovery.k8s.io/v1/endpointslices',
-        () => client.discovery.listEndpointSliceForAllNamespaces({ labelSelector }), { labelSelector }),
+      make('Service', () => client.core.listServiceForAllNamespaces({ labelSelector }), { labelSelector }),
+      make('EndpointSlice', () => client.discovery.listEndpointSliceForAllNamespaces({ labelSelector }), { labelSelector }),
     ] as InformerSupervisor<ObjectKind>[];
     if (this.opts.watchNode !== false) {
-      sups.push(make('Node', '/api/v1/nodes', () => client.core.listNode({ fieldSelector }), { fieldSelector }) as InformerSupervisor<ObjectKind>);
+      sups.push(make('Node', () => client.core.listNode({ fieldSelector }), { fieldSelector }) as InformerSupervisor<ObjectKind>);
     }
     this.supervisors = sups;
     await Promise.all(sups.map((s) => s.start()));

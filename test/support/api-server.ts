@@ -44,12 +44,21 @@ export interface ApiServerCounters {
   tooLarge: number;
 }
 
+/** One request as received (before authentication and routing), for checking what a client asks for. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+}
+
 const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0 });
 
 export class TestApiServer {
   readonly counters: ApiServerCounters = {
     lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0,
   };
+  /** Every request received, in order (test/deploy-rbac.test.ts checks them against the ClusterRole). */
+  readonly requests: RecordedRequest[] = [];
   /** How the next too-old watch is refused: an HTTP 410, or a 200 stream with an ERROR event. */
   goneMode: 'status' | 'event' = 'event';
   private readonly store: Store;
@@ -144,6 +153,7 @@ export class TestApiServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams) });
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
       this.counters.unauthorized++;
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');

@@ -1,0 +1,135 @@
+// The desired IPVS state for one family, from ProxyState (upstream pkg/proxy/ipvs/proxier.go
+// syncProxyRules, the per-service loop): one virtual server per ClusterIP, externalIP and
+// load-balancer IP × port × protocol, and one per node address for NodePorts; real servers are the
+// endpoints categorizeEndpoints selects (weight 1, masquerade, no thresholds: upstream syncEndpoint);
+// ClientIP affinity is persistence with the Service's timeout and a /32 (/128) netmask. The
+// addresses to bind on kube-ipvs0 are the ClusterIPs, plus externalIPs and LB IPs that are not
+// already on another interface of the node. Pure: host facts come in as options.
+import type { IpFamily } from '../../netlink/ip.ts';
+import { describeDestination, describeService, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED2 } from '../../netlink/ipvs.ts';
+import type { IpvsDestination, IpvsService, IpvsServiceKey } from '../../netlink/ipvs.ts';
+import { categorizeEndpoints } from '../../model/topology.ts';
+import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
+
+export const DEFAULT_SCHEDULER = 'rr';
+
+export interface IpvsPlanOptions {
+  /** `--ipvs-scheduler`; '' means rr (upstream DefaultScheduler). */
+  readonly scheduler: string;
+  /** Addresses NodePorts are served on: node addresses of the family (not kube-ipvs0, loopback, link-local). */
+  readonly nodePortIPs: readonly string[];
+  /** Every address on the node's other interfaces: externalIPs/LB IPs among them are not bound. */
+  readonly localAddresses: ReadonlySet<string>;
+}
+
+export type VirtualServerKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'nodePort';
+
+export interface DesiredVirtualServer {
+  /** describeService(service): `10.96.0.10:53/UDP`. */
+  readonly key: string;
+  readonly service: IpvsService;
+  readonly owner: ServicePortName;
+  readonly kind: VirtualServerKind;
+  /** By describeDestination: `10.244.1.5:8080`. */
+  readonly destinations: ReadonlyMap<string, IpvsDestination>;
+}
+
+export interface IpvsPlan {
+  readonly family: IpFamily;
+  readonly virtualServers: ReadonlyMap<string, DesiredVirtualServer>;
+  /** Virtual-server keys per service port (to narrow a partial sync to what changed). */
+  readonly byServicePort: ReadonlyMap<ServicePortName, readonly string[]>;
+  /** Addresses that belong on kube-ipvs0. */
+  readonly boundAddresses: ReadonlySet<string>;
+  /** Virtual servers claimed by two service ports (first by name wins), for a warning. */
+  readonly conflicts: readonly { readonly key: string; readonly owner: ServicePortName; readonly loser: ServicePortName }[];
+}
+
+export const toIpFamily = (f: IPFamily): IpFamily => (f === 'IPv4' ? 4 : 6);
+
+export const serviceKey = (k: IpvsServiceKey): string => describeService(k);
+export const destinationKey = (d: { readonly address: string; readonly port: number }): string => describeDestination(d);
+
+/** Upstream: `mh` always gets the source-port hash flag (FlagSourceHash, IP_VS_SVC_F_SCHED2). */
+function baseService(svc: ServicePort, family: IpFamily, scheduler: string): Omit<IpvsService, 'address' | 'port'> {
+  const sched = scheduler === '' ? DEFAULT_SCHEDULER : scheduler;
+  let flags = sched === 'mh' ? IP_VS_SVC_F_SCHED2 : 0;
+  let timeout = 0;
+  if (svc.sessionAffinity.type === 'ClientIP') {
+    flags |= IP_VS_SVC_F_PERSISTENT;
+    timeout = svc.sessionAffinity.timeoutSeconds;
+  }
+  return { family, protocol: svc.protocol, scheduler: sched, flags, timeout, prefixLength: family === 4 ? 32 : 128 };
+}
+
+function destinations(eps: readonly Endpoint[]): Map<string, IpvsDestination> {
+  const out = new Map<string, IpvsDestination>();
+  for (const ep of eps) {
+    const d: IpvsDestination = { address: ep.ip, port: ep.port, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 };
+    out.set(destinationKey(d), d);
+  }
+  return out;
+}
+
+/** The endpoints behind one service port, for internal (ClusterIP) and external addresses. */
+export function selectEndpoints(svc: ServicePort, eps: readonly Endpoint[], node: ProxyState['node']): { internal: readonly Endpoint[]; external: readonly Endpoint[] } {
+  const c = categorizeEndpoints(eps, svc, node);
+  const internal = svc.internalPolicyLocal ? c.localEndpoints : c.clusterEndpoints;
+  // eTP=Local without a local endpoint falls back to the cluster's, so pods on this node can still
+  // reach the Service through its external address (upstream syncEndpoint, kubernetes PR #97081).
+  const external = svc.externalPolicyLocal ? (c.localEndpoints.length > 0 ? c.localEndpoints : c.clusterEndpoints) : c.clusterEndpoints;
+  return { internal, external };
+}
+
+export function planIpvs(state: ProxyState, opts: IpvsPlanOptions): IpvsPlan {
+  const family = toIpFamily(state.family);
+  const virtualServers = new Map<string, DesiredVirtualServer>();
+  const byServicePort = new Map<ServicePortName, string[]>();
+  const boundAddresses = new Set<string>();
+  const conflicts: { key: string; owner: ServicePortName; loser: ServicePortName }[] = [];
+  const names = [...state.services.keys()].sort();
+  for (const name of names) {
+    const svc = state.services.get(name);
+    if (svc === undefined || svc.family !== state.family) continue;
+    const base = baseService(svc, family, opts.scheduler);
+    const { internal, external } = selectEndpoints(svc, state.endpoints.get(name) ?? [], state.node);
+    const internalDests = destinations(internal);
+    const externalDests = internal === external ? internalDests : destinations(external);
+    const keys: string[] = [];
+    const add = (address: string, port: number, kind: VirtualServerKind, dests: ReadonlyMap<string, IpvsDestination>): void => {
+      const service: IpvsService = { ...base, address, port };
+      const key = serviceKey(service);
+      const prior = virtualServers.get(key);
+      if (prior !== undefined) {
+        if (prior.owner !== name) conflicts.push({ key, owner: prior.owner, loser: name });
+        return;
+      }
+      virtualServers.set(key, { key, service, owner: name, kind, destinations: dests });
+      keys.push(key);
+    };
+    if (svc.clusterIP !== '') {
+      add(svc.clusterIP, svc.port, 'clusterIP', internalDests);
+      boundAddresses.add(svc.clusterIP);
+    }
+    for (const ip of svc.externalIPs) {
+      add(ip, svc.port, 'externalIP', externalDests);
+      // An address already on a node interface is reachable as it is (upstream: "bind only if not local").
+      if (!opts.localAddresses.has(ip)) boundAddresses.add(ip);
+    }
+    for (const ip of svc.loadBalancerVIPs) {
+      add(ip, svc.port, 'loadBalancer', externalDests);
+      if (!opts.localAddresses.has(ip)) boundAddresses.add(ip);
+    }
+    if (svc.nodePort !== 0) for (const ip of opts.nodePortIPs) add(ip, svc.nodePort, 'nodePort', externalDests);
+    byServicePort.set(name, keys);
+  }
+  return { family, virtualServers, byServicePort, boundAddresses, conflicts };
+}
+
+/** Node addresses NodePorts use: the family's, minus loopback and IPv6 link-local (upstream GetNodeIPs for IPVS). */
+export function nodePortCandidates(addresses: readonly string[], family: IPFamily): string[] {
+  return addresses.filter((a) => {
+    if (family === 'IPv4') return !a.includes(':') && !a.startsWith('127.');
+    return a.includes(':') && a !== '::1' && !a.toLowerCase().startsWith('fe80:');
+  });
+}

@@ -1,8 +1,9 @@
 // The netlink socket against the development kernel's rtnetlink, inside a network namespace this
 // test creates (never the root namespace): link lookup and dump, a batch of address adds larger
 // than one send, a multi-part address dump, benign-errno mapping, checked with `ip addr`.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../src/system/exec.ts';
+import { NetlinkSocket } from '../src/system/netlink-socket.ts';
 import { describeWith } from './support/requirements.ts';
 import { createNamespace, deleteNamespace, ipIn } from './support/netns.ts';
 
@@ -76,5 +77,20 @@ describeWith('netlink socket on the host kernel (own namespace)', ['root'], () =
     expect(seen.deleted).toBe(N - 10);
     const fromIp = [...ipAddr.matchAll(/inet (\S+)/g)].map((m) => m[1]?.split('/')[0]).sort();
     expect(fromIp).toEqual(seen.left);
+  });
+});
+
+describe('netlink socket failures', () => {
+  it('surfaces a send the kernel refuses as a named error, and a closed socket as closed', async () => {
+    // NETLINK_USERSOCK (2) has no kernel receiver: sending to port 0 is refused at once.
+    const sock = NetlinkSocket.open(2, { timeoutMs: 300 });
+    try {
+      await expect(sock.exchange([{ type: 0x20, payload: new Uint8Array(4), kind: 'doit' }])).rejects.toThrow('sendto: ECONNREFUSED');
+      // A failed exchange does not wedge the queue: the next one runs (and fails the same way).
+      await expect(sock.exchange([{ type: 0x20, payload: new Uint8Array(4), kind: 'doit' }])).rejects.toThrow('sendto: ECONNREFUSED');
+    } finally {
+      sock.close();
+    }
+    await expect(sock.exchange([])).rejects.toThrow('netlink: socket closed');
   });
 });

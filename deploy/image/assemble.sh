@@ -18,7 +18,9 @@ cp "$src/package.json" "$src/package-lock.json" "$dest/"
 npm cache clean --force --loglevel=error >/dev/null 2>&1 || echo "assemble: npm cache clean failed (ignored)" >&2
 mkdir -p "$dest/src" "$dest/native" "$dest/bin"
 cp -r "$src/bin/." "$dest/bin/"
-# Sources without their tests.
-(cd "$src" && find src native -name '*.ts' ! -name '*.test.ts' -print0 | xargs -0 -I{} cp --parents {} "$dest/")
+# Sources without their tests or test support (which import vitest and fast-check, absent here;
+# test/image-assemble.test.ts imports every copied module to prove nothing needs them).
+(cd "$src" && find src native -name '*.ts' ! -name '*.test.ts' ! -name '*.test-support.ts' ! -path '*/testing/*' -print0 \
+  | xargs -0 -I{} cp --parents {} "$dest/")
 printf '%s\n' "$commit" > "$dest/COMMIT"
 echo "assembled kube-proxy-ts $commit in $dest"

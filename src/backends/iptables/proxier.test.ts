@@ -1,0 +1,69 @@
+// The proxier's sync decisions with the dry-run applier (which is also what --dry-run uses); the
+// kernel side is covered end to end in test/iptables-e2e.test.ts.
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../model/logger.ts';
+import { createDryRunApplier, type RulesApplier } from './iptables-applier.ts';
+import { kubeletJumps, requiredJumps } from './jumps.ts';
+import { IptablesProxier } from './proxier.ts';
+import { renderRules, type RenderMemo } from './render.ts';
+import { ep, makeState, svcPort, upstreamOptions } from './testing/fixtures.ts';
+
+const silent: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, fatal: () => {}, child: () => silent };
+const web = svcPort('ns1', 'web', 'http', { clusterIP: '10.96.0.10' });
+
+function make(applier: RulesApplier): IptablesProxier<RenderMemo> {
+  return new IptablesProxier<RenderMemo>({
+    family: 'IPv4',
+    applier,
+    render: renderRules,
+    jumps: () => [...requiredJumps(), ...kubeletJumps()],
+    renderOptions: () => upstreamOptions(),
+    logger: silent,
+  });
+}
+
+describe('IptablesProxier', () => {
+  it('syncs fully first, then partially, and fully when asked', async () => {
+    const out: string[] = [];
+    const applier = createDryRunApplier('IPv4', (t) => out.push(t));
+    const p = make(applier);
+    const s1 = makeState('IPv4', [[web, [ep('10.244.1.10', 80)]]], { full: false });
+    expect((await p.sync(s1)).kind).toBe('full');
+    expect(applier.jumps).toHaveLength(requiredJumps().length + kubeletJumps().length);
+    const s2 = makeState('IPv4', [[web, [ep('10.244.1.11', 80)]]], { full: false, changedEndpoints: new Set([web.name]) });
+    const r2 = await p.sync(s2);
+    expect(r2.kind).toBe('partial');
+    expect(r2.counts?.['nat-rules']).toBeGreaterThan(0);
+    expect(applier.payloads[1]).toContain('--to-destination 10.244.1.11:80');
+    expect(applier.payloads[1]).toContain('-X KUBE-SEP-');
+    expect((await p.sync({ ...s2, full: true })).kind).toBe('full');
+    expect(out.join('')).toContain('# IPv4 iptables-restore --noflush --counters');
+  });
+
+  it('after a failed restore reports the error, counts it and syncs fully next time', async () => {
+    const base = createDryRunApplier('IPv4', () => {});
+    let fail = false;
+    const applier: RulesApplier = { ...base, restore: async (t) => (fail ? Promise.reject(new Error('boom')) : base.restore(t)) };
+    const p = make(applier);
+    const s = makeState('IPv4', [[web, [ep('10.244.1.10', 80)]]], { full: false });
+    await p.sync(s);
+    fail = true;
+    await expect(p.sync(s)).rejects.toThrow('boom');
+    expect(p.restoreFailures).toBe(1);
+    expect(p.needFullSync).toBe(true);
+    fail = false;
+    expect((await p.sync(s)).kind).toBe('full');
+  });
+
+  it('syncs fully when the canary chain disappeared', async () => {
+    const base = createDryRunApplier('IPv4', () => {});
+    let present = true;
+    const applier: RulesApplier = { ...base, canaryPresent: async () => present };
+    const p = make(applier);
+    const s = makeState('IPv4', [[web, []]], { full: false });
+    await p.sync(s);
+    expect((await p.sync(s)).kind).toBe('partial');
+    present = false;
+    expect((await p.sync(s)).kind).toBe('full');
+  });
+});

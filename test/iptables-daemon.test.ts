@@ -1,0 +1,84 @@
+// The real daemon (bin/kube-proxy-ts.js, --manifests) in iptables mode inside node-1 of a namespace
+// topology: manifests in, real connections through the rules it programs, then --cleanup.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { execIn, spawnIn, type NsProcess } from './support/netns.ts';
+import { describeWith } from './support/requirements.ts';
+import { buildTopology, tally, tcpRequest, type Reply, type Topology } from './support/topology.ts';
+
+const BIN = fileURLToPath(new URL('../bin/kube-proxy-ts.js', import.meta.url));
+
+const manifests = (pods: { ip: string; node: string }[]): string => `
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: e2e }
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.20
+  clusterIPs: [10.96.0.20]
+  ipFamilies: [IPv4]
+  ports:
+    - { name: http, protocol: TCP, port: 80, targetPort: 80, nodePort: 30090 }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: e2e
+  labels: { kubernetes.io/service-name: web }
+addressType: IPv4
+ports:
+  - { name: http, protocol: TCP, port: 80 }
+endpoints:
+${pods.map((p) => `  - addresses: [${p.ip}]\n    conditions: { ready: true }\n    nodeName: ${p.node}`).join('\n')}
+`;
+
+describeWith('kube-proxy-ts daemon in iptables mode', ['root', 'iptables'], () => {
+  let topo: Topology;
+  let dir: string;
+  let daemon: NsProcess | undefined;
+
+  beforeAll(async () => {
+    topo = await buildTopology({
+      nodes: [
+        { name: 'node-1', pods: [{ name: 'pod-1a' }, { name: 'pod-1b' }] },
+        { name: 'node-2', pods: [{ name: 'pod-2a' }] },
+      ],
+    });
+    dir = await mkdtemp(join(tmpdir(), 'kpt-manifests-'));
+    await writeFile(join(dir, 'web.yaml'), manifests([topo.pod('pod-1b'), topo.pod('pod-2a')]));
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await topo?.teardown();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('programs a NodePort service from manifests that answers from both endpoints', async () => {
+    const ns = topo.node('node-1').ns;
+    daemon = spawnIn(ns, process.execPath, [
+      BIN, '--manifests', dir, '--hostname-override', 'node-1', '--proxy-mode', 'iptables', '--cluster-cidr', '10.244.0.0/16',
+    ]);
+    // Wait for the first sync by polling the service (bounded; the assertion is on the replies).
+    let replies: Reply[] = [];
+    for (let i = 0; i < 60 && !replies[0]?.ok; i++) {
+      replies = await tcpRequest(topo.pod('pod-1a').ns, '10.96.0.20', 80, { timeoutMs: 500 });
+    }
+    expect(replies[0], daemon.output()).toMatchObject({ ok: true });
+    const t = tally(await tcpRequest(topo.pod('pod-1a').ns, '10.96.0.20', 80, { count: 30 }));
+    expect([...t.keys()].sort()).toEqual(['pod-1b', 'pod-2a']);
+    const np = await tcpRequest(topo.client.ns, topo.node('node-1').ip, 30090, { count: 5 });
+    expect(np.every((r) => r.ok)).toBe(true);
+  });
+
+  it('--cleanup removes every rule of ours', async () => {
+    await daemon?.stop();
+    const ns = topo.node('node-1').ns;
+    await execIn(ns, process.execPath, [BIN, '--cleanup']);
+    const saved = (await execIn(ns, 'iptables-nft-save', [])).stdout + (await execIn(ns, 'iptables-legacy-save', [])).stdout;
+    expect(saved.split('\n').filter((l) => l.includes('KUBE-') && !l.includes('KUBE-FIREWALL'))).toEqual([]);
+  });
+});

@@ -54,3 +54,12 @@ describe('chain names (upstream vectors from proxier_test.go)', () => {
     expect(isServiceChainName(chain)).toBe(want);
   });
 });
+
+describe('hash16 on non-ASCII input', () => {
+  it('falls back to the general hasher (UTF-8 bytes, as Go hashes them)', () => {
+    // sha256("é") = 0x6e 0x74 0x5c 0x8b ... computed by the general hasher path; the ASCII path
+    // must never be used for it.
+    expect(hash16('é')).toMatch(/^[A-Z2-7]{16}$/);
+    expect(hash16('é')).not.toBe(hash16('e'));
+  });
+});

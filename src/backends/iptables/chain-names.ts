@@ -4,6 +4,7 @@
 // byte for byte so a node can switch between kube-proxy and us without orphaned chains.
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Protocol, ServicePortName } from '../../model/types.ts';
+import { sha256AsciiHead } from './sha256-ascii.ts';
 
 export const SVC_PREFIX = 'KUBE-SVC-';
 export const SVL_PREFIX = 'KUBE-SVL-';
@@ -15,9 +16,24 @@ const SERVICE_CHAIN_PREFIXES = [SVC_PREFIX, SVL_PREFIX, EXT_PREFIX, FW_PREFIX, S
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const encoder = new TextEncoder();
 
+const head = new Int32Array(3);
+const B32 = Uint8Array.from(BASE32, (ch) => ch.charCodeAt(0));
+
 /** First 16 base32 characters of sha256(input): 16 × 5 bits = the first 10 digest bytes. */
 export function hash16(input: string): string {
-  const d = sha256(encoder.encode(input));
+  if (!sha256AsciiHead(input, head)) return hash16Bytes(sha256(encoder.encode(input)));
+  const w0 = head[0] as number;
+  const w1 = head[1] as number;
+  const w2 = head[2] as number;
+  // 80 bits as 16 groups of 5: w0 holds groups 0-5 and the top 2 bits of group 6, and so on.
+  const c = (v: number): number => B32[v & 31] as number;
+  return String.fromCharCode(
+    c(w0 >>> 27), c(w0 >>> 22), c(w0 >>> 17), c(w0 >>> 12), c(w0 >>> 7), c(w0 >>> 2), c((w0 << 3) | (w1 >>> 29)), c(w1 >>> 24),
+    c(w1 >>> 19), c(w1 >>> 14), c(w1 >>> 9), c(w1 >>> 4), c((w1 << 1) | (w2 >>> 31)), c(w2 >>> 26), c(w2 >>> 21), c(w2 >>> 16),
+  );
+}
+
+function hash16Bytes(d: Uint8Array): string {
   let out = '';
   let bits = 0;
   let value = 0;

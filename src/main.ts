@@ -79,12 +79,17 @@ function familiesFor(config: ProxyConfig): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 
-function createSource(config: ProxyConfig, logger: Logger): ClusterSource {
+function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): ClusterSource {
   if (config.manifestsDir !== '') {
     return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
   }
   const kc = loadKubeConfig({ kubeconfig: config.clientConnection.kubeconfig, master: config.clientConnection.master });
-  return new ApiSource({ client: createKubeClient(kc), nodeName: config.nodeName, log: logger.child({ component: 'informer' }) });
+  return new ApiSource({
+    client: createKubeClient(kc),
+    nodeName: config.nodeName,
+    log: logger.child({ component: 'informer' }),
+    ...(metrics ? { onRestart: (kind: string) => metrics.incWatchRestart(kind) } : {}),
+  });
 }
 
 function createState(config: ProxyConfig, families: IPFamily[], logger: Logger, metrics?: PromMetrics): ClusterState {
@@ -184,7 +189,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
     syncPeriodMs,
   });
   const servers = await startServers(config, logger, health, metrics);
-  const source = createSource(config, logger);
+  const source = createSource(config, logger, metrics);
   state.onChange(() => {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();

@@ -35,6 +35,7 @@ const log = recordingLogger();
 const fast = { backoffInitialMs: 50, backoffMaxMs: 400, stallTimeoutMs: 60_000, watchTimeoutSeconds: 300, relistPeriodMs: 0 };
 
 async function boot(serverOpts: ApiServerOptions = {}, timing = fast): Promise<{ sink: RecordingSink; src: ApiSource }> {
+  restartsSeen = [];
   server = new TestApiServer({ bookmarkIntervalMs: 200, ...serverOpts });
   await server.start();
   server.create('Node', { metadata: { name: 'node-a' } });
@@ -44,11 +45,13 @@ async function boot(serverOpts: ApiServerOptions = {}, timing = fast): Promise<{
   server.create('EndpointSlice', slice('web-1', '10.244.0.1'));
   const sink = new RecordingSink();
   const kc = loadKubeConfig({ master: server.url });
-  const src = new ApiSource({ client: createKubeClient(kc), nodeName: 'node-a', log, timing });
+  const src = new ApiSource({ client: createKubeClient(kc), nodeName: 'node-a', log, timing, onRestart: (kind) => restartsSeen.push(kind) });
   source = src;
   await src.start(sink);
   return { sink, src };
 }
+
+let restartsSeen: ObjectKind[] = [];
 
 /** The sink converges on the server's state (selector applied) for every kind. */
 async function converged(sink: RecordingSink, deadlineMs = 10_000): Promise<void> {
@@ -143,6 +146,8 @@ describe('ApiSource against the test API server', () => {
     await server.start();
     await converged(sink);
     expect(src.stats.Service.restarts).toBeGreaterThan(1);
+    // Every restart reaches the metrics hook, with its kind.
+    expect(restartsSeen.filter((k) => k === 'Service').length).toBe(src.stats.Service.restarts);
     const warn = log.records.find((r) => r.msg === 'watch restarting');
     expect(warn?.obj).toMatchObject({ resource: expect.any(String), delayMs: expect.any(Number) });
     expect(warn?.obj.err).toBeDefined();

@@ -23,6 +23,8 @@ export interface ApiSourceOptions {
   /** Watch the Node (needed for topology hints and node-port addresses); default true. */
   watchNode?: boolean;
   random?: () => number;
+  /** Told of every watch restart, with the kind (feeds kubeproxy_source_watch_restarts_total). */
+  onRestart?: (kind: ObjectKind) => void;
 }
 
 export const DEFAULT_TIMING: SupervisorTiming = {
@@ -48,7 +50,11 @@ export class ApiSource implements ClusterSource {
   async start(sink: ClusterStateSink): Promise<void> {
     const { client, log, nodeName } = this.opts;
     const timing = { ...DEFAULT_TIMING, ...this.opts.timing };
-    const common = { kc: client.kc, sink, timing, ...(this.opts.random ? { random: this.opts.random } : {}) };
+    const common = {
+      kc: client.kc, sink, timing,
+      ...(this.opts.random ? { random: this.opts.random } : {}),
+      ...(this.opts.onRestart ? { onRestart: this.opts.onRestart } : {}),
+    };
     const make = <K extends ObjectKind>(
       kind: K, list: () => Promise<KubernetesListObject<KindMap[K]>>, selectors: { labelSelector?: string; fieldSelector?: string },
     ): InformerSupervisor<K> => new InformerSupervisor<K>({

@@ -37,6 +37,8 @@ export interface SupervisorOptions<K extends ObjectKind> {
   stats: KindStats;
   timing: SupervisorTiming;
   random?: () => number;
+  /** Told of every restart (the kubeproxy_source_watch_restarts_total metric); must not throw. */
+  onRestart?: (kind: K) => void;
 }
 
 /** client-node's Watch with bookmarks and a server timeout asked for, and a liveness hook. */
@@ -200,6 +202,7 @@ export class InformerSupervisor<K extends ObjectKind> {
     const delayMs = backoffDelay(this.failures, backoffInitialMs, backoffMaxMs, this.random);
     this.failures++;
     this.o.stats.restarts++;
+    this.o.onRestart?.(this.o.kind);
     this.o.log.warn({ resource: this.o.kind, err, delayMs }, 'watch restarting');
     this.restartTimer = setTimeout(() => {
       this.run().catch((e: unknown) => this.scheduleRestart(e));

@@ -94,6 +94,17 @@ export class LinkClient {
     return out;
   }
 
+  /** Every address on the node (one dump), with its link index: node addresses and a link's in one request. */
+  async listAllAddresses(family?: IpFamily): Promise<AddressInfo[]> {
+    const o = await this.#one('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
+    const out: AddressInfo[] = [];
+    for (const m of o.messages) {
+      const a = parseAddress(m.payload);
+      if (a !== null && (family === undefined || a.family === family)) out.push(a);
+    }
+    return out;
+  }
+
   /** Adds host addresses (/32, /128) in one batch; an address already present is not an error. */
   addAddresses(link: LinkInfo, addresses: readonly string[]): Promise<AddressChangeResult[]> {
     return this.#addrBatch(link, addresses, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 'add', ['EEXIST']);

@@ -1,35 +1,64 @@
-// sha256 per chain name is the renderer's main cost at scale (10k services × 10 endpoints =
-// 110k hashes per full sync). Names are pure functions of their inputs, so the previous
-// render's names are carried in the memo and reused; only names used this time are kept.
+// sha256 per chain name is a large share of a cold render at scale (10k services × 10
+// endpoints = 110k hashes). Names are pure functions of (service port name, protocol
+// [, endpoint]), so each service port's memo carries its names to the next render: an
+// unchanged endpoint keeps its KUBE-SEP name without hashing, and a service port's cache is
+// dropped with it. No global map is rebuilt per sync.
 import type { Protocol, ServicePortName } from '../../model/types.ts';
 import { endpointChainName, serviceChainNames, type ServiceChainNames } from './chain-names.ts';
 
-export class NameCache {
-  readonly #prevSvc: ReadonlyMap<string, ServiceChainNames>;
-  readonly #prevSep: ReadonlyMap<string, string>;
-  readonly svc = new Map<string, ServiceChainNames>();
-  readonly sep = new Map<string, string>();
+/** One service port's chain names, endpoint keys (`IP:port`) sorted, as the memo keeps them. */
+export interface PortNames {
+  readonly protocol: Protocol;
+  readonly service: ServiceChainNames;
+  /** Sorted (`<`) endpoint strings and, at the same index, their KUBE-SEP chain. */
+  readonly epKeys: readonly string[];
+  readonly epChains: readonly string[];
+}
 
-  constructor(previous?: NameCache) {
-    this.#prevSvc = previous?.svc ?? new Map();
-    this.#prevSep = previous?.sep ?? new Map();
+const NONE: readonly string[] = Object.freeze([]);
+
+export class PortNameCache {
+  readonly #name: ServicePortName;
+  readonly #protocol: Protocol;
+  readonly #prev: PortNames | undefined;
+  readonly service: ServiceChainNames;
+  readonly #keys: string[] = [];
+  readonly #chains: string[] = [];
+
+  /** `prev` is this service port's names from the last render, if any. */
+  constructor(name: ServicePortName, protocol: Protocol, prev: PortNames | undefined) {
+    this.#name = name;
+    this.#protocol = protocol;
+    this.#prev = prev !== undefined && prev.protocol === protocol ? prev : undefined;
+    this.service = this.#prev?.service ?? serviceChainNames(name, protocol);
   }
 
-  service(name: ServicePortName, protocol: Protocol): ServiceChainNames {
-    const key = name + '\0' + protocol;
-    let v = this.svc.get(key);
-    if (v !== undefined) return v;
-    v = this.#prevSvc.get(key) ?? serviceChainNames(name, protocol);
-    this.svc.set(key, v);
-    return v;
+  /** The KUBE-SEP chain for endpoint `key`, from last time when it is known. */
+  endpoint(key: string): string {
+    const p = this.#prev;
+    if (p !== undefined) {
+      // Binary search: keys are sorted because endpoints are rendered in sorted order.
+      let lo = 0;
+      let hi = p.epKeys.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const k = p.epKeys[mid] as string;
+        if (k === key) return p.epChains[mid] as string;
+        if (k < key) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return endpointChainName(this.#name, this.#protocol, key);
   }
 
-  endpoint(name: ServicePortName, protocol: Protocol, endpoint: string): string {
-    const key = name + '\0' + protocol + '\0' + endpoint;
-    let v = this.sep.get(key);
-    if (v !== undefined) return v;
-    v = this.#prevSep.get(key) ?? endpointChainName(name, protocol, endpoint);
-    this.sep.set(key, v);
-    return v;
+  /** Remember `chain` for `key`; call in ascending key order (each key once). */
+  keep(key: string, chain: string): void {
+    this.#keys.push(key);
+    this.#chains.push(chain);
+  }
+
+  done(): PortNames {
+    const n = this.#keys.length === 0;
+    return { protocol: this.#protocol, service: this.service, epKeys: n ? NONE : this.#keys, epChains: n ? NONE : this.#chains };
   }
 }

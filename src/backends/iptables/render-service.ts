@@ -3,11 +3,12 @@
 // rules (nat KUBE-SERVICES/KUBE-NODEPORTS, every filter rule) are always written; the
 // per-service chains (SVC/SVL/EXT/FW/SEP) are returned for the caller to write or skip.
 import type { Endpoint, ServicePort } from '../../model/types.ts';
-import { joinHostPort, protocolLower } from './chain-names.ts';
+import { protocolLower } from './chain-names.ts';
 import { commentToken, quotedComment, sanitizeCommentText } from './comment.ts';
-import type { NameCache } from './name-cache.ts';
+import type { PortNameCache } from './name-cache.ts';
 import { cidrContains, type RenderOptions } from './options.ts';
 import { probability } from './probability.ts';
+import type { Lines } from './render-lines.ts';
 import type { CategorizedEndpoints } from '../../model/topology.ts';
 
 export const MARK_MASQ = 'KUBE-MARK-MASQ';
@@ -18,58 +19,86 @@ export interface ServiceRenderContext {
   readonly largeClusterMode: boolean;
   /** Effective: configured, IPv4, and loopback among nodePortAddresses. */
   readonly localhostNodePorts: boolean;
-  readonly names: NameCache;
-  /** Top-level rules go straight into their chain's buffer. */
-  readonly filter: TopFilterBuffers;
-  readonly nat: TopNatBuffers;
-  noLocalEndpointsInternal: number;
-  noLocalEndpointsExternal: number;
+  /** Where the per-service chains' `:CHAIN` lines and rules go. */
+  readonly decl: Lines;
+  readonly rules: Lines;
 }
 
-export interface TopFilterBuffers {
-  readonly services: string[];
-  readonly external: string[];
-  readonly nodePorts: string[];
-  readonly firewall: string[];
+/** A service port's lines in the top-level chains (shared EMPTY when none), kept in the memo. */
+export interface ServiceTop {
+  /** nat KUBE-SERVICES, nat KUBE-NODEPORTS. */
+  readonly natServices: readonly string[];
+  readonly natNodePorts: readonly string[];
+  /** filter KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS, KUBE-PROXY-FIREWALL. */
+  readonly filterServices: readonly string[];
+  readonly filterExternal: readonly string[];
+  readonly filterNodePorts: readonly string[];
+  readonly filterFirewall: readonly string[];
 }
 
-export interface TopNatBuffers {
-  readonly services: string[];
-  readonly nodePorts: string[];
-}
+export const TOP_KEYS = ['natServices', 'natNodePorts', 'filterServices', 'filterExternal', 'filterNodePorts', 'filterFirewall'] as const;
+export const EMPTY_LINES: readonly string[] = Object.freeze([]);
+export const EMPTY_TOP: ServiceTop = Object.freeze({
+  natServices: EMPTY_LINES, natNodePorts: EMPTY_LINES, filterServices: EMPTY_LINES,
+  filterExternal: EMPTY_LINES, filterNodePorts: EMPTY_LINES, filterFirewall: EMPTY_LINES,
+});
 
 export interface ServiceRenderResult {
+  readonly top: ServiceTop;
   /** Per-service nat chains this port owns, in declaration order. */
   readonly chains: readonly string[];
-  /** `:CHAIN - [0:0]` lines for them. */
-  readonly decl: readonly string[];
-  /** Their rules; the caller writes them or (partial sync, unchanged) only counts them. */
-  readonly rules: readonly string[];
+  /** Rules written to `ctx.rules` for them. */
+  readonly chainRules: number;
+  readonly noLocalInternal: boolean;
+  readonly noLocalExternal: boolean;
 }
 
-/** Local endpoints with policy-chain helpers resolved once. */
-interface EpView {
-  readonly ep: Endpoint;
-  readonly str: string;
-  readonly chain: string;
+const orEmpty = (xs: string[]): readonly string[] => (xs.length === 0 ? EMPTY_LINES : xs);
+
+/** Indices in `ordered` of `sub`, a subsequence of it (topology filters keep input order). */
+function indicesOf(ordered: readonly Endpoint[], sub: readonly Endpoint[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (const e of sub) {
+    while (j < ordered.length && ordered[j] !== e) j++;
+    if (j === ordered.length) {
+      // Not in order after all: fall back to a search (same answer, just slower).
+      j = ordered.indexOf(e);
+      if (j < 0) throw new Error('endpoint not among the service port\'s endpoints');
+    }
+    out.push(j);
+  }
+  return out;
 }
 
+/**
+ * `ordered`: the port's endpoints sorted by `IP:port`; `strs[i]` is that string for
+ * `ordered[i]`; `cat` was computed from `ordered`.
+ */
 export function renderServicePort(
   ctx: ServiceRenderContext,
   svc: ServicePort,
+  ordered: readonly Endpoint[],
+  strs: readonly string[],
   cat: CategorizedEndpoints,
   externallyAccessible: boolean,
+  names: PortNameCache,
 ): ServiceRenderResult {
-  const { opts, filter, nat } = ctx;
-  const chainDecl: string[] = [];
-  const rules: string[] = [];
+  const { opts } = ctx;
+  const chainDecl = ctx.decl;
+  const rules = ctx.rules;
+  const rulesBefore = rules.count;
   const chains: string[] = [];
+  const nat = { services: [] as string[], nodePorts: [] as string[] };
+  const filter = { services: [] as string[], external: [] as string[], nodePorts: [] as string[], firewall: [] as string[] };
+  let noLocalInternal = false;
+  let noLocalExternal = false;
 
   const proto = protocolLower(svc.protocol);
   const pm = `-m ${proto} -p ${proto}`;
   const name = sanitizeCommentText(svc.name);
   const bare = commentToken(name);
-  const n = ctx.names.service(svc.name, svc.protocol);
+  const n = names.service;
   const port = String(svc.port);
   const etpLocal = svc.externalPolicyLocal && externallyAccessible;
   const itpLocal = svc.internalPolicyLocal;
@@ -98,12 +127,12 @@ export function renderServicePort(
     if (!hasInternalEndpoints) {
       internalTarget = 'DROP';
       internalComment = quotedComment(`${name} has no local endpoints`);
-      ctx.noLocalEndpointsInternal++;
+      noLocalInternal = true;
     }
     if (!hasExternalEndpoints) {
       externalTarget = 'DROP';
       externalComment = quotedComment(`${name} has no local endpoints`);
-      ctx.noLocalEndpointsExternal++;
+      noLocalExternal = true;
     }
   }
 
@@ -200,32 +229,33 @@ export function renderServicePort(
   }
 
   const sepComment = ctx.largeClusterMode ? '' : ` -m comment --comment ${bare}`;
-  const views = new Map<Endpoint, EpView>();
-  const view = (ep: Endpoint): EpView => {
-    let v = views.get(ep);
-    if (v === undefined) {
-      const str = joinHostPort(ep.ip, ep.port);
-      v = { ep, str, chain: ctx.names.endpoint(svc.name, svc.protocol, str) };
-      views.set(ep, v);
+  const sep: string[] = [];
+  const sepOf = (i: number): string => {
+    let c = sep[i];
+    if (c === undefined) {
+      c = names.endpoint(strs[i] as string);
+      sep[i] = c;
     }
-    return v;
+    return c;
   };
 
   const policyChain = (chain: string, eps: readonly Endpoint[]): void => {
     chainDecl.push(`:${chain} - [0:0]`);
     chains.push(chain);
-    const vs = eps.map(view);
-    const lb = (v: EpView): string => (ctx.largeClusterMode ? '' : ` -m comment --comment ${quotedComment(`${name} -> ${v.str}`)}`);
+    const idx = indicesOf(ordered, eps);
+    const lb = (i: number): string => (ctx.largeClusterMode ? '' : ` -m comment --comment ${quotedComment(`${name} -> ${strs[i] as string}`)}`);
     if (svc.sessionAffinity.type === 'ClientIP') {
-      for (const v of vs) {
-        rules.push(`-A ${chain}${lb(v)} -m recent --name ${v.chain} --rcheck --seconds ${svc.sessionAffinity.timeoutSeconds} --reap -j ${v.chain}`);
+      const tail = ` --rcheck --seconds ${svc.sessionAffinity.timeoutSeconds} --reap -j `;
+      for (const i of idx) {
+        const c = sepOf(i);
+        rules.push(`-A ${chain}${lb(i)} -m recent --name ${c}${tail}${c}`);
       }
     }
-    const count = vs.length;
-    for (let i = 0; i < count; i++) {
-      const v = vs[i] as EpView;
-      const stat = i < count - 1 ? ` -m statistic --mode random --probability ${probability(count - i)}` : '';
-      rules.push(`-A ${chain}${lb(v)}${stat} -j ${v.chain}`);
+    const count = idx.length;
+    for (let k = 0; k < count; k++) {
+      const i = idx[k] as number;
+      const stat = k < count - 1 ? ` -m statistic --mode random --probability ${probability(count - k)}` : '';
+      rules.push(`-A ${chain}${lb(i)}${stat} -j ${sepOf(i)}`);
     }
   };
   if (usesClusterPolicyChain) policyChain(n.svc, cat.clusterEndpoints);
@@ -233,14 +263,22 @@ export function renderServicePort(
 
   // Per-endpoint chains: hairpin masquerade, then DNAT.
   const affinity = svc.sessionAffinity.type === 'ClientIP';
-  for (const ep of cat.allReachableEndpoints) {
-    const v = view(ep);
-    chainDecl.push(`:${v.chain} - [0:0]`);
-    chains.push(v.chain);
-    rules.push(`-A ${v.chain}${sepComment} -s ${ep.ip} -j ${MARK_MASQ}`);
-    const recent = affinity ? ` -m recent --name ${v.chain} --set` : '';
-    rules.push(`-A ${v.chain}${sepComment}${recent} ${pm} -j DNAT --to-destination ${v.str}`);
+  const dnat = ` ${pm} -j DNAT --to-destination `;
+  for (const i of indicesOf(ordered, cat.allReachableEndpoints)) {
+    const c = sepOf(i);
+    const str = strs[i] as string;
+    names.keep(str, c);
+    chainDecl.push(`:${c} - [0:0]`);
+    chains.push(c);
+    const head = `-A ${c}${sepComment}`;
+    rules.push(`${head} -s ${(ordered[i] as Endpoint).ip} -j ${MARK_MASQ}`);
+    rules.push(affinity ? `${head} -m recent --name ${c} --set${dnat}${str}` : `${head}${dnat}${str}`);
   }
 
-  return { chains, decl: chainDecl, rules };
+  const top: ServiceTop = {
+    natServices: orEmpty(nat.services), natNodePorts: orEmpty(nat.nodePorts),
+    filterServices: orEmpty(filter.services), filterExternal: orEmpty(filter.external),
+    filterNodePorts: orEmpty(filter.nodePorts), filterFirewall: orEmpty(filter.firewall),
+  };
+  return { top, chains, chainRules: rules.count - rulesBefore, noLocalInternal, noLocalExternal };
 }

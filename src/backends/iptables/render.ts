@@ -17,33 +17,24 @@
 //  POSTROUTING ─> KUBE-POSTROUTING: unmarked RETURN; clear mark; MASQUERADE
 //  filter KUBE-SERVICES / KUBE-EXTERNAL-SERVICES: REJECT (no endpoints) / DROP (Local, none here)
 //
-// Partial syncs (KEP-3453): top-level chains are rewritten every time; a service port's own
-// chains only when it changed (or the sync is full). A `:CHAIN` line flushes a chain and a
-// chain no line mentions is left alone, so unchanged services keep their rules. Chains that
+// Partial syncs (KEP-3453): a service port's own chains are written only when it changed (or
+// the sync is full); a `:CHAIN` line flushes a chain and a chain no line mentions is left
+// alone, so unchanged services keep their rules. Unchanged ports (same ServicePort and endpoint
+// list objects, not flagged) are not even rendered: their top-level lines, chain names and
+// counts come from the memo (render-memo.ts), so a partial sync costs O(changed ports).
+// Top-level chains are written when their lines changed (render-assemble.ts). Chains that
 // existed last time (memo) but not now are flushed and deleted (`:X - [0:0]` + `-X X`).
-import type { Endpoint, IPFamily, ServicePortName, ProxyState } from '../../model/types.ts';
-import { isServiceChainName, joinHostPort } from './chain-names.ts';
-import { NameCache } from './name-cache.ts';
+import type { IPFamily, ProxyState, ServicePortName } from '../../model/types.ts';
+import { isServiceChainName } from './chain-names.ts';
+import { PortNameCache } from './name-cache.ts';
 import { selectNodePortAddresses, type RenderOptions } from './options.ts';
-import { renderServicePort, type ServiceRenderContext } from './render-service.ts';
-import { renderForwardRules, renderMarkMasq, renderNodePortsJump, renderPostrouting } from './render-top.ts';
+import { Lines } from './render-lines.ts';
+import { markDirty, noDirtyTop, orderedEndpoints, type RenderMemo, type ServiceMemo } from './render-memo.ts';
+import { EMPTY_TOP, renderServicePort, type ServiceRenderContext } from './render-service.ts';
+import { assemble } from './render-assemble.ts';
 import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
 
-interface ServiceMemo {
-  readonly chains: readonly string[];
-  readonly chainRules: number;
-}
-
-/** What the next render needs from this one; keep it only if the payload was applied. */
-export interface RenderMemo {
-  readonly family: IPFamily;
-  /** Fingerprint of the options; a different one forces a full render. */
-  readonly optionsKey: string;
-  readonly services: ReadonlyMap<ServicePortName, ServiceMemo>;
-  readonly names: NameCache;
-  /** Rules of each top-level chain (`table/chain`) as applied, to skip unchanged ones. */
-  readonly top: ReadonlyMap<string, string>;
-}
+export type { RenderMemo } from './render-memo.ts';
 
 export interface RenderStats {
   readonly full: boolean;
@@ -66,6 +57,7 @@ export interface RenderStats {
 export interface RestorePayload {
   /** The whole `iptables-restore` input: `*filter … COMMIT` then `*nat … COMMIT`. */
   readonly text: string;
+  /** Slices of `text` (no copy). */
   readonly filter: string;
   readonly nat: string;
 }
@@ -81,160 +73,63 @@ function optionsKey(family: IPFamily, opts: RenderOptions, nodeName: string, top
   return JSON.stringify([family, nodeName, topology, rest]);
 }
 
-/** Sorted by `IP:port` and de-duplicated, as upstream's EndpointSlice cache hands them over. */
-function orderedEndpoints(eps: readonly Endpoint[]): readonly Endpoint[] {
-  let ok = true;
-  let prev = '';
-  for (let i = 0; i < eps.length; i++) {
-    const e = eps[i] as Endpoint;
-    const s = joinHostPort(e.ip, e.port);
-    if (i > 0 && s <= prev) {
-      ok = false;
-      break;
-    }
-    prev = s;
-  }
-  if (ok) return eps;
-  const byKey = new Map<string, Endpoint>();
-  for (const e of eps) {
-    const k = joinHostPort(e.ip, e.port);
-    if (!byKey.has(k)) byKey.set(k, e);
-  }
-  return [...byKey.keys()].sort().map((k) => byKey.get(k) as Endpoint);
-}
-
 export function renderRules(state: ProxyState, opts: RenderOptions, previous?: RenderMemo): RenderResult {
   const family = state.family;
   const isIPv6 = family === 'IPv6';
   const key = optionsKey(family, opts, state.node.name, JSON.stringify([state.node.zone, state.node.labels]));
-  const prev = previous !== undefined && previous.family === family && previous.optionsKey === key ? previous : undefined;
+  let totalEndpoints = 0;
+  let sameNames = previous !== undefined && previous.services.size === state.services.size;
+  for (const name of state.services.keys()) {
+    totalEndpoints += state.endpoints.get(name)?.length ?? 0;
+    if (sameNames && previous?.services.has(name) !== true) sameNames = false;
+  }
+  const largeClusterMode = totalEndpoints > opts.largeClusterEndpointsThreshold;
+  const prev = previous !== undefined && previous.family === family && previous.optionsKey === key &&
+    previous.largeClusterMode === largeClusterMode ? previous : undefined;
   const full = state.full || prev === undefined;
   const npSel = selectNodePortAddresses(opts, family);
   const localhostNodePorts = opts.localhostNodePorts && !isIPv6 && npSel.containsIPv4Loopback;
 
-  let totalEndpoints = 0;
-  for (const name of state.services.keys()) totalEndpoints += state.endpoints.get(name)?.length ?? 0;
-  const largeClusterMode = totalEndpoints > opts.largeClusterEndpointsThreshold;
-
-  const f = { services: [] as string[], external: [] as string[], nodePorts: [] as string[], firewall: [] as string[] };
-  const nt = { services: [] as string[], nodePorts: [] as string[] };
-  const postrouting: string[] = [];
-  const markMasq: string[] = [];
-  const forward: string[] = [];
-  const kubeletFirewall: string[] = [];
-  renderPostrouting(postrouting, opts);
-  renderMarkMasq(markMasq, opts);
-  if (localhostNodePorts) {
-    // CVE-2020-8558 mitigation (kubernetes/kubernetes#90259); kubelet writes the same rule.
-    kubeletFirewall.push('-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
-  }
-
-  const names = new NameCache(previous?.names);
-  const ctx: ServiceRenderContext = {
-    opts, isIPv6, largeClusterMode, localhostNodePorts, names, filter: f, nat: nt,
-    noLocalEndpointsInternal: 0,
-    noLocalEndpointsExternal: 0,
-  };
+  const decl = new Lines();
+  const rules = new Lines();
+  const ctx: ServiceRenderContext = { opts, isIPv6, largeClusterMode, localhostNodePorts, decl, rules };
   const services = new Map<ServicePortName, ServiceMemo>();
-  const active = new Set<string>();
-  const svcDecl: string[] = [];
-  const svcRules: string[] = [];
+  const order = sameNames && previous !== undefined ? previous.order : [...state.services.keys()].sort();
+  const dirty = noDirtyTop();
+  const stale = new Set<string>();
   let written = 0;
-  let skippedRules = 0;
-  const order = [...state.services.keys()].sort();
   for (const name of order) {
     const svc = state.services.get(name);
     if (svc === undefined) continue;
-    const eps = orderedEndpoints(state.endpoints.get(name) ?? []);
-    const cat = categorizeEndpoints(eps, svc, state.node);
-    const r = renderServicePort(ctx, svc, cat, externallyAccessible(svc));
-    const before = prev?.services.get(name);
-    const write = full || state.changedServices.has(name) || state.changedEndpoints.has(name) ||
-      before === undefined || !sameChains(before.chains, r.chains);
-    if (write) {
-      written++;
-      for (const l of r.decl) svcDecl.push(l);
-      for (const l of r.rules) svcRules.push(l);
-    } else {
-      skippedRules += r.rules.length;
+    const raw = state.endpoints.get(name);
+    const m = previous?.services.get(name);
+    if (!full && m !== undefined && m.svc === svc && m.raw === raw && !state.changedServices.has(name) && !state.changedEndpoints.has(name)) {
+      services.set(name, m);
+      continue;
     }
-    for (const c of r.chains) active.add(c);
-    services.set(name, { chains: r.chains, chainRules: r.rules.length });
+    const { ordered, strs } = m !== undefined && m.raw === raw ? m : orderedEndpoints(raw);
+    const cat = categorizeEndpoints(ordered, svc, state.node);
+    const names = new PortNameCache(name, svc.protocol, m?.names);
+    const r = renderServicePort(ctx, svc, ordered, strs, cat, externallyAccessible(svc), names);
+    written++;
+    if (!full) markDirty(dirty, m?.top ?? EMPTY_TOP, r.top);
+    if (m !== undefined) for (const c of m.chains) if (!r.chains.includes(c)) stale.add(c);
+    services.set(name, { svc, raw, ordered, strs, names: names.done(), ...r });
   }
-
-  // Delete chains no longer in use: the memo's, plus any the applier saw in the kernel.
-  const stale = new Set<string>();
-  if (previous !== undefined) for (const m of previous.services.values()) for (const c of m.chains) if (!active.has(c)) stale.add(c);
-  for (const c of opts.existingNatChains ?? []) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
-
-  renderNodePortsJump(nt.services, opts, npSel, isIPv6, localhostNodePorts);
-  renderForwardRules(forward, opts);
-
-  // Top-level chains, in upstream's declaration order. On a partial sync a chain whose rules
-  // are identical to the last applied ones is left out entirely (not even declared), so
-  // iptables-restore leaves it untouched: a one-endpoint change then costs a few lines
-  // instead of the whole KUBE-SERVICES dispatch (a step past upstream, same end state).
-  const top = new Map<string, string>();
-  const topFilter: Array<readonly [string, readonly string[]]> = [
-    ['KUBE-SERVICES', f.services], ['KUBE-EXTERNAL-SERVICES', f.external], ['KUBE-FORWARD', forward],
-    ['KUBE-NODEPORTS', f.nodePorts], ['KUBE-PROXY-FIREWALL', f.firewall],
-  ];
-  if (localhostNodePorts) topFilter.push(['KUBE-FIREWALL', kubeletFirewall]);
-  const topNat: Array<readonly [string, readonly string[]]> = [
-    ['KUBE-SERVICES', nt.services], ['KUBE-NODEPORTS', nt.nodePorts], ['KUBE-POSTROUTING', postrouting], ['KUBE-MARK-MASQ', markMasq],
-  ];
-  const emit = (table: string, chains: ReadonlyArray<readonly [string, readonly string[]]>, decl: string[], rules: string[]): number => {
-    let count = 0;
-    for (const [chain, lines] of chains) {
-      const body = lines.join('\n');
-      const key = `${table}/${chain}`;
-      top.set(key, body);
-      count += lines.length;
-      if (!full && prev?.top.get(key) === body) continue;
-      decl.push(`:${chain} - [0:0]`);
-      if (lines.length > 0) rules.push(body);
+  // Service ports gone since last time: every chain of theirs is stale.
+  if (previous !== undefined && !sameNames) {
+    for (const [name, m] of previous.services) {
+      if (services.has(name)) continue;
+      for (const c of m.chains) stale.add(c);
+      if (!full) markDirty(dirty, m.top, EMPTY_TOP);
     }
-    return count;
-  };
-  const filterDecl: string[] = [];
-  const filterRules: string[] = [];
-  const filterRuleCount = emit('filter', topFilter, filterDecl, filterRules);
-  const natDecl: string[] = [];
-  const natRules: string[] = [];
-  const natTopCount = emit('nat', topNat, natDecl, natRules);
-  let natTopWritten = 0;
-  for (const [chain, lines] of topNat) if (full || prev?.top.get(`nat/${chain}`) !== lines.join('\n')) natTopWritten += lines.length;
-  for (const l of svcDecl) natDecl.push(l);
-  for (const l of stale) natDecl.push(`:${l} - [0:0]`);
-  if (svcRules.length > 0) natRules.push(svcRules.join('\n'));
-  for (const l of stale) natRules.push(`-X ${l}`);
-
-  const lines = (xs: readonly string[]): string => (xs.length > 0 ? xs.join('\n') + '\n' : '');
-  const filter = `*filter\n${lines(filterDecl)}${lines(filterRules)}COMMIT\n`;
-  const nat = `*nat\n${lines(natDecl)}${lines(natRules)}COMMIT\n`;
-  const natRulesWritten = natTopWritten + svcRules.length;
-  return {
-    payload: { text: filter + nat, filter, nat },
-    stats: {
-      full,
-      servicePorts: services.size,
-      servicePortsWritten: written,
-      endpoints: totalEndpoints,
-      largeClusterMode,
-      filterRules: filterRuleCount,
-      natRulesWritten,
-      natRulesTotal: natTopCount + svcRules.length + skippedRules,
-      natChainsWritten: natDecl.length,
-      deletedChains: stale.size,
-      noLocalEndpointsInternal: ctx.noLocalEndpointsInternal,
-      noLocalEndpointsExternal: ctx.noLocalEndpointsExternal,
-    },
-    memo: { family, optionsKey: key, services, names, top },
-  };
-}
-
-function sameChains(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  }
+  // Chains the applier saw in the kernel (full syncs): delete service chains nobody owns now.
+  const existing = opts.existingNatChains ?? [];
+  if (existing.length > 0) {
+    const active = new Set<string>();
+    for (const m of services.values()) for (const c of m.chains) active.add(c);
+    for (const c of existing) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
+  }
+  return assemble({ opts, full, order, services, dirty, stale, decl, rules, written, totalEndpoints, largeClusterMode, localhostNodePorts, npSel, isIPv6, key, family });
 }

@@ -62,11 +62,17 @@ describeWith('kube-proxy-ts daemon in iptables mode', ['root', 'iptables'], () =
     daemon = spawnIn(ns, process.execPath, [
       BIN, '--manifests', dir, '--hostname-override', 'node-1', '--proxy-mode', 'iptables', '--cluster-cidr', '10.244.0.0/16',
     ]);
-    // Wait for the first sync by polling the service (bounded; the assertion is on the replies).
-    let replies: Reply[] = [];
-    for (let i = 0; i < 60 && !replies[0]?.ok; i++) {
-      replies = await tcpRequest(topo.pod('pod-1a').ns, '10.96.0.20', 80, { timeoutMs: 500 });
+    // Wait for the first sync: poll the nat table (cheap) until the service shows up or the daemon
+    // exits; bounded, and the assertions below are on real replies, not on time.
+    const programmed = async (): Promise<boolean> => {
+      const nft = await execIn(ns, 'iptables-nft-save', ['-t', 'nat']);
+      const legacy = await execIn(ns, 'iptables-legacy-save', ['-t', 'nat']);
+      return (nft.stdout + legacy.stdout).includes('10.96.0.20/32');
+    };
+    for (let i = 0; i < 600 && daemon.child.exitCode === null && !(await programmed()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    const replies: Reply[] = await tcpRequest(topo.pod('pod-1a').ns, '10.96.0.20', 80, { timeoutMs: 5000 });
     expect(replies[0], daemon.output()).toMatchObject({ ok: true });
     const t = tally(await tcpRequest(topo.pod('pod-1a').ns, '10.96.0.20', 80, { count: 30 }));
     expect([...t.keys()].sort()).toEqual(['pod-1b', 'pod-2a']);

@@ -45,7 +45,13 @@ export async function httpGetIn(ns: string, url: string, timeoutMs = 2_000): Pro
   return JSON.parse(r.stdout) as HttpResult;
 }
 
-/** Poll `probe` every `intervalMs` until it returns a value other than undefined, or fail. */
+/** Thrown by a probe to stop polling at once (the condition can no longer come true). */
+export class GiveUp extends Error {}
+
+/**
+ * Poll `probe` every `intervalMs` until it returns a value other than undefined, or fail at the
+ * deadline. A probe error is remembered and polling goes on, except for GiveUp.
+ */
 export async function pollUntil<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   let last: unknown;
@@ -54,6 +60,7 @@ export async function pollUntil<T>(what: string, deadlineMs: number, probe: () =
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err; // kept for the failure message; the condition may still come true
     }
     if (Date.now() > deadline) {
@@ -67,7 +74,7 @@ export async function pollUntil<T>(what: string, deadlineMs: number, probe: () =
 export async function waitReady(d: Daemon, deadlineMs = 30_000): Promise<string> {
   return pollUntil(`kube-proxy-ts in ${d.ns} ready`, deadlineMs, async () => {
     if (d.child.exitCode !== null || d.child.signalCode !== null) {
-      throw new Error(`daemon exited (${String(d.child.exitCode ?? d.child.signalCode)}): ${d.output()}`);
+      throw new GiveUp(`kube-proxy-ts in ${d.ns} exited (${String(d.child.exitCode ?? d.child.signalCode)}) before it was ready:\n${d.output()}`);
     }
     const hz = await httpGetIn(d.ns, `http://${HEALTHZ}/healthz`);
     if (!('status' in hz) || hz.status !== 200) return undefined;

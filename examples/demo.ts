@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEALTHZ, METRICS, httpGetIn, metricValue, startDaemon, waitReady, type Daemon } from '../test/support/daemon.ts';
-import { NS_PREFIX, deleteAllNamespaces } from '../test/support/netns.ts';
+import { NS_PREFIX, deleteAllNamespaces, execIn } from '../test/support/netns.ts';
 import { buildTopology, tally, tcpRequest, udpRequest, type Reply, type Topology } from '../test/support/topology.ts';
 
 const MANIFESTS = fileURLToPath(new URL('./manifests', import.meta.url));
@@ -80,6 +80,7 @@ let building: Promise<Topology> | undefined;
 let daemon: Daemon | undefined;
 let cleaning: Promise<void> | undefined;
 let interrupted = false;
+let backendName: string | undefined;
 
 class Interrupted extends Error {}
 
@@ -150,8 +151,9 @@ async function run(): Promise<void> {
   daemon = startDaemon(node.ns, flags);
   await step(waitReady(daemon));
   const backend = /"backend":"(\w+)"|backend=(\w+)|backend: (\w+)/.exec(daemon.output());
+  backendName = backend?.[1] ?? backend?.[2] ?? backend?.[3];
   say(`  kube-proxy-ts ${flags.join(' ').replace(MANIFESTS, relative(process.cwd(), MANIFESTS) || '.')}`);
-  say(`    running in ${NODE} (pid ${daemon.pid}, iptables mode${backend ? `, ${backend[1] ?? backend[2] ?? backend[3]} back-end` : ''}); /healthz 200 after ${seconds(t0)}`);
+  say(`    running in ${NODE} (pid ${daemon.pid}, iptables mode${backendName ? `, ${backendName} back-end` : ''}); /healthz 200 after ${seconds(t0)}`);
 
   const web = ['web-a1', 'web-a2', 'web-b1'];
   say();
@@ -187,6 +189,11 @@ async function run(): Promise<void> {
     `Rule syncs (kubeproxy_sync_proxy_rules_duration_seconds from http://${METRICS}/metrics in ${NODE}): ` +
       `${count} syncs, ${count > 0 ? ((sum / count) * 1000).toFixed(1) : '?'} ms on average`,
   );
+  if (backendName !== undefined) {
+    const nat = (await step(execIn(node.ns, `iptables-${backendName}-save`, ['-t', 'nat']))).stdout;
+    const rules = nat.split('\n').filter((l) => l.startsWith('-A KUBE-')).length;
+    say(`${NODE}'s IPv4 nat table holds ${rules} KUBE-* rules (iptables-${backendName}-save -t nat inside the namespace)`);
+  }
 }
 
 async function main(): Promise<number> {

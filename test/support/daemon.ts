@@ -84,12 +84,15 @@ export async function waitReady(d: Daemon, deadlineMs = 30_000): Promise<string>
   });
 }
 
-/** The value of the first sample named exactly `name` (labels allowed) in Prometheus text. */
+/**
+ * The value of a sample in Prometheus text: `name` matches the first sample of that name whatever
+ * its labels; `name{label="v"}` matches that exact label set as written.
+ */
 export function metricValue(text: string, name: string): number | undefined {
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m?.[1] === name) return Number(m[3]);
+    if (m && (m[1] === name || `${m[1]}${m[2] ?? ''}` === name)) return Number(m[3]);
   }
   return undefined;
 }

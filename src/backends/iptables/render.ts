@@ -114,7 +114,10 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
     written++;
     if (!full) markDirty(dirty, m?.top ?? EMPTY_TOP, r.top);
     if (m !== undefined) for (const c of m.chains) if (!r.chains.includes(c)) stale.add(c);
-    services.set(name, { svc, raw, ordered, strs, names: names.done(), ...r });
+    // Same inputs under the same options give the same output: keep the old entry, so a warm
+    // full render allocates no long-lived objects for it (fewer survivors to copy in GC).
+    const same = prev !== undefined && m !== undefined && m.svc === svc && m.raw === raw;
+    services.set(name, same ? m : { svc, raw, ordered, strs, names: names.done(), ...r });
   }
   // Service ports gone since last time: every chain of theirs is stale.
   if (previous !== undefined && !sameNames) {

@@ -1,0 +1,162 @@
+// Child process of iptables.bench.ts, run inside a throw-away namespace
+// (`ip netns exec NS node bench/iptables-agent.ts BACKEND N E DIR`). It answers one JSON line per
+// JSON command on stdin:
+//   {"op":"full"}            cold or warm full sync of N×E through ClusterState and the real
+//                            IptablesProxier (real applier: iptables-<backend>-restore in this netns)
+//   {"op":"change","i":K}    one endpoint of Service K flips Ready: upsert → snapshot → sync → commit
+//   {"op":"restore","file":F} the restore tool alone on a file (`--noflush --counters -w 5 < F`)
+//   {"op":"rss"}             peak RSS of this process
+// Every sync's payload is written to DIR/last-<backend>.txt for the tool-only baselines.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createIptablesApplier, type RulesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
+import { DEFAULT_RENDER_OPTIONS } from '../src/backends/iptables/options.ts';
+import { IptablesProxier } from '../src/backends/iptables/proxier.ts';
+import { renderRules, type RenderMemo } from '../src/backends/iptables/render.ts';
+import { ClusterState } from '../src/model/cluster-state.ts';
+import type { Logger } from '../src/model/logger.ts';
+import { createConntrack } from '../src/system/conntrack.ts';
+import { exec as baseExec, type Exec } from '../src/system/exec.ts';
+import { binaries, createIptables, type XtablesBackend } from '../src/system/iptables.ts';
+import { localAddresses } from '../src/system/local-addresses.ts';
+import { BENCH_NODE, makeService, makeSlice } from './cluster-fixtures.ts';
+
+const [backendArg = 'nft', nArg = '10000', eArg = '10', dir = '/tmp'] = process.argv.slice(2);
+const backend = backendArg as XtablesBackend;
+const N = Number(nArg);
+const E = Number(eArg);
+const payloadFile = `${dir}/last-${backend}.txt`;
+/**
+ * src/system/iptables.ts kills a restore after 60 s; on a loaded 2-CPU machine a cold
+ * iptables-nft full restore at 10k×10 can take longer, so the bench lifts the limit to measure it
+ * (the parent prints a warning when a restore in ours took over 60 s).
+ */
+const exec: Exec = (file, args, options) => baseExec(file, args, { ...options, timeoutMs: 900_000 });
+
+function stderrLogger(): Logger {
+  const drop = (): void => undefined;
+  const say = (level: string) => (a: object | string, b?: string): void => {
+    process.stderr.write(`${level}: ${typeof a === 'string' ? a : `${b ?? ''} ${JSON.stringify(a)}`}\n`);
+  };
+  const log: Logger = { trace: drop, debug: drop, info: drop, warn: say('warn'), error: say('error'), fatal: say('fatal'), child: () => log };
+  return log;
+}
+
+/** Per-sync time spent in each part, ms. */
+const t = { render: 0, restore: 0, applierOther: 0, options: 0, bytes: 0 };
+const timed = async <T>(key: 'restore' | 'applierOther' | 'options', fn: () => Promise<T>): Promise<T> => {
+  const s = performance.now();
+  try {
+    return await fn();
+  } finally {
+    t[key] += performance.now() - s;
+  }
+};
+
+function timedApplier(a: RulesApplier): RulesApplier {
+  return {
+    family: a.family,
+    backend: a.backend,
+    ensureJumps: (j) => timed('applierOther', () => a.ensureJumps(j)),
+    ensureCanary: () => timed('applierOther', () => a.ensureCanary()),
+    canaryPresent: () => timed('applierOther', () => a.canaryPresent()),
+    natChains: () => timed('applierOther', () => a.natChains()),
+    restore: (p) => {
+      t.bytes = Buffer.byteLength(p);
+      writeFileSync(payloadFile, p);
+      return timed('restore', () => a.restore(p));
+    },
+    cleanup: () => a.cleanup(),
+  };
+}
+
+let state: ClusterState | undefined;
+let proxier: IptablesProxier<RenderMemo> | undefined;
+const versions = new Map<number, number>();
+
+function setup(): { state: ClusterState; proxier: IptablesProxier<RenderMemo> } {
+  if (state !== undefined && proxier !== undefined) return { state, proxier };
+  state = new ClusterState({ nodeName: BENCH_NODE, families: ['IPv4'], requireNode: false });
+  state.replace('Service', Array.from({ length: N }, (_, i) => makeService(i)));
+  state.replace('EndpointSlice', Array.from({ length: N }, (_, i) => makeSlice(i, E)));
+  state.synced('Service');
+  state.synced('EndpointSlice');
+  proxier = new IptablesProxier<RenderMemo>({
+    family: 'IPv4',
+    applier: timedApplier(createIptablesApplier(createIptables(exec, 'IPv4', backend))),
+    render: (s, o, p) => {
+      const r0 = performance.now();
+      const out = renderRules(s, o, p);
+      t.render += performance.now() - r0;
+      return out;
+    },
+    jumps: iptablesJumps,
+    // As setup.ts: the host's addresses are read on every sync.
+    renderOptions: async () => timed('options', async () => ({
+      ...DEFAULT_RENDER_OPTIONS,
+      localDetector: { ifLocal: '-s 10.244.0.0/16', ifNotLocal: '! -s 10.244.0.0/16' },
+      randomFully: true,
+      localAddresses: (await localAddresses(exec, 'IPv4')).map((a) => a.ip),
+    })),
+    conntrack: createConntrack(exec),
+    logger: stderrLogger(),
+    canaryIntervalMs: 30_000,
+  });
+  return { state, proxier };
+}
+
+async function sync(full: boolean, change?: () => void): Promise<Record<string, number>> {
+  const s0 = performance.now();
+  const { state: st, proxier: px } = setup();
+  const setupMs = performance.now() - s0;
+  Object.assign(t, { render: 0, restore: 0, applierOther: 0, options: 0, bytes: 0 });
+  const c0 = performance.now();
+  change?.();
+  const snap = st.snapshot('IPv4', { full });
+  const r = await px.sync(snap);
+  st.commit(snap);
+  const totalMs = performance.now() - c0;
+  return { totalMs, setupMs, ...t, otherMs: totalMs - t.render - t.restore - t.applierOther - t.options, partial: r.kind === 'partial' ? 1 : 0, peakMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+function restoreFile(file: string): Promise<Record<string, number>> {
+  const fd = openSync(file, 'r');
+  const s = performance.now();
+  const child = spawn(binaries('IPv4', backend).restore, ['--noflush', '--counters', '-w', '5'], { stdio: [fd, 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      closeSync(fd);
+      if (code === 0) resolve({ ms: performance.now() - s });
+      else reject(new Error(`restore of ${file} exited ${code}: ${err.slice(0, 500)}`));
+    });
+  });
+}
+
+interface Command {
+  readonly op: 'full' | 'change' | 'restore' | 'rss';
+  readonly i?: number;
+  readonly file?: string;
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === '') continue;
+  const cmd = JSON.parse(line) as Command;
+  try {
+    let out: Record<string, number>;
+    if (cmd.op === 'full') out = await sync(true);
+    else if (cmd.op === 'change') {
+      const i = cmd.i ?? 0;
+      const v = (versions.get(i) ?? 1) + 1;
+      versions.set(i, v);
+      out = await sync(false, () => state?.upsert('EndpointSlice', makeSlice(i, E, v)));
+    } else if (cmd.op === 'restore') out = await restoreFile(cmd.file ?? '');
+    else out = { peakMiB: process.resourceUsage().maxRSS / 1024, rssMiB: process.memoryUsage().rss / 2 ** 20 };
+    console.log(JSON.stringify({ ok: true, ...out }));
+  } catch (err) {
+    console.log(JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }));
+  }
+}

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { HEALTHZ, METRICS, httpGetIn, metricValue, pollUntil, runDaemonOnce, startDaemon, waitReady, type Daemon } from './support/daemon.ts';
 import { execIn, spawnIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
@@ -71,6 +71,10 @@ function commonSetup(extraFlags: readonly string[]) {
     ctx.daemon = startDaemon(ctx.topo.node(NODE).ns, flags());
     await waitReady(ctx.daemon);
   }, 120_000);
+  afterEach(({ task }) => {
+    // The daemon's log is the first thing to read when a test here fails.
+    if (task.result?.state === 'fail' && ctx.daemon) console.error(`kube-proxy-ts output (last 6000 chars):\n${ctx.daemon.output().slice(-6000)}`);
+  });
   afterAll(async () => {
     await ctx.daemon?.stop();
     await ctx.topo?.teardown();

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HEALTHZ, METRICS, httpGetIn, metricValue, startDaemon, waitReady, type Daemon } from '../test/support/daemon.ts';
+import { HEALTHZ, METRICS, httpGetIn, metricValue, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from '../test/support/daemon.ts';
 import { NS_PREFIX, deleteAllNamespaces, execIn } from '../test/support/netns.ts';
 import { buildTopology, tally, tcpRequest, udpRequest, type Reply, type Topology } from '../test/support/topology.ts';
 
@@ -81,6 +81,7 @@ let daemon: Daemon | undefined;
 let cleaning: Promise<void> | undefined;
 let interrupted = false;
 let backendName: string | undefined;
+let restoreLock = (): void => undefined;
 
 class Interrupted extends Error {}
 
@@ -100,6 +101,7 @@ function cleanup(): Promise<void> {
     );
     await daemon?.stop();
     await deleteAllNamespaces();
+    restoreLock();
   })();
   return cleaning;
 }
@@ -204,6 +206,8 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   ensurePackages();
+  // The sandbox's own xtables lock: the host's firewall tools never wait on the demo, nor it on them.
+  restoreLock = usePrivateXtablesLock();
   try {
     await run();
     return 0;

@@ -8,7 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { HEALTHZ, METRICS, httpGetIn, metricValue, pollUntil, runDaemonOnce, startDaemon, waitReady, type Daemon } from './support/daemon.ts';
+import {
+  HEALTHZ,
+  METRICS,
+  httpGetIn,
+  metricValue,
+  pollUntil,
+  runDaemonOnce,
+  startDaemon,
+  usePrivateXtablesLock,
+  waitReady,
+  type Daemon,
+} from './support/daemon.ts';
 import { execIn, spawnIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
@@ -64,7 +75,9 @@ function commonSetup(extraFlags: readonly string[]) {
     '--manifests', ctx.dir, '--hostname-override', NODE, '--healthz-bind-address', HEALTHZ,
     '--metrics-bind-address', METRICS, '--cluster-cidr', '10.244.0.0/16', ...extraFlags,
   ];
+  let restoreLock: (() => void) | undefined;
   beforeAll(async () => {
+    restoreLock = usePrivateXtablesLock();
     ctx.dir = mkdtempSync(join(tmpdir(), 'kpt-daemon-manifests-'));
     cpSync(EXAMPLES, ctx.dir, { recursive: true });
     ctx.topo = await buildTopology(topologySpec);
@@ -79,6 +92,7 @@ function commonSetup(extraFlags: readonly string[]) {
     await ctx.daemon?.stop();
     await ctx.topo?.teardown();
     if (ctx.dir !== '') rmSync(ctx.dir, { recursive: true, force: true });
+    restoreLock?.();
   });
   const topo = (): Topology => {
     if (!ctx.topo) throw new Error('topology not built');

@@ -2,6 +2,9 @@
 // and the demo: start it with flags, reach its healthz/metrics servers (bound inside the
 // namespace), read a metric, and poll for a condition with a deadline. Processes are started with
 // netns.ts's spawnIn, so they are ours, stopped by PID and killed by deleteAllNamespaces too.
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execIn, spawnIn, type NsProcess } from './netns.ts';
 
@@ -12,6 +15,24 @@ const HTTP_GET = here('./daemon-http-get.ts');
 /** Addresses the daemon's servers bind inside its namespace (its own loopback). */
 export const HEALTHZ = '127.0.0.1:10256';
 export const METRICS = '127.0.0.1:10249';
+
+/**
+ * The xtables lock is one file (/run/xtables.lock) for every namespace on the machine, so another
+ * run's long iptables-legacy-restore in its own namespaces can stall ours past the 5 s wait and
+ * fail a sync. Our namespaces are written only by processes of this run, which serialise among
+ * themselves on a private lock instead: set for this process and everything it starts
+ * (iptables >= 1.8.6 reads XTABLES_LOCKFILE). Returns the undo.
+ */
+export function usePrivateXtablesLock(): () => void {
+  const previous = process.env.XTABLES_LOCKFILE;
+  const file = join(tmpdir(), `kpt-xtables-${process.pid}.lock`);
+  process.env.XTABLES_LOCKFILE = file;
+  return () => {
+    if (previous === undefined) delete process.env.XTABLES_LOCKFILE;
+    else process.env.XTABLES_LOCKFILE = previous;
+    rmSync(file, { force: true });
+  };
+}
 
 export interface Daemon extends NsProcess {
   readonly ns: string;

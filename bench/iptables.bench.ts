@@ -62,7 +62,8 @@ function deleteNs(ns: string): void {
 
 /** Kill our agents (by PID) and delete every namespace this run created. */
 function teardown(): void {
-  for (const a of agents) if (a.pid !== undefined && a.exitCode === null && a.signalCode === null) process.kill(a.pid, 'SIGKILL');
+  // Each agent leads its own process group (detached), so its iptables-restore children go too.
+  for (const a of agents) if (a.pid !== undefined && a.exitCode === null && a.signalCode === null) process.kill(-a.pid, 'SIGKILL');
   for (const ns of [...namespaces]) {
     try {
       deleteNs(ns);
@@ -92,7 +93,7 @@ function startAgent(ns: string, backend: string, dir: string): Agent {
   // The xtables lock is a file (/run/xtables.lock), shared by every namespace on the machine: a
   // private one keeps other runs' long restores from making our `-w 5` calls time out.
   const env = { ...process.env, XTABLES_LOCKFILE: join(dir, `xtables-${ns}.lock`) };
-  const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'inherit'], env, detached: true });
   agents.add(child);
   const replies: ((r: Reply) => void)[] = [];
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => replies.shift()?.(JSON.parse(l) as Reply));

@@ -66,9 +66,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger);
   } catch (err) {
-    // One clear line for a start-up failure (bad manifests dir, missing kernel support, ...).
-    logger.fatal({ err, code: KubeProxyError.is(err) ? err.code : undefined }, 'kube-proxy-ts failed');
-    process.stderr.write(`kube-proxy-ts: ${describeError(err)}\n`);
+    // One clear line for a start-up failure (bad manifests dir, missing kernel support, ...),
+    // in the log format the operator chose.
+    logger.fatal({ code: KubeProxyError.is(err) ? err.code : undefined, reason: describeError(err) }, 'kube-proxy-ts failed');
     return 1;
   }
 }

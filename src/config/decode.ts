@@ -48,7 +48,8 @@ export function decodeConfigText(text: string): DecodeResult {
     // YAML 1.1, as sigs.k8s.io/yaml (go-yaml v2) reads the file upstream.
     raw = parseYaml(text, { version: '1.1', prettyErrors: true });
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    // The yaml package's first line ends with "at line N, column M:" before a code excerpt.
+    const reason = (err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)).replace(/:\s*$/, '');
     throw new ConfigError('config', `not valid YAML or JSON: ${reason}`, { cause: err });
   }
   return decodeConfigObject(raw);

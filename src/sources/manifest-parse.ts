@@ -46,7 +46,7 @@ function documents(file: string, text: string): { value: unknown; line: number }
     const err = doc.errors[0];
     if (err) {
       const line = err.linePos?.[0].line ?? lineCounter.linePos(err.pos[0]).line;
-      throw new ManifestError(file, line, `invalid YAML: ${err.message.split('\n')[0] ?? ''}`, { cause: err });
+      throw new ManifestError(file, line, `invalid YAML: ${(err.message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`, { cause: err });
     }
     const start = doc.contents?.range[0] ?? doc.range[0];
     out.push({ value: doc.toJS() as unknown, line: lineCounter.linePos(start).line });

@@ -224,6 +224,17 @@ describe('SyncLoop', () => {
     expect(t.metrics.syncs.map((s) => s.family)).toEqual(['IPv4', 'IPv4', 'IPv6']);
   });
 
+  it('reports rule counts summed over the families, not the last family synced', async () => {
+    const t = setup(['IPv4', 'IPv6']);
+    t.state.synced = true;
+    t.state.change('a/web', port('a', 'web'), [ep('10.244.1.2', true)]);
+    t.state.change('a/db', port('a', 'db'), [ep('10.244.1.3', true)]);
+    t.loop.start();
+    await t.clock.advance(100);
+    // Each fake proxier reports 3 nat rules per service: 2 services x 3 x 2 families.
+    expect(t.metrics.rules.get('nat')).toBe(12);
+  });
+
   it('feeds service health checks with ports and local ready endpoint counts', async () => {
     const t = setup();
     t.state.synced = true;

@@ -52,6 +52,8 @@ interface FamilyState {
   needFull: boolean;
   lastFullMs: number;
   targets: ServiceHealthTargets | undefined;
+  /** The proxier's counts from its last successful sync. */
+  counts: Readonly<Record<string, number>> | undefined;
 }
 
 export class SyncLoop<S extends ProxyState = ProxyState> {
@@ -63,7 +65,7 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
   constructor(opts: SyncLoopOptions<S>) {
     this.#opts = opts;
     this.#fullSyncPeriodMs = opts.fullSyncPeriodMs ?? HOUR_MS;
-    this.#families = opts.proxiers.map((proxier) => ({ proxier, needFull: true, lastFullMs: 0, targets: undefined }));
+    this.#families = opts.proxiers.map((proxier) => ({ proxier, needFull: true, lastFullMs: 0, targets: undefined, counts: undefined }));
     this.#runner = new BoundedFrequencyRunner({
       name: 'sync-proxy-rules',
       clock: opts.clock,
@@ -117,6 +119,7 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
       if (err !== undefined) failed.push({ family: f.proxier.family, err });
     }
     this.#syncServiceHealth();
+    this.#recordCounts();
     const first = failed[0];
     if (first !== undefined) {
       throw new KubeProxyError('KP_ERR_SYNC', `sync failed for ${failed.map((x) => x.family).join(', ')}`, {
@@ -147,7 +150,7 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
       if (oldest !== undefined) metrics.observeNetworkProgramming(Math.max(0, end - oldest));
       metrics.addChanges(snap.changedEndpoints.size, snap.changedServices.size);
       metrics.setChangesPending(0, 0);
-      recordCounts(metrics, result.counts);
+      f.counts = result.counts;
       logger.debug({ family, kind: result.kind, full, durationMs: end - start }, 'synced proxy rules');
       return undefined;
     } catch (err) {
@@ -158,6 +161,18 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
       logger.error({ err, family, full, reason: describeError(err) }, 'sync of proxy rules failed');
       return err ?? new Error('sync failed');
     }
+  }
+
+  /**
+   * Rule counts are gauges without a family label (upstream's names), so each is the sum over
+   * the families' latest successful syncs; per family, the IPv6 count would overwrite IPv4's.
+   */
+  #recordCounts(): void {
+    const sum: Record<string, number> = {};
+    for (const f of this.#families) {
+      for (const [key, value] of Object.entries(f.counts ?? {})) sum[key] = (sum[key] ?? 0) + value;
+    }
+    if (Object.keys(sum).length > 0) recordCounts(this.#opts.metrics, sum);
   }
 
   #syncServiceHealth(): void {

@@ -15,6 +15,13 @@ export type XtablesBackend = 'legacy' | 'nft';
  */
 const WAIT_ARGS = ['-w', '5'] as const;
 const TIMEOUT_MS = 60_000;
+/**
+ * iptables-nft-restore slows down faster than linearly with the number of chains: a full payload
+ * of 10,000 Services x 10 endpoints (110k chains) takes many minutes (bench/iptables.bench.ts).
+ * Killing it would fail every full sync forever, so a restore gets a far longer limit; upstream
+ * sets none at all.
+ */
+const RESTORE_TIMEOUT_MS = 30 * 60_000;
 
 /** A restore that failed; `line` (1-based, 0 when iptables did not say) and `rule` locate it. */
 export class RestoreError extends ExecError {
@@ -91,7 +98,7 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
   };
   const restoreWith = async (flags: readonly string[], payload: string): Promise<void> => {
     try {
-      await exec(bin.restore, [...flags, ...WAIT_ARGS], { input: payload, timeoutMs: TIMEOUT_MS });
+      await exec(bin.restore, [...flags, ...WAIT_ARGS], { input: payload, timeoutMs: RESTORE_TIMEOUT_MS });
     } catch (err) {
       if (err instanceof ExecError) throw new RestoreError(err, payload);
       throw err;

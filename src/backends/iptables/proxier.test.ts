@@ -66,4 +66,30 @@ describe('IptablesProxier', () => {
     present = false;
     expect((await p.sync(s)).kind).toBe('full');
   });
+
+  it('reads the nat table back only when the kernel may differ from the last applied render', async () => {
+    const base = createDryRunApplier('IPv4', () => {});
+    let reads = 0;
+    let fail = false;
+    const applier: RulesApplier = {
+      ...base,
+      natChains: async () => {
+        reads += 1;
+        return [];
+      },
+      restore: async (t) => (fail ? Promise.reject(new Error('boom')) : base.restore(t)),
+    };
+    const p = make(applier);
+    const s = makeState('IPv4', [[web, [ep('10.244.1.10', 80)]]], { full: false });
+    await p.sync(s); // first sync after start: no memo yet
+    expect(reads).toBe(1);
+    await p.sync({ ...s, full: true }); // periodic full resync: the memo knows our chains
+    expect(reads).toBe(1);
+    fail = true;
+    await expect(p.sync(s)).rejects.toThrow('boom'); // a partial sync: no read
+    expect(reads).toBe(1);
+    fail = false;
+    await p.sync(s); // after a failed restore the kernel is read again
+    expect(reads).toBe(2);
+  });
 });

@@ -3,12 +3,12 @@
 // follows upstream cmd/kube-proxy/app/server.go: cleanup or run; wait for the initial lists; sync
 // with a bounded-frequency runner; serve health and metrics; on SIGTERM stop without touching the
 // programmed rules, so traffic keeps flowing through a rolling update.
-import { existsSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
 import { parseCommandLine } from './cli/parse.ts';
 import type { ProxyConfig } from './config/types.ts';
 import { effectiveLogLevel } from './config/defaults.ts';
-import { describeError, KubeProxyError, type ObjectError } from './errors.ts';
+import { describeError, KubeProxyError, ManifestError, type ObjectError } from './errors.ts';
 import { createLogger } from './logging/logger.ts';
 import { ClusterState } from './model/cluster-state.ts';
 import type { Logger } from './model/logger.ts';
@@ -25,6 +25,8 @@ import type { ClusterSource } from './sources/types.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
 import { exec } from './system/exec.ts';
+import { createSysctl } from './system/sysctl.ts';
+import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
@@ -81,6 +83,14 @@ function familiesFor(config: ProxyConfig): IPFamily[] {
 
 function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): ClusterSource {
   if (config.manifestsDir !== '') {
+    // Fail before anything on the host is touched (sysctls, rules), not after.
+    let isDir = false;
+    try {
+      isDir = statSync(config.manifestsDir).isDirectory();
+    } catch (err) {
+      throw new ManifestError(config.manifestsDir, 0, 'manifests directory unreadable', { cause: err });
+    }
+    if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
     return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
   }
   const kc = loadKubeConfig({ kubeconfig: config.clientConnection.kubeconfig, master: config.clientConnection.master });
@@ -175,6 +185,9 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const minSyncPeriodMs = config.mode === 'ipvs' ? config.ipvs.minSyncPeriodMs : config.iptables.minSyncPeriodMs;
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
+  const source = createSource(config, logger, metrics);
+  // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
+  await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
   const proxiers: Proxier[] = await createProxiers({ config, families, exec, logger, metrics });
   const serviceHealth = new ServiceHealthServer({ proxyHealthy: () => health.isHealthy(), logger: logger.child({ component: 'service-health' }) });
   const loop = new SyncLoop({
@@ -189,7 +202,6 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
     syncPeriodMs,
   });
   const servers = await startServers(config, logger, health, metrics);
-  const source = createSource(config, logger, metrics);
   state.onChange(() => {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();

@@ -17,9 +17,6 @@ import { startHealthzServer, startMetricsServer, type RunningServer } from './se
 import { PromMetrics } from './server/metrics.ts';
 import { realClock } from './server/real-clock.ts';
 import { ServiceHealthServer } from './server/service-health.ts';
-import { ApiSource } from './sources/api-source.ts';
-import { createKubeClient } from './sources/kube-client.ts';
-import { loadKubeConfig } from './sources/kubeconfig.ts';
 import { ManifestSource } from './sources/manifest-source.ts';
 import type { ClusterSource } from './sources/types.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
@@ -81,7 +78,7 @@ function familiesFor(config: ProxyConfig): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 
-function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): ClusterSource {
+async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): Promise<ClusterSource> {
   if (config.manifestsDir !== '') {
     // Fail before anything on the host is touched (sysctls, rules), not after.
     let isDir = false;
@@ -93,6 +90,13 @@ function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics
     if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
     return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
   }
+  // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
+  // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
+  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }] = await Promise.all([
+    import('./sources/api-source.ts'),
+    import('./sources/kube-client.ts'),
+    import('./sources/kubeconfig.ts'),
+  ]);
   const kc = loadKubeConfig({ kubeconfig: config.clientConnection.kubeconfig, master: config.clientConnection.master });
   return new ApiSource({
     client: createKubeClient(kc),
@@ -137,7 +141,7 @@ function waitSynced(state: ClusterState, timeoutMs: number): Promise<void> {
 async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   const families = familiesFor(config);
   const state = createState(config, families, logger);
-  const source = createSource(config, logger);
+  const source = await createSource(config, logger);
   const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   const proxiers = await createProxiers({ config, families, exec, logger, write });
   await source.start(state);
@@ -185,7 +189,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const minSyncPeriodMs = config.mode === 'ipvs' ? config.ipvs.minSyncPeriodMs : config.iptables.minSyncPeriodMs;
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
-  const source = createSource(config, logger, metrics);
+  const source = await createSource(config, logger, metrics);
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
   const proxiers: Proxier[] = await createProxiers({ config, families, exec, logger, metrics });

@@ -3,6 +3,8 @@
 // iptables, ipvs and nftables clean-ups whatever the configured mode).
 import { createIptablesProxiers } from '../backends/iptables/io/setup.ts';
 import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
+import { createIpvsProxiers } from '../backends/ipvs/io/setup.ts';
+import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
 import { createUserspaceProxier } from '../backends/userspace/index.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { describeError, KubeProxyError } from '../errors.ts';
@@ -11,7 +13,11 @@ import type { IPFamily, Proxier } from '../model/types.ts';
 import type { BackendMetrics } from '../sync/sync-metrics.ts';
 import type { Exec } from '../system/exec.ts';
 import { createIptables, type XtablesBackend } from '../system/iptables.ts';
+import { detectBackend } from '../system/iptables-backend.ts';
+import { IpvsClient } from '../system/ipvs-client.ts';
+import { LinkClient } from '../system/link-client.ts';
 import { localAddresses } from '../system/local-addresses.ts';
+import { createSysctl } from '../system/sysctl.ts';
 
 export interface ProxierDeps {
   readonly config: ProxyConfig;
@@ -60,7 +66,14 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
       ];
     }
     case 'ipvs':
-      throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: ipvs is not available in this build');
+      return createIpvsProxiers({
+        config,
+        families: d.families,
+        exec: d.exec,
+        logger,
+        ...(d.write ? { write: d.write } : {}),
+        ...(config.dryRun ? {} : { primaryNodeIPs: [await primaryAddress(d.exec, 'IPv4')] }),
+      });
     case 'nftables':
       throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
   }
@@ -73,6 +86,13 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
  */
 export async function cleanupAllModes(d: { exec: Exec; logger: Logger }): Promise<void> {
   const failures: string[] = [];
+  // IPVS first: it finds its NodePort virtual servers through our ipsets, which go with the chains.
+  try {
+    await cleanupIpvs(d);
+  } catch (err) {
+    failures.push('ipvs');
+    d.logger.error({ err }, 'cleanup failed');
+  }
   for (const backend of ['legacy', 'nft'] as XtablesBackend[]) {
     for (const family of ['IPv4', 'IPv6'] as IPFamily[]) {
       const ipt = createIptables(d.exec, family, backend);
@@ -92,4 +112,36 @@ export async function cleanupAllModes(d: { exec: Exec; logger: Logger }): Promis
     }
   }
   if (failures.length > 0) throw new KubeProxyError('KP_ERR_RULES_APPLY', `cleanup failed for ${failures.join(', ')}`);
+}
+
+/** The ipvs mode's virtual servers, kube-ipvs0, chains and ipsets; nothing when the kernel has no IPVS. */
+async function cleanupIpvs(d: { exec: Exec; logger: Logger }): Promise<void> {
+  let ipvs: IpvsClient;
+  try {
+    ipvs = await IpvsClient.open();
+  } catch (err) {
+    if (KubeProxyError.is(err) && err.code === 'KP_ERR_KERNEL_MISSING') {
+      d.logger.debug({ reason: describeError(err) }, 'cleanup: no IPVS in this kernel, skipped');
+      return;
+    }
+    throw err;
+  }
+  const links = LinkClient.open();
+  try {
+    const { backend } = await detectBackend(d.exec, 'auto', ['IPv4'], d.logger);
+    const applier = createIpvsApplier({
+      family: 'IPv4',
+      ipvs,
+      links,
+      iptables: createIptables(d.exec, 'IPv4', backend),
+      exec: d.exec,
+      sysctl: createSysctl(d.logger),
+      logger: d.logger,
+    });
+    await applier.cleanup();
+    d.logger.info({ backend }, 'cleanup: ipvs services, kube-ipvs0 and ipsets removed');
+  } finally {
+    ipvs.close();
+    links.close();
+  }
 }

@@ -116,9 +116,26 @@ describeWith('iptables system helpers', ['root', 'iptables', 'conntrack'], () =>
       file.includes('-nft') ? base('false', [], opts) : base(file, args, opts);
     expect(await detectBackend(noNft, 'auto', ['IPv4'])).toEqual({
       backend: 'legacy',
-      reason: 'nft unusable on this kernel; falling back to legacy',
+      reason: 'nft unusable on this kernel (iptables-nft-save fails); falling back to legacy',
     });
     await expect(detectBackend(noNft, 'nft', ['IPv4'])).rejects.toThrow(/nft back-end requested/);
+  });
+
+  it('falls back to legacy when iptables-nft reads but cannot write (kernel without nf_tables)', async () => {
+    const ns = await createNamespace('detect-nowrite');
+    const base = nsExec(ns);
+    // The IPVS test kernel's behaviour: saves succeed on faked built-in tables, -N fails.
+    const readOnlyNft: typeof base = (file, args, opts) =>
+      file === 'iptables-nft' && args.includes('-N')
+        ? base('sh', ['-c', 'echo "iptables v1.8.9 (nf_tables):  TABLE_ADD failed (Operation not supported): table mangle" >&2; exit 4'], opts)
+        : base(file, args, opts);
+    const choice = await detectBackend(readOnlyNft, 'auto', ['IPv4']);
+    expect(choice.backend).toBe('legacy');
+    expect(choice.reason).toContain('Operation not supported');
+    await expect(detectBackend(readOnlyNft, 'nft', ['IPv4'])).rejects.toThrow(/requested but unusable/);
+    // A usable nft back-end with the probe chain already there is still nft.
+    expect((await detectBackend(base, 'auto', ['IPv4'])).backend).toBe('nft');
+    expect((await detectBackend(base, 'auto', ['IPv4'])).backend).toBe('nft');
   });
 
   it('lists the namespace addresses with ip -j addr', async () => {

@@ -9,6 +9,7 @@ import type { IptablesBackend } from '../config/types.ts';
 import type { Logger } from '../model/logger.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { Exec } from './exec.ts';
+import { describeError, ExecError } from '../errors.ts';
 import { IptablesUnavailableError, binaries, type XtablesBackend } from './iptables.ts';
 
 /** kubelet's chains (KUBE-IPTABLES-HINT since 1.24, KUBE-KUBELET-CANARY before). */
@@ -54,6 +55,8 @@ async function decide(
 ): Promise<BackendChoice> {
   if (requested === 'nft') {
     if (!nftUsable) throw new IptablesUnavailableError('nft back-end requested but iptables-nft-save fails');
+    const unwritable = await nftWriteFails(exec, families);
+    if (unwritable !== null) throw new IptablesUnavailableError(`nft back-end requested but unusable: ${unwritable}`);
     return { backend: 'nft', reason: 'requested' };
   }
   const legacySaves: (string | null)[] = [];
@@ -69,7 +72,27 @@ async function decide(
   if (legacyUsable && legacySaves.some((s) => s !== null && hasMarker(s))) {
     return { backend: 'legacy', reason: 'kubelet chains found in iptables-legacy' };
   }
-  if (nftUsable) return { backend: 'nft', reason: 'no kubelet chains; nft is the default' };
-  if (legacyUsable) return { backend: 'legacy', reason: 'nft unusable on this kernel; falling back to legacy' };
+  const unwritable = nftUsable ? await nftWriteFails(exec, families) : 'iptables-nft-save fails';
+  if (unwritable === null) return { backend: 'nft', reason: 'no kubelet chains; nft is the default' };
+  if (legacyUsable) return { backend: 'legacy', reason: `nft unusable on this kernel (${unwritable}); falling back to legacy` };
   throw new IptablesUnavailableError('neither iptables-nft-save nor iptables-legacy-save runs');
+}
+
+/**
+ * Whether the nft back-end accepts a write; null when it does, else the reason. On a kernel
+ * without nf_tables (the IPVS test kernel) reads still succeed, as iptables-nft fakes the built-in
+ * tables, and only writes fail ("TABLE_ADD failed (Operation not supported)"). The probe creates
+ * the mangle canary chain, which the proxiers create anyway once nft is chosen.
+ */
+async function nftWriteFails(exec: Exec, families: readonly IPFamily[]): Promise<string | null> {
+  for (const f of families) {
+    try {
+      await exec(binaries(f, 'nft').main, ['-w', '5', '-t', 'mangle', '-N', 'KUBE-PROXY-CANARY'], { timeoutMs: 30_000 });
+    } catch (err) {
+      const stderr = err instanceof ExecError ? err.stderr : '';
+      if (/already exists/i.test(stderr)) continue;
+      return (stderr.trim().split('\n').pop() ?? '') || describeError(err);
+    }
+  }
+  return null;
 }

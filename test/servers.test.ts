@@ -2,6 +2,7 @@
 // ProxyHealth, served by the healthz, metrics and service health-check servers on loopback.
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { endpoint, servicePort } from '../src/model/testing/fixtures.ts';
 import type { Endpoint, IPFamily, Proxier, ProxyState, ServicePort, SyncResult } from '../src/model/types.ts';
 import { startHealthzServer, startMetricsServer, type RunningServer } from '../src/server/http-servers.ts';
 import { listen } from '../src/server/listen.ts';
@@ -12,15 +13,12 @@ import { ProxyHealth } from '../src/sync/proxy-health.ts';
 import { SyncLoop, type SyncStateSource } from '../src/sync/sync-loop.ts';
 import { recordingLogger } from '../src/sync/testing.ts';
 
-const local: Endpoint = { ip: '10.244.1.5', port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: '', zoneHints: undefined, nodeHints: undefined };
+const local: Endpoint = endpoint('10.244.1.5', 8080, { isLocal: true, nodeName: 'n1' });
 
 function lbPort(hcnp: number): ServicePort {
-  return {
-    name: 'demo/lb', namespace: 'demo', serviceName: 'lb', portName: '', protocol: 'TCP', family: 'IPv4',
-    clusterIP: '10.96.0.20', port: 80, nodePort: 30080, externalIPs: [], loadBalancerVIPs: ['192.0.2.100'],
-    loadBalancerSourceRanges: [], sessionAffinity: { type: 'None', timeoutSeconds: 0 }, externalPolicyLocal: true,
-    internalPolicyLocal: false, healthCheckNodePort: hcnp, trafficDistribution: '', topologyMode: '',
-  };
+  return servicePort('demo', 'lb', {
+    clusterIP: '10.96.0.20', nodePort: 30080, loadBalancerVIPs: ['192.0.2.100'], externalPolicyLocal: true, healthCheckNodePort: hcnp,
+  });
 }
 
 class State implements SyncStateSource {

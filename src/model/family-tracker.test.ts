@@ -1,41 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { FamilyTracker } from './family-tracker.ts';
 import { defaultNode } from './node-parse.ts';
+import { endpoint, servicePort } from './testing/fixtures.ts';
 import type { Endpoint, ServicePort } from './types.ts';
 
-const port = (name: string, p = 80): ServicePort => ({
-  name,
-  namespace: 'ns',
-  serviceName: name.split('/')[1] ?? '',
-  portName: '',
-  protocol: 'UDP',
-  family: 'IPv4',
-  clusterIP: '10.96.0.1',
-  port: p,
-  nodePort: 0,
-  externalIPs: [],
-  loadBalancerVIPs: [],
-  loadBalancerSourceRanges: [],
-  sessionAffinity: { type: 'None', timeoutSeconds: 0 },
-  externalPolicyLocal: false,
-  internalPolicyLocal: false,
-  healthCheckNodePort: 0,
-  trafficDistribution: '',
-  topologyMode: '',
-});
+// `name` is `ns/svc`; the service port keeps it as its ServicePortName.
+const port = (name: string, p = 80): ServicePort =>
+  ({ ...servicePort('ns', name.split('/')[1] ?? ''), name, protocol: 'UDP', clusterIP: '10.96.0.1', port: p });
 
-const ep = (ip: string, serving = true): Endpoint => ({
-  ip,
-  port: 53,
-  ready: serving,
-  serving,
-  terminating: false,
-  isLocal: false,
-  nodeName: '',
-  zone: '',
-  zoneHints: undefined,
-  nodeHints: undefined,
-});
+const ep = (ip: string, serving = true): Endpoint => endpoint(ip, 53, { ready: serving, serving });
 
 const node = defaultNode('n1');
 

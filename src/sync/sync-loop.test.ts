@@ -2,36 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint, IPFamily, NodeInfo, Proxier, ProxyState, ServicePort, SyncResult } from '../model/types.ts';
 import { FakeClock } from './fake-clock.ts';
 import { ProxyHealth } from './proxy-health.ts';
+import { endpoint, servicePort } from '../model/testing/fixtures.ts';
 import { SyncLoop, type ServiceHealthSink, type SyncStateSource } from './sync-loop.ts';
 import { RecordingMetrics, recordingLogger } from './testing.ts';
 
 const node: NodeInfo = { name: 'n1', labels: {}, zone: '', podCIDRs: [], eligible: true };
 
 function port(ns: string, name: string, hcnp = 0): ServicePort {
-  return {
-    name: `${ns}/${name}`,
-    namespace: ns,
-    serviceName: name,
-    portName: '',
-    protocol: 'TCP',
-    family: 'IPv4',
-    clusterIP: '10.96.0.10',
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerVIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None', timeoutSeconds: 0 },
-    externalPolicyLocal: hcnp > 0,
-    internalPolicyLocal: false,
-    healthCheckNodePort: hcnp,
-    trafficDistribution: '',
-    topologyMode: '',
-  };
+  return servicePort(ns, name, { externalPolicyLocal: hcnp > 0, healthCheckNodePort: hcnp });
 }
 
 function ep(ip: string, isLocal: boolean, ready = true): Endpoint {
-  return { ip, port: 8080, ready, serving: ready, terminating: false, isLocal, nodeName: isLocal ? 'n1' : 'n2', zone: '', zoneHints: undefined, nodeHints: undefined };
+  return endpoint(ip, 8080, { ready, serving: ready, isLocal, nodeName: isLocal ? 'n1' : 'n2' });
 }
 
 /** A tiny change-tracking state: changes accumulate until a snapshot is committed. */

@@ -1,6 +1,7 @@
 // Test fixtures shaped like upstream proxier_test.go (NewFakeProxier, makeTestService,
 // sortIPTablesRules), so our goldens can be compared with upstream's expectations verbatim.
 import type { Endpoint, IPFamily, NodeInfo, ProxyState, ServicePort, ServicePortName } from '../../../model/types.ts';
+import { endpoint, servicePort } from '../../../model/testing/fixtures.ts';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../options.ts';
 import { parseRestore, type ParsedChain } from '../restore-parse.ts';
 
@@ -33,36 +34,11 @@ export function upstreamOptions(family: IPFamily = 'IPv4', over: Partial<RenderO
 
 export function svcPort(ns: string, name: string, portName: string, over: Partial<ServicePort> = {}): ServicePort {
   const family = over.family ?? 'IPv4';
-  return {
-    name: portName === '' ? `${ns}/${name}` : `${ns}/${name}:${portName}`,
-    namespace: ns,
-    serviceName: name,
-    portName,
-    protocol: 'TCP',
-    family,
-    clusterIP: family === 'IPv4' ? '172.30.0.41' : 'fd00:172:30::41',
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerVIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None', timeoutSeconds: 0 },
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    trafficDistribution: '',
-    topologyMode: '',
-    ...over,
-  };
+  return servicePort(ns, name, { portName, clusterIP: family === 'IPv4' ? '172.30.0.41' : 'fd00:172:30::41', ...over });
 }
 
 export function ep(ip: string, port: number, over: Partial<Endpoint> = {}): Endpoint {
-  const isLocal = over.isLocal ?? false;
-  return {
-    ip, port, ready: true, serving: true, terminating: false, isLocal,
-    nodeName: isLocal ? TEST_NODE : '', zone: '', zoneHints: undefined, nodeHints: undefined,
-    ...over,
-  };
+  return endpoint(ip, port, { nodeName: over.isLocal ? TEST_NODE : '', ...over });
 }
 
 export function makeState(

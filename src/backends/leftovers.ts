@@ -1,0 +1,142 @@
+// What each proxy mode leaves in iptables, and the restore payload that removes another mode's
+// leftovers without touching what the running mode programs. Used when the daemon starts in one
+// mode on a node that another mode (ours or upstream kube-proxy) programmed before: once the new
+// mode's first sync is in place, the old mode's chains are unreferenced and can go. Upstream used
+// to run every other mode's whole CleanupLeftovers at start (v1.2x server_others.go); that deletes
+// shared chains such as KUBE-SERVICES too, so here only what the running mode does not use goes.
+// Pure.
+import { isServiceChainName } from './iptables/chain-names.ts';
+import { CANARY_CHAIN, argsToRestore, requiredJumps, type JumpRule } from './iptables/jumps.ts';
+import { FILTER_CHAINS as IPVS_FILTER, NAT_CHAINS as IPVS_NAT, ipvsJumps } from './ipvs/rules.ts';
+import { JUMPS as USERSPACE_JUMPS } from './userspace/portal-rules.ts';
+
+export type LeftoverMode = 'iptables' | 'ipvs' | 'userspace';
+export type LeftoverTable = 'nat' | 'filter' | 'mangle';
+export const LEFTOVER_MODES: readonly LeftoverMode[] = ['iptables', 'ipvs', 'userspace'];
+export const LEFTOVER_TABLES: readonly LeftoverTable[] = ['mangle', 'nat', 'filter'];
+
+interface ModeChains {
+  /** Fixed chain names per table. */
+  readonly fixed: Readonly<Record<LeftoverTable, readonly string[]>>;
+  /** Generated names (per-service chains) per table. */
+  readonly generated: Readonly<Partial<Record<LeftoverTable, (chain: string) => boolean>>>;
+  /** Rules in built-in chains that jump into the mode's chains, as `iptables -I` arguments. */
+  readonly jumps: readonly JumpRule[];
+}
+
+const MODES: Readonly<Record<LeftoverMode, ModeChains>> = {
+  iptables: {
+    fixed: {
+      nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', CANARY_CHAIN],
+      filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', CANARY_CHAIN],
+      mangle: [CANARY_CHAIN],
+    },
+    generated: { nat: isServiceChainName },
+    jumps: requiredJumps(),
+  },
+  ipvs: {
+    // Upstream ipvs mode before v1.23 also had a nat KUBE-FIREWALL (LoadBalancer source ranges);
+    // in filter that name is kubelet's, so only the nat one is listed.
+    fixed: { nat: [...IPVS_NAT, 'KUBE-FIREWALL'], filter: [...IPVS_FILTER], mangle: [] },
+    generated: {},
+    jumps: ipvsJumps(),
+  },
+  userspace: {
+    fixed: {
+      nat: USERSPACE_JUMPS.filter((j) => j.table === 'nat').map((j) => j.target),
+      filter: USERSPACE_JUMPS.filter((j) => j.table === 'filter').map((j) => j.target),
+      mangle: [],
+    },
+    generated: {},
+    // Every userspace jump targets a userspace-only chain, so the chain rule removes them.
+    jumps: [],
+  },
+};
+
+/** Whether `mode` programs a chain of this name in `table`. */
+export function modeOwnsChain(mode: LeftoverMode, table: LeftoverTable, chain: string): boolean {
+  const m = MODES[mode];
+  return m.fixed[table].includes(chain) || (m.generated[table]?.(chain) ?? false);
+}
+
+/**
+ * A chain `keep` does not use but one of the other modes does: the other modes' leftovers. Shared
+ * names (nat KUBE-SERVICES, KUBE-POSTROUTING, KUBE-MARK-MASQ, filter KUBE-FORWARD and
+ * KUBE-PROXY-FIREWALL between iptables and ipvs) stay: the running mode rewrote them on its sync.
+ */
+export function isLeftoverChain(keep: LeftoverMode, table: LeftoverTable, chain: string): boolean {
+  if (modeOwnsChain(keep, table, chain)) return false;
+  return LEFTOVER_MODES.some((m) => m !== keep && modeOwnsChain(m, table, chain));
+}
+
+/** The saved text of a jump rule (`-A CHAIN ARGS`), as iptables-save prints it. */
+function jumpLine(j: JumpRule): string {
+  return `-A ${j.chain} ${argsToRestore(j.args)}`;
+}
+
+const normalize = (line: string): string => line.trim().replace(/\s+/g, ' ');
+
+/**
+ * Built-in-chain jumps of the other modes into chains `keep` shares with them, which `keep` does
+ * not write itself: e.g. the iptables mode's `INPUT -m conntrack --ctstate NEW ... -j
+ * KUBE-PROXY-FIREWALL`, which in ipvs mode would run ipvs's firewall on OUTPUT too.
+ */
+function foreignJumpLines(keep: LeftoverMode, table: LeftoverTable): Set<string> {
+  const own = new Set(MODES[keep].jumps.filter((j) => j.table === table).map((j) => normalize(jumpLine(j))));
+  const out = new Set<string>();
+  for (const m of LEFTOVER_MODES) {
+    if (m === keep) continue;
+    for (const j of MODES[m].jumps) if (j.table === table && !own.has(normalize(jumpLine(j)))) out.add(normalize(jumpLine(j)));
+  }
+  return out;
+}
+
+/** Chain names declared in one table's `iptables-save` text. */
+function declaredChains(saved: string): string[] {
+  const out: string[] = [];
+  for (const line of saved.split('\n')) {
+    const name = line.startsWith(':') ? line.slice(1).split(' ')[0] : undefined;
+    if (name) out.push(name);
+  }
+  return out;
+}
+
+const ruleTarget = (line: string): string | undefined => / -[jg] (\S+)/.exec(line)?.[1];
+
+export interface LeftoverPlan {
+  /** Restore fragment for the table (`*table` ... `COMMIT`), or '' when nothing is left over. */
+  readonly payload: string;
+  /** Chains it deletes. */
+  readonly chains: readonly string[];
+  /** Rules it deletes from chains that stay. */
+  readonly rules: number;
+}
+
+/**
+ * For one table's `iptables-save` output: delete (1) every rule in a chain that stays which jumps
+ * to a leftover chain, and every other mode's built-in jump that `keep` does not write; then
+ * (2) flush and delete the leftover chains. Rules are deleted by their saved text (`-D`), as
+ * cleanupPayload in iptables-applier.ts; nothing else is touched. Run it only after `keep` has
+ * synced, so that the shared chains no longer point into the leftovers' per-service chains.
+ */
+export function renderLeftoverCleanup(keep: LeftoverMode, table: LeftoverTable, saved: string): LeftoverPlan {
+  const chains = declaredChains(saved).filter((c) => isLeftoverChain(keep, table, c));
+  const gone = new Set(chains);
+  const foreign = foreignJumpLines(keep, table);
+  const dels: string[] = [];
+  for (const line of saved.split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    const chain = line.split(' ')[1] ?? '';
+    if (gone.has(chain)) continue;
+    const target = ruleTarget(line);
+    if ((target !== undefined && gone.has(target)) || foreign.has(normalize(line))) dels.push(`-D ${line.slice(3)}`);
+  }
+  if (chains.length === 0 && dels.length === 0) return { payload: '', chains: [], rules: 0 };
+  const out = [`*${table}`, ...dels, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''];
+  return { payload: out.join('\n'), chains, rules: dels.length };
+}
+
+/** The modes whose leftovers a daemon in `mode` removes: all the others. */
+export function otherModes(mode: LeftoverMode): LeftoverMode[] {
+  return LEFTOVER_MODES.filter((m) => m !== mode);
+}

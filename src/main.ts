@@ -25,6 +25,7 @@ import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
+import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
 /** How long --dry-run waits for the API server's initial lists before giving up. */
@@ -192,7 +193,12 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const source = await createSource(config, logger, metrics);
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
-  const proxiers: Proxier[] = await createProxiers({ config, families, exec, logger, metrics });
+  // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
+  const proxiers: Proxier[] = withLeftoverCleanup(
+    await createProxiers({ config, families, exec, logger, metrics }),
+    createLeftoverCleaner({ config, exec, logger }),
+    logger,
+  );
   const serviceHealth = new ServiceHealthServer({ proxyHealthy: () => health.isHealthy(), logger: logger.child({ component: 'service-health' }) });
   const loop = new SyncLoop({
     clock: realClock,

@@ -55,8 +55,11 @@ export interface IpvsApplier {
   restoreRules(payload: string): Promise<void>;
   /** Returns the keys that changed. */
   applySysctls(settings: readonly SysctlSetting[]): Promise<string[]>;
-  /** --cleanup: our virtual servers, kube-ipvs0, our chains and jumps, then our ipsets. */
-  cleanup(): Promise<void>;
+  /**
+   * --cleanup: our virtual servers, kube-ipvs0, our chains and jumps, then our ipsets. Another
+   * mode's start passes `removeRules` to remove only the ipvs mode's chains, not its own.
+   */
+  cleanup(removeRules?: () => Promise<void>): Promise<void>;
   close(): void;
 }
 
@@ -124,7 +127,7 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       for (const s of settings) if (await d.sysctl.ensure(s.key, s.value)) changed.push(s.key);
       return changed;
     },
-    async cleanup() {
+    async cleanup(removeRules) {
       const { bound } = await readAddresses();
       const ours = new Set(bound);
       const ops: IpvsOp[] = [];
@@ -138,7 +141,7 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       for (const r of await d.ipvs.apply(ops, { tolerateBenign: true })) if (r.error) d.logger.error({ err: r.error, op: describeOp(r.op) }, 'ipvs clean-up step failed');
       await d.links.deleteLink(DUMMY_DEVICE);
       // Chains before sets: a set referenced by a rule cannot be destroyed.
-      await rules.cleanup();
+      await (removeRules ?? (() => rules.cleanup()))();
       for (const name of allSetNames(d.family)) {
         try {
           await d.exec('ipset', ['destroy', name], { timeoutMs: 10_000 });

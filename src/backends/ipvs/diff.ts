@@ -10,7 +10,7 @@
 import type { IpvsDestination, IpvsService, IpvsServiceKey } from '../../netlink/ipvs.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
 import { destinationKey, serviceKey } from './plan.ts';
-import type { DesiredVirtualServer, IpvsPlan } from './plan.ts';
+import type { DesiredVirtualServer } from './plan.ts';
 
 /** A real server as dumped (IpvsDestinationInfo's fields the diff needs). */
 export interface KernelDestination extends IpvsDestination {
@@ -39,7 +39,7 @@ export type PendingList = ReadonlyMap<string, PendingDeletion>;
 export const pendingKey = (svc: string, dest: string): string => `${svc}>${dest}`;
 
 export interface DiffInput {
-  readonly plan: IpvsPlan;
+  readonly plan: { readonly virtualServers: ReadonlyMap<string, DesiredVirtualServer> };
   readonly kernel: KernelServers;
   readonly pending: PendingList;
   /** Only these virtual servers are considered (a partial sync); undefined: all. */
@@ -71,7 +71,6 @@ export function diffIpvs(input: DiffInput): IpvsDiff {
   const ops: IpvsOp[] = [];
   const pending = new Map(input.pending);
   let quiesced = 0;
-  const inScope = (k: string): boolean => scope === undefined || scope.has(k);
 
   const retire = (svcKey: string, service: IpvsServiceKey, d: KernelDestination): void => {
     const pk = pendingKey(svcKey, destinationKey(d));
@@ -87,23 +86,35 @@ export function diffIpvs(input: DiffInput): IpvsDiff {
     if (!pending.has(pk)) pending.set(pk, { service, destination: { address: d.address, port: d.port }, since: input.now });
   };
 
-  for (const [key, want] of plan.virtualServers) {
-    if (!inScope(key)) continue;
+  const wanted = (key: string, want: DesiredVirtualServer): void => {
     const have = kernel.get(key);
     if (have === undefined) {
       ops.push({ op: 'addService', service: want.service });
       for (const d of want.destinations.values()) ops.push({ op: 'addDestination', service: want.service, destination: d });
-      continue;
+      return;
     }
     if (!sameService(want.service, have.service)) ops.push({ op: 'updateService', service: want.service });
     syncDestinations(key, want, have, ops, pending, retire);
-  }
-
-  for (const [key, have] of kernel) {
-    if (!inScope(key) || plan.virtualServers.has(key)) continue;
-    if (input.excluded(have.service.address)) continue;
+  };
+  const unwanted = (key: string, have: KernelVirtualServer): void => {
+    if (plan.virtualServers.has(key) || input.excluded(have.service.address)) return;
     ops.push({ op: 'deleteService', service: keyOf(have.service) });
     for (const pk of [...pending.keys()]) if (pk.startsWith(`${key}>`)) pending.delete(pk);
+  };
+  // A scope (partial sync) is walked itself, not the whole plan and kernel: O(changed) work.
+  // Either way additions and edits come before deletions.
+  if (scope === undefined) {
+    for (const [key, want] of plan.virtualServers) wanted(key, want);
+    for (const [key, have] of kernel) unwanted(key, have);
+  } else {
+    for (const key of scope) {
+      const want = plan.virtualServers.get(key);
+      if (want !== undefined) wanted(key, want);
+    }
+    for (const key of scope) {
+      const have = kernel.get(key);
+      if (have !== undefined) unwanted(key, have);
+    }
   }
   return { ops, pending, quiesced };
 }
@@ -165,7 +176,11 @@ export function diffAddresses(
 
 /** The kernel model after `ops` succeeded (kept between syncs so a partial sync needs no full dump). */
 export function applyOpsToModel(kernel: KernelServers, ops: readonly IpvsOp[]): Map<string, KernelVirtualServer> {
-  const out = new Map(kernel);
+  return applyOpsInPlace(new Map(kernel), ops);
+}
+
+/** applyOpsToModel editing `out` itself (a partial sync: no copy of every virtual server). */
+export function applyOpsInPlace(out: Map<string, KernelVirtualServer>, ops: readonly IpvsOp[]): Map<string, KernelVirtualServer> {
   const dests = (k: string): Map<string, KernelDestination> =>
     new Map((out.get(k)?.destinations ?? []).map((d) => [destinationKey(d), d]));
   for (const o of ops) {

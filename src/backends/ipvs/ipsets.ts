@@ -6,7 +6,7 @@
 // repairs any drift), a partial sync adds and deletes only the entries that changed since the last
 // script that succeeded. Pure.
 import { cidrContains } from '../iptables/options.ts';
-import type { IPFamily, ProxyState, ServicePortName } from '../../model/types.ts';
+import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../model/types.ts';
 import type { IpvsPlan } from './plan.ts';
 
 export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
@@ -62,50 +62,65 @@ export interface IpsetPlan {
 /** `ip,proto:port` (hash:ip,port), the upstream Entry.String() forms. */
 const ipPort = (ip: string, proto: string, port: number): string => `${ip},${proto}:${port}`;
 
+/** One service port's entries: `[set base name, entry]`, maybe repeated (counted, not deduplicated). */
+export interface PortIpsetEntries {
+  readonly entries: readonly (readonly [string, string])[];
+  readonly lbNoNodeAccess: readonly LbNoNodeAccess[];
+}
+
+/** The entries one service port puts in the sets, except KUBE-IPVS-IPS (the bound addresses). */
+export function portIpsetEntries(svc: ServicePort, eps: readonly Endpoint[], nodeIPs: readonly string[]): PortIpsetEntries {
+  const entries: (readonly [string, string])[] = [];
+  const put = (set: string, entry: string): void => void entries.push([set, entry]);
+  const lbNoNodeAccess: LbNoNodeAccess[] = [];
+  const proto = svc.protocol.toLowerCase();
+  if (svc.clusterIP !== '') put('KUBE-CLUSTER-IP', ipPort(svc.clusterIP, proto, svc.port));
+  // Hairpin: a local pod reaching itself through the Service is masqueraded (upstream loopback set).
+  for (const ep of eps) {
+    if (ep.isLocal) put('KUBE-LOOP-BACK', `${ep.ip},${proto}:${ep.port},${ep.ip}`);
+  }
+  for (const ip of svc.externalIPs) put(svc.externalPolicyLocal ? 'KUBE-EXTERNAL-IP-LOCAL' : 'KUBE-EXTERNAL-IP', ipPort(ip, proto, svc.port));
+  for (const ip of svc.loadBalancerVIPs) {
+    const e = ipPort(ip, proto, svc.port);
+    put('KUBE-LOAD-BALANCER', e);
+    if (svc.externalPolicyLocal) put('KUBE-LOAD-BALANCER-LOCAL', e);
+    if (svc.loadBalancerSourceRanges.length === 0) continue;
+    put('KUBE-LOAD-BALANCER-FW', e);
+    let allowFromNode = false;
+    for (const cidr of svc.loadBalancerSourceRanges) {
+      put('KUBE-LOAD-BALANCER-SOURCE-CIDR', `${e},${cidr}`);
+      if (nodeIPs.some((n) => cidrContains(cidr, n))) allowFromNode = true;
+    }
+    // The node reaches its own LB VIP with the VIP as source (kube-ipvs0): allow it when a range
+    // covers the node, else keep it out (kubernetes#119656).
+    if (allowFromNode) put('KUBE-LOAD-BALANCER-SOURCE-IP', `${e},${ip}`);
+    else lbNoNodeAccess.push({ ip, protocol: proto, port: svc.port });
+  }
+  if (svc.nodePort !== 0) {
+    if (svc.protocol === 'SCTP') {
+      for (const n of nodeIPs) {
+        put('KUBE-NODE-PORT-SCTP-HASH', ipPort(n, 'sctp', svc.nodePort));
+        if (svc.externalPolicyLocal) put('KUBE-NODE-PORT-LOCAL-SCTP-HASH', ipPort(n, 'sctp', svc.nodePort));
+      }
+    } else {
+      put(`KUBE-NODE-PORT-${svc.protocol}`, String(svc.nodePort));
+      if (svc.externalPolicyLocal) put(`KUBE-NODE-PORT-LOCAL-${svc.protocol}`, String(svc.nodePort));
+    }
+  }
+  if (svc.healthCheckNodePort !== 0) put('KUBE-HEALTH-CHECK-NODE-PORT', String(svc.healthCheckNodePort));
+  return { entries, lbNoNodeAccess };
+}
+
 export function ipsetEntries(state: ProxyState, plan: IpvsPlan, nodeIPs: readonly string[]): IpsetPlan {
   const sets = new Map<string, Set<string>>(IPSETS.map((d) => [d.base, new Set<string>()]));
-  const put = (set: string, entry: string): void => void sets.get(set)?.add(entry);
   const lbNoNodeAccess: LbNoNodeAccess[] = [];
-  const owned = (name: ServicePortName): boolean => plan.byServicePort.has(name);
   for (const [name, svc] of state.services) {
-    if (!owned(name)) continue;
-    const proto = svc.protocol.toLowerCase();
-    if (svc.clusterIP !== '') put('KUBE-CLUSTER-IP', ipPort(svc.clusterIP, proto, svc.port));
-    // Hairpin: a local pod reaching itself through the Service is masqueraded (upstream loopback set).
-    for (const ep of state.endpoints.get(name) ?? []) {
-      if (ep.isLocal) put('KUBE-LOOP-BACK', `${ep.ip},${proto}:${ep.port},${ep.ip}`);
-    }
-    for (const ip of svc.externalIPs) put(svc.externalPolicyLocal ? 'KUBE-EXTERNAL-IP-LOCAL' : 'KUBE-EXTERNAL-IP', ipPort(ip, proto, svc.port));
-    for (const ip of svc.loadBalancerVIPs) {
-      const e = ipPort(ip, proto, svc.port);
-      put('KUBE-LOAD-BALANCER', e);
-      if (svc.externalPolicyLocal) put('KUBE-LOAD-BALANCER-LOCAL', e);
-      if (svc.loadBalancerSourceRanges.length === 0) continue;
-      put('KUBE-LOAD-BALANCER-FW', e);
-      let allowFromNode = false;
-      for (const cidr of svc.loadBalancerSourceRanges) {
-        put('KUBE-LOAD-BALANCER-SOURCE-CIDR', `${e},${cidr}`);
-        if (nodeIPs.some((n) => cidrContains(cidr, n))) allowFromNode = true;
-      }
-      // The node reaches its own LB VIP with the VIP as source (kube-ipvs0): allow it when a range
-      // covers the node, else keep it out (kubernetes#119656).
-      if (allowFromNode) put('KUBE-LOAD-BALANCER-SOURCE-IP', `${e},${ip}`);
-      else lbNoNodeAccess.push({ ip, protocol: proto, port: svc.port });
-    }
-    if (svc.nodePort !== 0) {
-      if (svc.protocol === 'SCTP') {
-        for (const n of nodeIPs) {
-          put('KUBE-NODE-PORT-SCTP-HASH', ipPort(n, 'sctp', svc.nodePort));
-          if (svc.externalPolicyLocal) put('KUBE-NODE-PORT-LOCAL-SCTP-HASH', ipPort(n, 'sctp', svc.nodePort));
-        }
-      } else {
-        put(`KUBE-NODE-PORT-${svc.protocol}`, String(svc.nodePort));
-        if (svc.externalPolicyLocal) put(`KUBE-NODE-PORT-LOCAL-${svc.protocol}`, String(svc.nodePort));
-      }
-    }
-    if (svc.healthCheckNodePort !== 0) put('KUBE-HEALTH-CHECK-NODE-PORT', String(svc.healthCheckNodePort));
+    if (!plan.byServicePort.has(name)) continue;
+    const port = portIpsetEntries(svc, state.endpoints.get(name) ?? [], nodeIPs);
+    for (const [set, entry] of port.entries) sets.get(set)?.add(entry);
+    lbNoNodeAccess.push(...port.lbNoNodeAccess);
   }
-  for (const a of plan.boundAddresses) put('KUBE-IPVS-IPS', a);
+  for (const a of plan.boundAddresses) sets.get('KUBE-IPVS-IPS')?.add(a);
   return { entries: sets, lbNoNodeAccess };
 }
 
@@ -139,6 +154,19 @@ export function renderIpsetRestore(family: IPFamily, entries: IpsetEntries, prev
     for (const e of sorted(had)) if (!want.has(e)) lines.push(`del ${name} ${e}`);
     for (const e of sorted(want)) if (!had.has(e)) lines.push(`add ${name} ${e}`);
   });
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** The add/del lines for entries that appeared or went (a partial sync); '' when none did. */
+export function renderIpsetDelta(family: IPFamily, delta: ReadonlyMap<string, { readonly add: readonly string[]; readonly del: readonly string[] }>): string {
+  const lines: string[] = [];
+  for (const def of IPSETS) {
+    const d = delta.get(def.base);
+    if (d === undefined) continue;
+    const name = setName(def.base, family);
+    for (const e of [...d.del].sort()) lines.push(`del ${name} ${e}`);
+    for (const e of [...d.add].sort()) lines.push(`add ${name} ${e}`);
+  }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 

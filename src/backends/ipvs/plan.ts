@@ -81,46 +81,70 @@ export function selectEndpoints(svc: ServicePort, eps: readonly Endpoint[], node
   return { internal, external };
 }
 
+/** One service port's virtual servers (a key claimed twice by the port counts once) and addresses to bind. */
+export interface PortVirtualServers {
+  readonly virtualServers: readonly DesiredVirtualServer[];
+  readonly bound: readonly string[];
+}
+
+/** The part of the plan one service port contributes, whoever else claims the same keys. */
+export function planPort(name: ServicePortName, svc: ServicePort, eps: readonly Endpoint[], node: ProxyState['node'], opts: IpvsPlanOptions): PortVirtualServers {
+  const family = toIpFamily(svc.family);
+  const base = baseService(svc, family, opts.scheduler);
+  const { internal, external } = selectEndpoints(svc, eps, node);
+  const internalDests = destinations(internal);
+  const externalDests = internal === external ? internalDests : destinations(external);
+  const virtualServers: DesiredVirtualServer[] = [];
+  const bound: string[] = [];
+  const seen = new Set<string>();
+  const add = (address: string, port: number, kind: VirtualServerKind, dests: ReadonlyMap<string, IpvsDestination>): void => {
+    const service: IpvsService = { ...base, address, port };
+    const key = serviceKey(service);
+    if (seen.has(key)) return;
+    seen.add(key);
+    virtualServers.push({ key, service, owner: name, kind, destinations: dests });
+  };
+  if (svc.clusterIP !== '') {
+    add(svc.clusterIP, svc.port, 'clusterIP', internalDests);
+    bound.push(svc.clusterIP);
+  }
+  for (const ip of svc.externalIPs) {
+    add(ip, svc.port, 'externalIP', externalDests);
+    // An address already on a node interface is reachable as it is (upstream: "bind only if not local").
+    if (!opts.localAddresses.has(ip)) bound.push(ip);
+  }
+  for (const ip of svc.loadBalancerVIPs) {
+    add(ip, svc.port, 'loadBalancer', externalDests);
+    if (!opts.localAddresses.has(ip)) bound.push(ip);
+  }
+  if (svc.nodePort !== 0) for (const ip of opts.nodePortIPs) add(ip, svc.nodePort, 'nodePort', externalDests);
+  return { virtualServers, bound };
+}
+
+/** Service port names in the order that decides who owns a contested virtual server: by name. */
+export const byName = (a: ServicePortName, b: ServicePortName): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function planIpvs(state: ProxyState, opts: IpvsPlanOptions): IpvsPlan {
   const family = toIpFamily(state.family);
   const virtualServers = new Map<string, DesiredVirtualServer>();
   const byServicePort = new Map<ServicePortName, string[]>();
   const boundAddresses = new Set<string>();
   const conflicts: { key: string; owner: ServicePortName; loser: ServicePortName }[] = [];
-  const names = [...state.services.keys()].sort();
-  for (const name of names) {
+  for (const name of [...state.services.keys()].sort(byName)) {
     const svc = state.services.get(name);
     if (svc === undefined || svc.family !== state.family) continue;
-    const base = baseService(svc, family, opts.scheduler);
-    const { internal, external } = selectEndpoints(svc, state.endpoints.get(name) ?? [], state.node);
-    const internalDests = destinations(internal);
-    const externalDests = internal === external ? internalDests : destinations(external);
+    const port = planPort(name, svc, state.endpoints.get(name) ?? [], state.node, opts);
     const keys: string[] = [];
-    const add = (address: string, port: number, kind: VirtualServerKind, dests: ReadonlyMap<string, IpvsDestination>): void => {
-      const service: IpvsService = { ...base, address, port };
-      const key = serviceKey(service);
-      const prior = virtualServers.get(key);
+    for (const vs of port.virtualServers) {
+      const prior = virtualServers.get(vs.key);
       if (prior !== undefined) {
-        if (prior.owner !== name) conflicts.push({ key, owner: prior.owner, loser: name });
-        return;
+        conflicts.push({ key: vs.key, owner: prior.owner, loser: name });
+        continue;
       }
-      virtualServers.set(key, { key, service, owner: name, kind, destinations: dests });
-      keys.push(key);
-    };
-    if (svc.clusterIP !== '') {
-      add(svc.clusterIP, svc.port, 'clusterIP', internalDests);
-      boundAddresses.add(svc.clusterIP);
+      virtualServers.set(vs.key, vs);
+      keys.push(vs.key);
     }
-    for (const ip of svc.externalIPs) {
-      add(ip, svc.port, 'externalIP', externalDests);
-      // An address already on a node interface is reachable as it is (upstream: "bind only if not local").
-      if (!opts.localAddresses.has(ip)) boundAddresses.add(ip);
-    }
-    for (const ip of svc.loadBalancerVIPs) {
-      add(ip, svc.port, 'loadBalancer', externalDests);
-      if (!opts.localAddresses.has(ip)) boundAddresses.add(ip);
-    }
-    if (svc.nodePort !== 0) for (const ip of opts.nodePortIPs) add(ip, svc.nodePort, 'nodePort', externalDests);
+    for (const a of port.bound) boundAddresses.add(a);
     byServicePort.set(name, keys);
   }
   return { family, virtualServers, byServicePort, boundAddresses, conflicts };

@@ -13,10 +13,11 @@ import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
 import { cidrContains } from '../iptables/options.ts';
-import { applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
+import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
 import type { ApplierStats, IpvsApplier } from './ipvs-applier.ts';
-import { ipsetEntries, renderIpsetRestore, type IpsetEntries } from './ipsets.ts';
-import { nodePortCandidates, planIpvs, serviceKey, type IpvsPlan } from './plan.ts';
+import { renderIpsetDelta, renderIpsetRestore } from './ipsets.ts';
+import { PlanIndex, type Conflict } from './plan-index.ts';
+import { nodePortCandidates, serviceKey } from './plan.ts';
 import { ipvsJumps, renderIpvsRules, type IpvsRulesOptions } from './rules.ts';
 
 export interface IpvsProxierOptions {
@@ -54,9 +55,9 @@ export class IpvsProxier implements Proxier {
   #bound = new Set<string>();
   #nodeAddresses: readonly string[] = [];
   #pending = new Map<string, PendingDeletion>();
-  #ipsets: IpsetEntries | undefined;
   #rules: string | undefined;
-  #plan: IpvsPlan | undefined;
+  /** The plan per service port as of the last successful sync; undefined: the next sync is full. */
+  #index: PlanIndex | undefined;
   #needFull = true;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: { cancel(): void } | undefined;
@@ -101,7 +102,7 @@ export class IpvsProxier implements Proxier {
 
   async #sync(state: ProxyState): Promise<SyncResult> {
     const { applier, logger } = this.#o;
-    const full = state.full || this.#needFull || this.#kernel === undefined;
+    const full = state.full || this.#needFull || this.#kernel === undefined || this.#index === undefined;
     const failures: string[] = [];
     const fail = (what: string, err: unknown, extra: Record<string, unknown> = {}): void => {
       this.errors++;
@@ -109,28 +110,43 @@ export class IpvsProxier implements Proxier {
       logger.error({ family: this.family, err, reason: describeError(err), ...extra }, what);
     };
     let kernel: Map<string, KernelVirtualServer>;
-    let scope: Set<string> | undefined;
-    if (full) {
+    let index: PlanIndex;
+    let scope: ReadonlySet<string> | undefined;
+    let addr: { add: string[]; remove: string[] };
+    let script: string;
+    let conflicts: readonly Conflict[];
+    if (full || this.#kernel === undefined || this.#index === undefined) {
       const addrs = await applier.readAddresses();
       this.#bound = new Set(addrs.bound);
       this.#nodeAddresses = addrs.node;
       kernel = await applier.readKernel();
+      // The safety net: everything re-planned and compared with what the kernel has.
+      index = PlanIndex.build(state, { family: this.family, scheduler: this.#o.scheduler, nodePortIPs: this.#nodePortIPs(), localAddresses: new Set(this.#nodeAddresses) });
+      conflicts = index.conflicts();
+      addr = diffAddresses(index.boundAddresses, this.#bound, this.#excluded);
+      script = renderIpsetRestore(this.family, index.entries);
     } else {
-      kernel = new Map(this.#kernel);
-    }
-    const nodeIPs = this.#nodePortIPs();
-    const plan = planIpvs(state, { scheduler: this.#o.scheduler, nodePortIPs: nodeIPs, localAddresses: new Set(this.#nodeAddresses) });
-    for (const c of plan.conflicts) logger.warn({ family: this.family, virtualServer: c.key, owner: c.owner, ignored: c.loser }, 'two service ports claim one virtual server');
-    if (!full) {
-      scope = this.#scope(state, plan);
-      const fresh = await applier.readDestinations([...scope].flatMap((k) => kernel.get(k)?.service ?? []));
+      // Only the service ports that changed are re-planned, and only their virtual servers read and diffed.
+      kernel = this.#kernel;
+      index = this.#index;
+      const patch = index.update(state, new Set<ServicePortName>([...state.changedServices, ...state.changedEndpoints, ...(state.removedServices?.keys() ?? [])]));
+      scope = patch.scope;
+      conflicts = patch.conflicts;
+      addr = {
+        add: patch.bind.filter((a) => !this.#bound.has(a)).sort(),
+        remove: patch.unbind.filter((a) => this.#bound.has(a) && !this.#excluded(a)).sort(),
+      };
+      script = renderIpsetDelta(this.family, patch.ipsetDelta);
+      const fresh = await applier.readDestinations([...patch.scope].flatMap((k) => kernel.get(k)?.service ?? []));
       for (const [k, dests] of fresh) {
         const vs = kernel.get(k);
         if (vs) kernel.set(k, { service: vs.service, destinations: dests });
       }
     }
-    const d = diffIpvs({ plan, kernel, pending: this.#pending, excluded: this.#excluded, now: this.#o.now(), ...(scope ? { scope } : {}) });
-    const addr = diffAddresses(plan.boundAddresses, this.#bound, this.#excluded);
+    // Until this sync succeeds, the next one is full (a throw below leaves a half-patched index).
+    this.#index = undefined;
+    for (const c of conflicts) logger.warn({ family: this.family, virtualServer: c.key, owner: c.owner, ignored: c.loser }, 'two service ports claim one virtual server');
+    const d = diffIpvs({ plan: index, kernel, pending: this.#pending, excluded: this.#excluded, now: this.#o.now(), ...(scope ? { scope } : {}) });
 
     for (const err of await applier.changeAddresses(addr.add, [])) fail('ipvs: bind address failed', err);
     const done: IpvsOp[] = [];
@@ -139,24 +155,21 @@ export class IpvsProxier implements Proxier {
       if (r.error) fail('ipvs: change failed', r.error);
       else done.push(r.op);
     }
-    this.#kernel = applyOpsToModel(kernel, done);
+    this.#kernel = applyOpsInPlace(kernel, done);
     this.#pending = d.pending;
     if (d.quiesced > 0) logger.info({ family: this.family, quiesced: d.quiesced, pending: d.pending.size }, 'ipvs: real servers draining before deletion');
 
-    const sets = ipsetEntries(state, plan, nodeIPs);
-    const script = renderIpsetRestore(this.family, sets.entries, full ? undefined : this.#ipsets);
-    let ipsetsOk = true;
     if (script !== '') {
       try {
         await applier.restoreIpsets(script);
       } catch (err) {
-        ipsetsOk = false;
         fail('ipset restore failed', err);
       }
     }
-    this.#ipsets = ipsetsOk ? sets.entries : undefined;
 
-    const payload = renderIpvsRules(sets, this.#o.rulesOptions(state));
+    // The fixed rules depend on the options and on which sets are empty and which LB VIPs keep the
+    // node out, not on each entry: usually unchanged by a partial sync, then not written.
+    const payload = renderIpvsRules(index.ipsetPlan, this.#o.rulesOptions(state));
     const writeRules = full || payload !== this.#rules;
     if (writeRules) {
       try {
@@ -170,30 +183,20 @@ export class IpvsProxier implements Proxier {
     }
     const unbind = await applier.changeAddresses([], addr.remove);
     for (const err of unbind) fail('ipvs: unbind address failed', err);
-    this.#bound = new Set([...this.#bound, ...addr.add].filter((a) => !addr.remove.includes(a)));
-    this.#plan = plan;
+    for (const a of addr.add) this.#bound.add(a);
+    for (const a of addr.remove) this.#bound.delete(a);
     this.#armTimer();
     this.lastSync = { full, ipvsOps: d.ops.length, addressChanges: addr.add.length + addr.remove.length, ipsetLines: script === '' ? 0 : script.split('\n').length - 1, rulesWritten: writeRules };
     if (failures.length > 0) {
       this.#needFull = true;
       throw new KubeProxyError('KP_ERR_RULES_APPLY', `ipvs: ${failures.length} step(s) failed, next sync is full; first: ${failures[0]}`);
     }
+    this.#index = index;
     this.#needFull = false;
     return {
       kind: full ? 'full' : d.ops.length + addr.add.length + addr.remove.length === 0 && script === '' && !writeRules ? 'noop' : 'partial',
-      counts: { 'ipvs-virtual-servers': plan.virtualServers.size, 'ipvs-ops': d.ops.length, 'ipvs-pending-deletions': this.#pending.size },
+      counts: { 'ipvs-virtual-servers': index.virtualServers.size, 'ipvs-ops': d.ops.length, 'ipvs-pending-deletions': this.#pending.size },
     };
-  }
-
-  /** Virtual servers a partial sync must look at: those of changed service ports, now and before. */
-  #scope(state: ProxyState, plan: IpvsPlan): Set<string> {
-    const names = new Set<ServicePortName>([...state.changedServices, ...state.changedEndpoints, ...(state.removedServices?.keys() ?? [])]);
-    const scope = new Set<string>();
-    for (const n of names) {
-      for (const k of plan.byServicePort.get(n) ?? []) scope.add(k);
-      for (const k of this.#plan?.byServicePort.get(n) ?? []) scope.add(k);
-    }
-    return scope;
   }
 
   #nodePortIPs(): string[] {
@@ -243,9 +246,8 @@ export class IpvsProxier implements Proxier {
     return this.#serial(async () => {
       await this.#o.applier.cleanup();
       this.#kernel = undefined;
-      this.#ipsets = undefined;
       this.#rules = undefined;
-      this.#plan = undefined;
+      this.#index = undefined;
       this.#pending = new Map();
       this.#needFull = true;
     });

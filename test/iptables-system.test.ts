@@ -3,6 +3,8 @@
 // clean-up that spares foreign rules, conntrack deletion of real flows, local addresses.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupPayload, createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import { argsToRestore, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
+import type { Exec } from '../src/system/exec.ts';
 import { createConntrack } from '../src/system/conntrack.ts';
 import { detectBackend } from '../src/system/iptables-backend.ts';
 import { RestoreError, createIptables, type XtablesBackend } from '../src/system/iptables.ts';
@@ -55,6 +57,27 @@ describeWith('iptables system helpers', ['root', 'iptables', 'conntrack'], () =>
       expect([3, 4]).toContain(r.line);
       expect(r.context).toContain('KUBE-SVC-MISSING');
       expect(await ipt.save('nat')).toContain('-A KUBE-SERVICES -d 10.96.0.1/32 -j RETURN');
+    });
+
+    it(`${backend}: ensureJumps reads each table once; jumps already there cost no -C/-I process`, async () => {
+      const ns = await createNamespace(`jumps-${backend}`);
+      const calls: string[] = [];
+      const base = nsExec(ns);
+      const counting: Exec = (file, args, o) => {
+        calls.push(`${file} ${args.join(' ')}`);
+        return base(file, args, o);
+      };
+      const applier = createIptablesApplier(createIptables(counting, 'IPv4', backend));
+      const jumps = [...requiredJumps(), ...kubeletJumps()];
+      await applier.ensureJumps(jumps);
+      calls.length = 0;
+      await applier.ensureJumps(jumps);
+      expect(calls.filter((c) => !/-save /.test(c))).toEqual([]);
+      expect(calls.filter((c) => /-save /.test(c))).toHaveLength(2);
+      // Each jump once, in upstream's order: the later ones prepended ahead.
+      const saved = (await execIn(ns, `iptables-${backend}-save`, [])).stdout.split('\n');
+      for (const j of jumps) expect(saved.filter((l) => l === `-A ${j.chain} ${argsToRestore(j.args)}`), `${j.chain} -> ${j.target}`).toHaveLength(1);
+      expect(saved.filter((l) => l.startsWith('-A INPUT ')).map((l) => /-j (\S+)/.exec(l)?.[1])).toEqual(['KUBE-FIREWALL', 'KUBE-PROXY-FIREWALL', 'KUBE-NODEPORTS', 'KUBE-EXTERNAL-SERVICES']);
     });
 
     it(`${backend}: clean-up removes every KUBE chain and jump and spares foreign rules and kubelet's chain`, async () => {

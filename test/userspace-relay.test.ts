@@ -13,6 +13,7 @@ import {
   flood,
   refusingPort,
   silentLogger,
+  speakFirst,
   tcpBackend,
   udpBackend,
   until,
@@ -26,7 +27,10 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function tcpSetup(ports: number[], opts: { affinity?: SessionAffinity; max?: number; drainMs?: number } = {}) {
+async function tcpSetup(
+  ports: number[],
+  opts: { affinity?: SessionAffinity; max?: number; drainMs?: number; highWaterMark?: number } = {},
+) {
   const lb = new LoadBalancer({ now: () => Date.now() });
   lb.setService(NAME, opts.affinity ?? none, ports.map((p) => makeTarget('127.0.0.1', p)));
   const relay = new TcpRelay({
@@ -36,6 +40,7 @@ async function tcpSetup(ports: number[], opts: { affinity?: SessionAffinity; max
     logger: silentLogger,
     ...(opts.max === undefined ? {} : { maxConnections: opts.max }),
     ...(opts.drainMs === undefined ? {} : { drainTimeoutMs: opts.drainMs }),
+    ...(opts.highWaterMark === undefined ? {} : { highWaterMark: opts.highWaterMark }),
   });
   const port = await relay.listen('127.0.0.1');
   cleanups.push(() => relay.close());
@@ -100,6 +105,31 @@ describe('userspace TCP relay on loopback', () => {
     const r = await exchange(port, payload);
     expect(r.ok).toBe(true);
     expect(r.text).toBe(`a\n${payload}bye 100000\n`);
+  });
+
+  it('backend closes first: the client still sends after the FIN, both ends see orderly FINs', async () => {
+    const backend = await speakFirst('hello', 300);
+    cleanups.push(() => backend.close());
+    // A write buffer larger than the payload: the client's FIN reaches the relay while its bytes
+    // still wait in user space for the (not yet reading) backend, and must not be dropped.
+    const { relay, port } = await tcpSetup([backend.port], { highWaterMark: 32 * 1024 * 1024 });
+    const after = 'y'.repeat(16 * 1024 * 1024);
+    const runs = Array.from({ length: 5 }, () =>
+      new Promise<{ text: string; how: string }>((resolve) => {
+        const c = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+        let text = '';
+        c.setEncoding('utf8').on('data', (d: string) => (text += d));
+        // The greeting and the backend's FIN arrive first; only then does the client speak and close.
+        c.on('end', () => c.end(after));
+        c.on('error', (e: NodeJS.ErrnoException) => resolve({ text, how: e.code ?? e.message }));
+        c.on('close', () => resolve({ text, how: 'closed' }));
+      }),
+    );
+    const results = await Promise.all(runs);
+    expect(results).toEqual(Array.from({ length: 5 }, () => ({ text: 'hello', how: 'closed' })));
+    await until(() => backend.endings.length === 5);
+    expect(backend.endings).toEqual(Array.from({ length: 5 }, () => ({ received: after.length, how: 'fin' })));
+    await until(() => relay.connections === 0);
   });
 
   it('applies back-pressure to a fast sender when the client does not read', async () => {

@@ -41,6 +41,45 @@ export async function tcpBackend(name: string): Promise<Backend> {
   return { name, port, close: () => closeServer(server, sockets) };
 }
 
+/** How one connection to a `speakFirst` backend ended. */
+export interface Ending {
+  readonly received: number;
+  /** 'fin': the peer's orderly FIN; otherwise the socket error's code (e.g. ECONNRESET). */
+  readonly how: string;
+}
+
+/**
+ * A TCP backend that speaks first and closes first: it writes `greeting` and half-closes at once,
+ * then reads (from `readAfterMs` on) until the client's FIN. `endings` records, per connection, the bytes it read
+ * and whether the client side finished with a FIN or an error (a reset).
+ */
+export async function speakFirst(greeting: string, readAfterMs = 0): Promise<Backend & { endings: Ending[] }> {
+  const sockets = new Set<net.Socket>();
+  const endings: Ending[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    let received = 0;
+    s.on('close', () => sockets.delete(s));
+    s.on('data', (b: Buffer) => (received += b.length));
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      endings.push({ received, how: e.code ?? e.message });
+      s.destroy();
+    });
+    s.on('end', () => {
+      endings.push({ received, how: 'fin' });
+      s.destroy();
+    });
+    s.end(greeting);
+    // Reading late lets the client's bytes back up in the relay's user-space write buffer.
+    if (readAfterMs > 0) {
+      s.pause();
+      setTimeout(() => s.resume(), readAfterMs);
+    }
+  });
+  const port = await listen(server);
+  return { name: 'speak-first', port, endings, close: () => closeServer(server, sockets) };
+}
+
 /** A TCP backend that streams `total` bytes as fast as the connection accepts them; `sent` tracks progress. */
 export async function flood(total: number): Promise<Backend & { sent(): number }> {
   const sockets = new Set<net.Socket>();

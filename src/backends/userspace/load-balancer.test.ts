@@ -106,6 +106,15 @@ describe('LoadBalancer', () => {
     expect(lb.stickyCount('ns/svc:http')).toBe(0);
   });
 
+  it.each([
+    ['None', none, false],
+    ['ClientIP', sticky, true],
+  ])('needsClientIP with %s affinity is %s', (_label, affinity, want) => {
+    const { lb } = setup(affinity);
+    expect(lb.needsClientIP('ns/svc:http')).toBe(want);
+    expect(lb.needsClientIP('ns/unknown')).toBe(false);
+  });
+
   it('deleteService forgets the service port', () => {
     const { lb } = setup();
     lb.deleteService('ns/svc:http');

@@ -101,6 +101,14 @@ export class LoadBalancer {
   }
 
   /**
+   * Whether next() looks at the client IP (ClientIP affinity): the relay asks the kernel for a
+   * connection's peer address (a getpeername syscall and an object per connection) only then.
+   */
+  needsClientIP(name: ServicePortName): boolean {
+    return this.#services.get(name)?.affinity.type === 'ClientIP';
+  }
+
+  /**
    * The next target for a connection from `clientIP`, or undefined when the service port has
    * none. `retry` is upstream's sessionAffinityReset: after a failed dial the sticky choice is
    * ignored and replaced. Targets in back-off are skipped unless every target is in back-off (a

@@ -85,9 +85,25 @@ function onDrain(this: RelaySocket): void {
   this[kPeer]?.resume();
 }
 
-/** Half-close: the peer's write side is shut, its read side keeps flowing (allowHalfOpen). */
+/**
+ * Half-close: the peer's write side is shut, its read side keeps flowing (allowHalfOpen). When the
+ * peer had already sent its FIN (forwarded to us) and every byte both ways is flushed, nothing is
+ * left to relay: close both at once. close() on a socket whose FIN we read and whose bytes we took
+ * sends a FIN, as shutdown() would, without the second shutdown syscall, its event-loop turn and
+ * the ENOTCONN it meets when the peer has gone (the usual end of a request-response connection).
+ */
 function onEnd(this: RelaySocket): void {
-  this[kPeer]?.end();
+  const peer = this[kPeer];
+  if (!peer) return;
+  const pair = this[kPair];
+  if (pair && peer.readableEnded && this.writableFinished && peer.writableLength === 0) pair.relay.destroy(pair);
+  else peer.end();
+}
+
+function listenRelay(s: RelaySocket): void {
+  s.on('data', onData);
+  s.on('drain', onDrain);
+  s.on('end', onEnd);
 }
 
 function onRelayError(this: RelaySocket): void {
@@ -95,9 +111,9 @@ function onRelayError(this: RelaySocket): void {
   if (pair) pair.relay.destroy(pair);
 }
 
-function onRelayClose(this: RelaySocket): void {
+function onRelayClose(this: RelaySocket, hadError: boolean): void {
   const pair = this[kPair];
-  if (pair) pair.relay.destroy(pair);
+  if (pair) pair.relay.closed(pair, this, hadError);
 }
 
 export class TcpRelay {
@@ -150,7 +166,9 @@ export class TcpRelay {
   }
 
   #dialNext(pair: Pair): void {
-    const target = this.#lb.next(this.name, pair.client.remoteAddress ?? '', pair.attempt > 0);
+    // remoteAddress is a getpeername syscall: only ClientIP affinity looks at it.
+    const clientIP = this.#lb.needsClientIP(this.name) ? (pair.client.remoteAddress ?? '') : '';
+    const target = this.#lb.next(this.name, clientIP, pair.attempt > 0);
     if (!target) {
       // No endpoint: reset, so the client sees a refusal as it would from iptables' REJECT.
       this.#logger.debug({ service: this.name }, 'userspace: no endpoints');
@@ -206,14 +224,29 @@ export class TcpRelay {
     up.removeListener('error', onUpstreamDialError);
     client[kPeer] = up;
     up[kPeer] = client;
-    for (const s of [client, up]) {
-      s.on('data', onData);
-      s.on('drain', onDrain);
-      s.on('end', onEnd);
-    }
+    listenRelay(client);
+    listenRelay(up);
     up.on('error', onRelayError);
     up.on('close', onRelayClose);
     client.resume();
+  }
+
+  /**
+   * One side closed. After an orderly close (both of its directions done), bytes it sent may still
+   * wait in the peer's write buffer: let them flush, bounded by the drain timeout, before closing
+   * the peer. After an error, or with nothing pending, close everything now.
+   */
+  closed(pair: Pair, side: RelaySocket, hadError: boolean): void {
+    const peer = side === pair.client ? pair.upstream : pair.client;
+    const open = pair.state === RELAYING || pair.state === DRAINING;
+    if (!hadError && open && peer && !peer.destroyed && peer.writableLength > 0) {
+      peer.end();
+      // A pair already draining (its endpoint left) keeps its earlier deadline.
+      if (pair.state === RELAYING) this.#wheel.arm(pair, this.#drainMs);
+      pair.state = DRAINING;
+      return;
+    }
+    this.destroy(pair);
   }
 
   /** Close both sides (reset the client when `reset`, e.g. no endpoint could be reached). */

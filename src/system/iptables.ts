@@ -63,6 +63,8 @@ export interface Iptables {
   test(payload: string): Promise<void>;
   save(table?: Table): Promise<string>;
   chainExists(table: Table, chain: string): Promise<boolean>;
+  /** `-S CHAIN`: the chain's rules in save syntax (`-A CHAIN ...`); fails when it does not exist. */
+  listChain(table: Table, chain: string): Promise<string>;
   /** Create the chain if missing; returns whether it already existed. */
   ensureChain(table: Table, chain: string): Promise<boolean>;
   /** `-C`, then `-I CHAIN 1` (prepend) or `-A` if missing; returns whether it already existed. */
@@ -115,6 +117,7 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
     },
     // `-S CHAIN` lists one chain and fails with exit 1 when it does not exist.
     chainExists: (table, chain) => check(['-t', table, '-S', chain, '1']),
+    listChain: async (table, chain) => (await run(['-t', table, '-S', chain])).stdout,
     async ensureChain(table, chain) {
       if (await check(['-t', table, '-S', chain, '1'])) return true;
       await run(['-t', table, '-N', chain]);

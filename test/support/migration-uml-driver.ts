@@ -1,0 +1,187 @@
+// Runs inside the IPVS test kernel (test/migration-uml.test.ts boots it via runInUml): the UML
+// kernel's root namespace is the node, pods and an off-node client are namespaces on veths. Runs
+// the REAL daemon from a manifests directory in iptables mode, stops it (SIGTERM: rules stay),
+// starts it in ipvs mode, then in iptables mode again, while two request loops (ClusterIP and
+// NodePort, a new connection each) run from the client; records every failed request, the kernel
+// state after each switch and the daemon logs into $KPT_UML_RESULT. Assertions stay in the test.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeError } from '../../src/errors.ts';
+import { createNamespace, ipIn, spawnIn, type NsProcess } from './netns.ts';
+import { ECHO_SERVER } from './topology.ts';
+
+const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
+const DAEMON_BIN = here('../../bin/kube-proxy-ts.js');
+const LOAD_CLIENT = here('./daemon-load-client.ts');
+const sh = (cmd: string, args: string[]): string => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    return `error: ${describeError(err)}`;
+  }
+};
+const out: Record<string, unknown> = {};
+const resultFile = process.env.KPT_UML_RESULT ?? '/tmp/kpt-migration-result.json';
+const NODE = 'node-a';
+const NODE_IP = '192.0.2.11';
+const CLIENT_IP = '192.0.2.100';
+// /run is a tmpfs private to the guest: no other run can hold this lock.
+process.env.XTABLES_LOCKFILE = '/run/kpt-migration-xtables.lock';
+
+// Network: pods on bridge cbr0 (10.244.1.0/24, gateway 10.244.1.1); the client on its own veth.
+sh('ip', ['link', 'add', 'cbr0', 'type', 'bridge']);
+sh('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'cbr0']);
+sh('ip', ['link', 'set', 'cbr0', 'up']);
+sh('ip', ['link', 'set', 'lo', 'up']);
+writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+const pods = [1, 2].map((i) => ({ name: `web-${i}`, ip: `10.244.1.${10 + i}` }));
+for (const [i, p] of pods.entries()) {
+  const ns = await createNamespace(p.name);
+  await ipIn(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `vp${i}`, 'netns', '1']);
+  sh('ip', ['link', 'set', `vp${i}`, 'master', 'cbr0', 'up']);
+  await ipIn(ns, ['link', 'set', 'eth0', 'up']);
+  await ipIn(ns, ['addr', 'add', `${p.ip}/24`, 'dev', 'eth0']);
+  await ipIn(ns, ['route', 'add', 'default', 'via', '10.244.1.1']);
+  await spawnIn(ns, process.execPath, [ECHO_SERVER, p.name, '8080', '5353']).waitForLine((l) => l === 'ready', 20_000);
+}
+const client = await createNamespace('client');
+await ipIn(client, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'vcl', 'netns', '1']);
+sh('ip', ['link', 'set', 'vcl', 'up']);
+sh('ip', ['addr', 'add', `${NODE_IP}/24`, 'dev', 'vcl']);
+await ipIn(client, ['link', 'set', 'eth0', 'up']);
+await ipIn(client, ['addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
+await ipIn(client, ['route', 'add', 'default', 'via', NODE_IP]);
+
+// The cluster: one NodePort Service with both pods.
+const manifests = join(dirname(resultFile), 'manifests');
+mkdirSync(manifests, { recursive: true });
+writeFileSync(join(manifests, 'web.yaml'), `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: default }
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.10
+  clusterIPs: [10.96.0.10]
+  ipFamilies: [IPv4]
+  ports: [{ name: http, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080 }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: default
+  labels: { kubernetes.io/service-name: web }
+addressType: IPv4
+endpoints:
+${pods.map((p) => `  - { addresses: [${p.ip}], conditions: { ready: true, serving: true, terminating: false }, nodeName: ${NODE} }`).join('\n')}
+ports: [{ name: http, port: 8080, protocol: TCP }]
+`);
+
+interface Daemon { child: ChildProcess; log: () => string; exited: Promise<number | string> }
+function startDaemon(mode: string): Daemon {
+  const child = spawn(process.execPath, [
+    DAEMON_BIN, '--manifests', manifests, '--hostname-override', NODE, '--proxy-mode', mode, '--cluster-cidr', '10.244.0.0/16',
+    '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout?.on('data', (b: Buffer) => (log += b.toString('utf8')));
+  child.stderr?.on('data', (b: Buffer) => (log += b.toString('utf8')));
+  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, log: () => log, exited };
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Healthy and one sync done (the leftovers go inside that first sync, before the timestamp is set). */
+async function waitReady(d: Daemon): Promise<void> {
+  await until('daemon ready', 150_000, async () => {
+    if (d.child.exitCode !== null) throw new Error(`daemon exited ${d.child.exitCode}:\n${d.log()}`);
+    try {
+      const m = await (await fetch('http://127.0.0.1:10249/metrics')).text();
+      const ts = /^kubeproxy_sync_proxy_rules_last_timestamp_seconds (\S+)/m.exec(m)?.[1];
+      return Number(ts ?? 0) > 0 ? true : undefined;
+    } catch (err) {
+      void err; // not listening yet
+      return undefined;
+    }
+  });
+}
+
+interface Load { p: NsProcess; count: () => number }
+function startLoad(ip: string, port: number): Load {
+  const p = spawnIn(client, process.execPath, [LOAD_CLIENT, ip, String(port), '3000'], { stdin: true });
+  return { p, count: () => Number(/count (\d+)\n(?!.*count)/s.exec(p.output())?.[1] ?? 0) };
+}
+/** Wait for `n` more requests on every loop, so each phase really carries traffic. */
+async function moreRequests(loads: Load[], n: number): Promise<void> {
+  for (const l of loads) {
+    const target = Math.ceil((l.count() + n) / 10) * 10;
+    await l.p.waitForLine((line) => line === `count ${target}`, 120_000);
+  }
+}
+
+const kernel = (): Record<string, string> => ({
+  nat: sh('iptables-legacy-save', ['-t', 'nat']),
+  filter: sh('iptables-legacy-save', ['-t', 'filter']),
+  mangle: sh('iptables-legacy-save', ['-t', 'mangle']),
+  ipvsadm: sh('ipvsadm', ['-Ln']),
+  link: sh('ip', ['-o', 'link', 'show']),
+  ipsets: sh('ipset', ['list', '-n']),
+});
+
+const logs: string[] = [];
+const loads: Load[] = [];
+let daemon: Daemon | undefined;
+try {
+  daemon = startDaemon('iptables');
+  await waitReady(daemon);
+  out.iptables1 = kernel();
+  loads.push(startLoad('10.96.0.10', 80), startLoad(NODE_IP, 30080));
+  await moreRequests(loads, 20);
+
+  for (const [i, mode] of ['ipvs', 'iptables'].entries()) {
+    const old: Daemon = daemon;
+    old.child.kill('SIGTERM');
+    out[`exit${i}`] = await old.exited;
+    logs.push(old.log());
+    daemon = undefined;
+    await moreRequests(loads, 10); // the old mode's rules alone, no daemon running
+    const next = startDaemon(mode);
+    daemon = next;
+    await waitReady(next);
+    out[`${mode}${i + 1}`] = kernel();
+    out[`counts${i + 1}`] = loads.map((l) => l.count());
+    await moreRequests(loads, 50);
+  }
+  daemon.child.kill('SIGTERM');
+  out.exit2 = await daemon.exited;
+  logs.push(daemon.log());
+  daemon = undefined;
+  out.loads = [];
+  for (const l of loads) {
+    l.p.write('stop\n');
+    (out.loads as unknown[]).push(JSON.parse(await l.p.waitForLine((line) => line.startsWith('{'), 30_000)) as unknown);
+  }
+} catch (err) {
+  out.fatal = describeError(err);
+  if (daemon !== undefined) {
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    logs.push(daemon.log());
+  }
+} finally {
+  for (const l of loads) await l.p.stop();
+  out.logs = logs;
+  writeFileSync(resultFile, JSON.stringify(out));
+}
+process.exit(0);

@@ -92,6 +92,11 @@ class RecordingProxier implements Proxier {
   async cleanup(): Promise<void> {}
 }
 
+/** Characters in a restore input, without joining its chunks. */
+function inputLength(payload: string | readonly string[]): number {
+  return typeof payload === 'string' ? payload.length : payload.reduce((n, c) => n + c.length, 0);
+}
+
 /** An applier that keeps nothing: the payload is measured and dropped (no kernel involved). */
 function discardApplier(sizes: number[]): RulesApplier {
   return {
@@ -101,7 +106,7 @@ function discardApplier(sizes: number[]): RulesApplier {
     ensureCanary: async () => undefined,
     canaryPresent: async () => true,
     natChains: async () => [],
-    restore: async (payload) => void sizes.push(payload.length),
+    restore: async (payload) => void sizes.push(inputLength(payload)),
     cleanup: async () => undefined,
   };
 }
@@ -123,7 +128,7 @@ function iptablesProxier(log: Logger): Proxier {
       const t = performance.now();
       const out = renderRules(state, opts, prev);
       const renderMs = performance.now() - t;
-      records.push({ at: Number.NaN, changed: state.changedEndpoints.size + state.changedServices.size, full: out.stats.full, renderMs, bytes: out.payload.text.length });
+      records.push({ at: Number.NaN, changed: state.changedEndpoints.size + state.changedServices.size, full: out.stats.full, renderMs, bytes: inputLength(out.payload.chunks) });
       return out;
     },
     jumps: iptablesJumps,

@@ -8,7 +8,7 @@
 //   {"op":"rss"}             peak RSS of this process
 // Every sync's payload is written to DIR/last-<backend>.txt for the tool-only baselines.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createIptablesApplier, type RulesApplier } from '../src/backends/iptables/iptables-applier.ts';
 import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
@@ -64,8 +64,15 @@ function timedApplier(a: RulesApplier): RulesApplier {
     canaryPresent: () => timed('applierOther', () => a.canaryPresent()),
     natChains: () => timed('applierOther', () => a.natChains()),
     restore: (p) => {
-      t.bytes = Buffer.byteLength(p);
-      writeFileSync(payloadFile, p);
+      // Written chunk by chunk, as the applier streams it: a joined copy would add ~30 MB to the
+      // peak RSS measured here.
+      const fd = openSync(payloadFile, 'w');
+      t.bytes = 0;
+      try {
+        for (const c of typeof p === 'string' ? [p] : p) t.bytes += writeSync(fd, c);
+      } finally {
+        closeSync(fd);
+      }
       return timed('restore', () => a.restore(p));
     },
     cleanup: () => a.cleanup(),

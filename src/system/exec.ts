@@ -1,11 +1,20 @@
 // Running external commands (iptables-restore, ipset, conntrack, ip): always an argument array,
 // never a shell string; input fed on stdin. Backends receive an `Exec` and never spawn directly.
 import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ExecError } from '../errors.ts';
+
+/**
+ * Input as chunks: written in order with back-pressure, so a 30 MB iptables-restore payload is
+ * never joined into one string nor copied into one Buffer, and a lazy (generator) source is only
+ * asked for its next chunk once the child has taken the previous ones.
+ */
+export type ExecInputChunks = Iterable<string> | AsyncIterable<string>;
 
 export interface ExecOptions {
   /** Written to the child's stdin, then stdin is closed. */
-  readonly input?: string | Uint8Array;
+  readonly input?: string | Uint8Array | ExecInputChunks;
   /** Killed (SIGKILL) after this many milliseconds. */
   readonly timeoutMs?: number;
 }
@@ -18,12 +27,16 @@ export interface ExecResult {
 /** Resolves on exit 0; rejects with ExecError (stderr kept) otherwise. */
 export type Exec = (file: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
+const isChunks = (x: ExecOptions['input']): x is ExecInputChunks => typeof x === 'object' && !(x instanceof Uint8Array);
+
 export const exec: Exec = (file, args, options = {}) =>
   new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
+    /** A chunk source that threw: the child is killed (its input is incomplete) and this is the error. */
+    let sourceError: unknown;
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     }
@@ -37,10 +50,40 @@ export const exec: Exec = (file, args, options = {}) =>
       if (timer) clearTimeout(timer);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
-      if (code === 0) resolve({ stdout, stderr });
+      if (sourceError !== undefined) reject(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
+      else if (code === 0) resolve({ stdout, stderr });
       else reject(new ExecError([file, ...args].join(' ').slice(0, 200), code, stderr));
     });
     // A child that exits before reading all of stdin raises EPIPE here; the exit code says why.
-    child.stdin.on('error', (e) => err.push(Buffer.from(`stdin: ${e.message}\n`)));
-    child.stdin.end(options.input ?? '');
+    const stdinError = (e: Error): void => void err.push(Buffer.from(`stdin: ${e.message}\n`));
+    const input = options.input;
+    if (!isChunks(input)) {
+      child.stdin.on('error', stdinError);
+      child.stdin.end(input ?? '');
+      return;
+    }
+    // Only a failure of the source itself kills the child (its input is incomplete); pipeline also
+    // destroys the source when stdin breaks, which is the child's doing and told by its exit code.
+    async function* guarded(chunks: ExecInputChunks): AsyncGenerator<string> {
+      const it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
+      try {
+        for (;;) {
+          let r: IteratorResult<string>;
+          try {
+            r = await it.next();
+          } catch (e) {
+            sourceError = e;
+            child.kill('SIGKILL');
+            throw e;
+          }
+          if (r.done === true) return;
+          yield r.value;
+        }
+      } finally {
+        await it.return?.();
+      }
+    }
+    pipeline(Readable.from(guarded(input), { objectMode: false, encoding: 'utf8' }), child.stdin).catch((e: unknown) => {
+      if (sourceError === undefined) stdinError(e instanceof Error ? e : new Error(String(e)));
+    });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExecError } from '../errors.ts';
-import { RestoreError, binaries, failingLine, savedChains } from './iptables.ts';
+import { RestoreError, binaries, failingLine, payloadLines, savedChains } from './iptables.ts';
 
 describe('iptables helpers', () => {
   it.each([
@@ -27,6 +27,27 @@ describe('iptables helpers', () => {
       '  ',
     ]);
     expect(err).toBeInstanceOf(ExecError);
+  });
+
+  it('RestoreError finds the same line in a chunked payload, lines split across chunks', () => {
+    const payload = ['*nat', ':A - [0:0]', ':B - [0:0]', '-A A -j B', '-A A -j NOPE', '-A B -j RETURN', 'COMMIT', ''].join('\n');
+    const whole = new RestoreError(new ExecError('iptables-restore', 2, 'Error occurred at line: 5\n'), payload);
+    for (const size of [1, 3, 7, 40]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < payload.length; i += size) chunks.push(payload.slice(i, i + size));
+      const err = new RestoreError(new ExecError('iptables-restore', 2, 'Error occurred at line: 5\n'), chunks);
+      expect([err.line, err.rule, err.context]).toEqual([whole.line, whole.rule, whole.context]);
+    }
+  });
+
+  it.each([
+    [['a\nb', '\nc\n'], 1, 2, ['a', 'b']],
+    [['a\nb', '\nc\n'], 3, 9, ['c', '']],
+    [['a\nb', 'c'], 2, 2, ['bc']],
+    [['x'], 2, 4, []],
+  ])('payloadLines(%j, %i, %i) = %j', (chunks, from, to, want) => {
+    expect(payloadLines(chunks, from, to)).toEqual(want);
+    expect(payloadLines(chunks.join(''), from, to)).toEqual(chunks.join('').split('\n').slice(from - 1, to));
   });
 
   it('lists saved chains and names binaries per family and back-end', () => {

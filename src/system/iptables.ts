@@ -23,29 +23,47 @@ const TIMEOUT_MS = 60_000;
  */
 const RESTORE_TIMEOUT_MS = 30 * 60_000;
 
+/** A restore payload: one string, or chunks written in order (never joined; src/system/exec.ts). */
+export type RestoreInput = string | readonly string[];
+
 /** A restore that failed; `line` (1-based, 0 when iptables did not say) and `rule` locate it. */
 export class RestoreError extends ExecError {
   readonly line: number;
   readonly rule: string;
   /** The failing line with up to three lines either side (upstream logs the same context). */
   readonly context: string;
-  constructor(cause: ExecError, payload: string) {
+  constructor(cause: ExecError, payload: RestoreInput) {
     const line = failingLine(cause.stderr);
-    const lines = payload.split('\n');
-    const rule = line > 0 ? (lines[line - 1] ?? '') : '';
-    const context =
-      line > 0
-        ? lines
-            .slice(Math.max(0, line - 4), line + 3)
-            .map((l, i) => `${Math.max(1, line - 3) + i === line ? '>' : ' '} ${l}`)
-            .join('\n')
-        : '';
+    const from = Math.max(1, line - 3);
+    const around = line > 0 ? payloadLines(payload, from, line + 3) : [];
+    const rule = around[line - from] ?? '';
+    const context = around.map((l, i) => `${from + i === line ? '>' : ' '} ${l}`).join('\n');
     super(cause.command, cause.exitCode, cause.stderr, { cause });
     this.line = line;
     this.rule = rule;
     this.context = context;
     if (line > 0) this.message = `${this.message} (line ${line}: ${rule})`;
   }
+}
+
+/** Lines `from`..`to` (1-based, inclusive) of a payload, without joining its chunks. */
+export function payloadLines(payload: RestoreInput, from: number, to: number): string[] {
+  const out: string[] = [];
+  let n = 1;
+  let partial = '';
+  for (const chunk of typeof payload === 'string' ? [payload] : payload) {
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      if (n >= from) out.push(partial + chunk.slice(start, nl));
+      partial = '';
+      start = nl + 1;
+      if (++n > to) return out;
+    }
+    if (n >= from) partial += chunk.slice(start);
+  }
+  // The last line when the payload does not end with a newline (split('\n') keeps it too).
+  if (n >= from && n <= to) out.push(partial);
+  return out;
 }
 
 /** `iptables-restore` reports `line N failed` (legacy) or `Error occurred at line: N` (both). */
@@ -58,9 +76,9 @@ export interface Iptables {
   readonly family: IPFamily;
   readonly backend: XtablesBackend;
   /** `iptables-restore --noflush --counters`: chains named in the payload are replaced, others kept. */
-  restore(payload: string): Promise<void>;
+  restore(payload: RestoreInput): Promise<void>;
   /** `iptables-restore --test`: parse and check the payload against the kernel without committing. */
-  test(payload: string): Promise<void>;
+  test(payload: RestoreInput): Promise<void>;
   save(table?: Table): Promise<string>;
   chainExists(table: Table, chain: string): Promise<boolean>;
   /** `-S CHAIN`: the chain's rules in save syntax (`-A CHAIN ...`); fails when it does not exist. */
@@ -98,7 +116,7 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
       throw err;
     }
   };
-  const restoreWith = async (flags: readonly string[], payload: string): Promise<void> => {
+  const restoreWith = async (flags: readonly string[], payload: RestoreInput): Promise<void> => {
     try {
       await exec(bin.restore, [...flags, ...WAIT_ARGS], { input: payload, timeoutMs: RESTORE_TIMEOUT_MS });
     } catch (err) {

@@ -4,11 +4,11 @@
 // `iptables-restore --noflush --counters` per sync, and clean-up. A dry-run applier with the same
 // shape records and prints payloads instead of running anything (--dry-run).
 import type { IPFamily } from '../../model/types.ts';
-import type { Iptables, Table, XtablesBackend } from '../../system/iptables.ts';
+import type { Iptables, RestoreInput, Table, XtablesBackend } from '../../system/iptables.ts';
 import { savedChains } from '../../system/iptables.ts';
 import { CANARY_CHAIN, CANARY_TABLES, argsToRestore, type JumpRule } from './jumps.ts';
 
-export type { JumpRule };
+export type { JumpRule, RestoreInput };
 export { CANARY_CHAIN, CANARY_TABLES };
 
 export interface RulesApplier {
@@ -20,7 +20,8 @@ export interface RulesApplier {
   canaryPresent(): Promise<boolean>;
   /** Chains that exist in the nat table now (for stale-chain deletion on a full sync). */
   natChains(): Promise<string[]>;
-  restore(payload: string): Promise<void>;
+  /** A string, or chunks written to iptables-restore's stdin in order without joining them. */
+  restore(payload: RestoreInput): Promise<void>;
   /** Remove every KUBE-* chain and every rule that jumps to one (see cleanupPayload). */
   cleanup(): Promise<void>;
 }
@@ -135,8 +136,10 @@ export function createDryRunApplier(family: IPFamily, write: (text: string) => v
     canaryPresent: async () => canary,
     natChains: async () => [],
     async restore(payload) {
-      payloads.push(payload);
-      write(`# ${family} iptables-restore --noflush --counters\n${payload}`);
+      // Dry-run keeps every payload whole (for --dry-run output and tests).
+      const text = typeof payload === 'string' ? payload : payload.join('');
+      payloads.push(text);
+      write(`# ${family} iptables-restore --noflush --counters\n${text}`);
     },
     async cleanup() {
       write(`# ${family} cleanup: every KUBE-* chain and the rules jumping to them would be removed\n`);

@@ -15,7 +15,8 @@ import { conntrackWork, type ConntrackTask, type UdpServiceMemo, udpServiceMemo 
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
-  readonly payload: { readonly text: string };
+  /** The restore input in order, written chunk by chunk (never joined). */
+  readonly payload: { readonly chunks: readonly string[] };
   readonly stats: {
     readonly full: boolean;
     readonly filterRules: number;
@@ -87,7 +88,7 @@ export class IptablesProxier<M> implements Proxier {
     }
     const out = this.#o.render(full ? { ...state, full: true } : state, opts, this.#memo);
     try {
-      await applier.restore(out.payload.text);
+      await applier.restore(out.payload.chunks);
     } catch (err) {
       this.restoreFailures += 1;
       this.#o.metrics?.incRestoreFailure(!out.stats.full);

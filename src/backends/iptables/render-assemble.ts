@@ -9,6 +9,7 @@ import type { NodePortSelection, RenderOptions } from './options.ts';
 import type { Lines } from './render-lines.ts';
 import type { DirtyTop, RenderMemo, ServiceMemo, TopKey } from './render-memo.ts';
 import { renderForwardRules, renderMarkMasq, renderNodePortsJump, renderPostrouting } from './render-top.ts';
+import { ChunkJoiner, RestorePayload } from './render-payload.ts';
 import type { RenderResult } from './render.ts';
 
 export interface AssembleInput {
@@ -125,15 +126,18 @@ export function assemble(a: AssembleInput): RenderResult {
   for (const c of stale) nRules.push(`-X ${c}\n`);
 
   const filter = ['*filter\n', ...fDecl, ...fRules, 'COMMIT\n'].join('');
-  const parts = [filter, '*nat\n'];
-  for (const x of nDecl) parts.push(x);
-  for (const x of nRules) parts.push(x);
-  parts.push('COMMIT\n');
-  const text = parts.join('');
-  parts.length = 0;
+  // Small pieces (top-level chains, one per stale chain) are merged so no chunk is tiny; the
+  // per-service Lines chunks go through as they are.
+  const chunks = [filter];
+  const nat = new ChunkJoiner(chunks);
+  nat.add('*nat\n');
+  for (const x of nDecl) nat.add(x);
+  for (const x of nRules) nat.add(x);
+  nat.add('COMMIT\n');
+  nat.end();
   const memo: RenderMemo = { family: a.family, optionsKey: a.key, largeClusterMode: a.largeClusterMode, services, order };
   return {
-    payload: { text, filter: text.slice(0, filter.length), nat: text.slice(filter.length) },
+    payload: new RestorePayload(chunks, 1),
     stats: {
       full,
       servicePorts: services.size,

@@ -1,7 +1,7 @@
 // The pure iptables renderer: ProxyState -> one iptables-restore payload (filter + nat), in
 // upstream kube-proxy's exact layout (pkg/proxy/iptables/proxier.go syncProxyRules). The
 // applier ensures the jumps from built-in chains (jumps.ts) and runs
-// `iptables-restore --noflush --counters` with `payload.text`.
+// `iptables-restore --noflush --counters` with `payload.chunks`.
 //
 //  nat                                                filter
 //  PREROUTING/OUTPUT ─> KUBE-SERVICES                 INPUT ─> KUBE-EXTERNAL-SERVICES (ctstate NEW)
@@ -29,12 +29,14 @@ import { isServiceChainName } from './chain-names.ts';
 import { PortNameCache } from './name-cache.ts';
 import { selectNodePortAddresses, type RenderOptions } from './options.ts';
 import { Lines } from './render-lines.ts';
+import type { RestorePayload } from './render-payload.ts';
 import { markDirty, noDirtyTop, orderedEndpoints, type RenderMemo, type ServiceMemo } from './render-memo.ts';
 import { EMPTY_TOP, renderServicePort, type ServiceRenderContext } from './render-service.ts';
 import { assemble } from './render-assemble.ts';
 import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
 
 export type { RenderMemo } from './render-memo.ts';
+export { RestorePayload } from './render-payload.ts';
 
 export interface RenderStats {
   readonly full: boolean;
@@ -52,14 +54,6 @@ export interface RenderStats {
   readonly deletedChains: number;
   readonly noLocalEndpointsInternal: number;
   readonly noLocalEndpointsExternal: number;
-}
-
-export interface RestorePayload {
-  /** The whole `iptables-restore` input: `*filter … COMMIT` then `*nat … COMMIT`. */
-  readonly text: string;
-  /** Slices of `text` (no copy). */
-  readonly filter: string;
-  readonly nat: string;
 }
 
 export interface RenderResult {

@@ -230,7 +230,7 @@ describe('ClusterState relist, node and sync state', () => {
     const snap = state.snapshot('IPv4');
     expect([...snap.services.keys()].sort()).toEqual(['ns/b:p', 'ns/c:p']);
     expect([...snap.endpoints.keys()]).toEqual(['ns/b:p']);
-    expect([...state.objects('Service').keys()].sort()).toEqual(['ns/b', 'ns/c']);
+    expect(state.keys('Service').sort()).toEqual(['ns/b', 'ns/c']);
   });
 
   it('keeps only its own Node; a topology change forces a full snapshot', () => {

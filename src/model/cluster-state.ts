@@ -1,5 +1,7 @@
-// The model's ClusterStateSink: keeps the latest raw objects from a source, parses them once per
-// change, and feeds each family's FamilyTracker. Sources call it; the sync runner takes
+// The model's ClusterStateSink: parses each object from a source once per change and feeds each
+// family's FamilyTracker. Of the raw objects only keys and resourceVersions are kept (enough to
+// skip a resent object and to find deletions on a relist): the parsed model is what syncs need,
+// and holding 20k raw Services and EndpointSlices as well cost ~50 MiB at 10k Services. Sources call it; the sync runner takes
 // snapshot(family) → proxier.sync → commit(snapshot). Pure and synchronous, like upstream's
 // change trackers; the shell injects the clock and the invalid-object reporter.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
@@ -30,9 +32,11 @@ export class ClusterState implements ClusterStateSink {
   readonly #opts: ClusterStateOptions;
   readonly #now: () => number;
   readonly #trackers = new Map<IPFamily, FamilyTracker>();
-  readonly #services = new Map<NamespacedName, V1Service>();
-  readonly #slices = new Map<string, V1EndpointSlice>();
-  #nodeObj: V1Node | undefined;
+  /** resourceVersion ('' when none) of the latest object per key, by kind. */
+  readonly #services = new Map<NamespacedName, string>();
+  readonly #slices = new Map<string, string>();
+  /** Our Node's resourceVersion; undefined while we have no Node object. */
+  #nodeVersion: string | undefined;
   #node: NodeInfo;
   readonly #sliceCache = new EndpointSliceCache();
   /** Service ports each Service contributed, per family, to delete them when it changes. */
@@ -90,10 +94,9 @@ export class ClusterState implements ClusterStateSink {
     return this.#node;
   }
 
-  /** The latest raw objects, keyed `ns/name` (Nodes by name); for --dry-run and debugging. */
-  objects<K extends ObjectKind>(kind: K): ReadonlyMap<string, KindMap[K]> {
-    const m = kind === 'Service' ? this.#services : kind === 'EndpointSlice' ? this.#slices : new Map(this.#nodeObj ? [[this.#opts.nodeName, this.#nodeObj]] : []);
-    return m as ReadonlyMap<string, KindMap[K]>;
+  /** Keys of the objects held, `ns/name` (Nodes by name); for debugging and tests. */
+  keys(kind: ObjectKind): string[] {
+    return this.#keys(kind);
   }
 
   snapshot(family: IPFamily, opts: { full?: boolean } = {}): StateSnapshot {
@@ -157,7 +160,7 @@ export class ClusterState implements ClusterStateSink {
   #keys(kind: ObjectKind): string[] {
     if (kind === 'Service') return [...this.#services.keys()];
     if (kind === 'EndpointSlice') return [...this.#slices.keys()];
-    return this.#nodeObj ? [this.#opts.nodeName] : [];
+    return this.#nodeVersion !== undefined ? [this.#opts.nodeName] : [];
   }
 
   #upsert(kind: ObjectKind, obj: KindMap[ObjectKind]): boolean {
@@ -177,8 +180,8 @@ export class ClusterState implements ClusterStateSink {
       if (!this.#slices.delete(key)) return false;
       return this.#refreshEndpoints(this.#sliceCache.delete(key), undefined);
     }
-    if (key !== this.#opts.nodeName || this.#nodeObj === undefined) return false;
-    this.#nodeObj = undefined;
+    if (key !== this.#opts.nodeName || this.#nodeVersion === undefined) return false;
+    this.#nodeVersion = undefined;
     return this.#setNode(defaultNode(this.#opts.nodeName));
   }
 
@@ -186,7 +189,7 @@ export class ClusterState implements ClusterStateSink {
     this.#serviceChangesTotal++;
     const key = keyOf('Service', svc);
     if (sameVersion(this.#services.get(key), svc)) return false;
-    this.#services.set(key, svc);
+    this.#services.set(key, versionOf(svc));
     const parsed = parseService(svc, this.#opts.families);
     this.#report(parsed.errors);
     return this.#applyServicePorts(key, parsed.ports);
@@ -214,7 +217,7 @@ export class ClusterState implements ClusterStateSink {
     this.#endpointChangesTotal++;
     const key = keyOf('EndpointSlice', es);
     if (sameVersion(this.#slices.get(key), es)) return false;
-    this.#slices.set(key, es);
+    this.#slices.set(key, versionOf(es));
     const parsed = parseEndpointSlice(es, this.#opts.nodeName);
     this.#report(parsed.errors);
     // A slice that no longer parses stops contributing (its old endpoints go too).
@@ -245,8 +248,8 @@ export class ClusterState implements ClusterStateSink {
   #upsertNode(node: V1Node): boolean {
     // Sources may hand over other nodes (a relist of all Nodes); only ours matters.
     if (node.metadata?.name !== this.#opts.nodeName) return false;
-    if (sameVersion(this.#nodeObj, node)) return false;
-    this.#nodeObj = node;
+    if (sameVersion(this.#nodeVersion, node)) return false;
+    this.#nodeVersion = versionOf(node);
     const parsed = parseNode(node);
     this.#report(parsed.errors);
     return this.#setNode(parsed.node);
@@ -267,10 +270,15 @@ function keyOf(kind: ObjectKind, obj: { metadata?: { namespace?: string; name?: 
   return kind === 'Node' ? name : `${obj.metadata?.namespace ?? ''}/${name}`;
 }
 
+interface Versioned { metadata?: { resourceVersion?: string } }
+
+function versionOf(obj: Versioned): string {
+  return obj.metadata?.resourceVersion ?? '';
+}
+
 /** Same resourceVersion: the informer resent an object it already delivered (resync, relist). */
-function sameVersion(prev: { metadata?: { resourceVersion?: string } } | undefined, next: { metadata?: { resourceVersion?: string } }): boolean {
-  const a = prev?.metadata?.resourceVersion;
-  return a !== undefined && a !== '' && a === next.metadata?.resourceVersion;
+function sameVersion(prev: string | undefined, next: Versioned): boolean {
+  return prev !== undefined && prev !== '' && prev === next.metadata?.resourceVersion;
 }
 
 /** `ns/name:port` → `ns/name` (port names cannot contain ':'). */

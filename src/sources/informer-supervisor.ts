@@ -5,6 +5,10 @@
 // ListWatch: its list is delivered with `sink.replace` (deletions missed while down are applied),
 // failures restart it with capped, jittered exponential backoff, and a watchdog restarts an attempt
 // that has shown no sign of life (event, bookmark, reconnect) for too long (#596, #958).
+// ListWatch's own cache holds only skeletons (name, namespace, resourceVersion): it needs them for
+// its resourceVersion dedupe and to turn a DELETED event into a delete callback, while whole objects
+// would duplicate every Service and EndpointSlice the model already parsed (sink.replace and the
+// watch callbacks deliver the full objects; ClusterState keeps only what it parsed).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
@@ -41,9 +45,22 @@ export interface SupervisorOptions<K extends ObjectKind> {
   onRestart?: (kind: K) => void;
 }
 
-/** client-node's Watch with bookmarks and a server timeout asked for, and a liveness hook. */
+/** What ListWatch caches per object: enough for its dedupe by resourceVersion and its deletes. */
+export function skeletonOf(obj: KubernetesObject): KubernetesObject {
+  const m = obj.metadata;
+  return { metadata: { name: m?.name ?? '', ...(m?.namespace === undefined ? {} : { namespace: m.namespace }), ...(m?.resourceVersion === undefined ? {} : { resourceVersion: m.resourceVersion }) } };
+}
+
+const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/**
+ * client-node's Watch with bookmarks and a server timeout asked for, and a liveness hook. Object
+ * events reach ListWatch as skeletons; the full object is `event` while ListWatch's (synchronous)
+ * callbacks for it run.
+ */
 class SupervisedWatch extends Watch {
   dead = false;
+  event: unknown;
   private readonly extra: Record<string, string>;
   private readonly onActivity: () => void;
   constructor(kc: KubeConfig, extra: Record<string, string>, onActivity: () => void) {
@@ -61,7 +78,13 @@ class SupervisedWatch extends Watch {
     try {
       return await super.watch(path, { ...params, ...this.extra }, (phase, obj, raw) => {
         this.onActivity();
-        cb(phase, obj, raw);
+        if (!OBJECT_PHASES.has(phase) || typeof obj !== 'object' || obj === null) return cb(phase, obj, raw);
+        this.event = obj;
+        try {
+          cb(phase, skeletonOf(obj), raw);
+        } finally {
+          this.event = undefined;
+        }
       }, done);
     } catch (err) {
       // e.g. applySecurityAuthentication failing (unreadable token file): ListWatch calls watch()
@@ -76,7 +99,7 @@ export class InformerSupervisor<K extends ObjectKind> {
   private readonly o: SupervisorOptions<K>;
   private readonly random: () => number;
   private attempt = 0;
-  private informer: ListWatch<KindMap[K] & KubernetesObject> | undefined;
+  private informer: ListWatch<KubernetesObject> | undefined;
   private watch: SupervisedWatch | undefined;
   private failures = 0;
   private stopped = true;
@@ -140,28 +163,30 @@ export class InformerSupervisor<K extends ObjectKind> {
       this.touch();
       this.suppressDiff = false;
     });
-    const listFn = async (): Promise<KubernetesListObject<KindMap[K] & KubernetesObject>> => {
+    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       this.touch();
       this.o.stats.lists++;
       const list = await this.o.list();
       if (current()) this.deliverList(list.items);
-      return list as KubernetesListObject<KindMap[K] & KubernetesObject>;
+      return { ...list, items: list.items.map(skeletonOf) };
     };
     // client-node's own reconnect backoff grows to 30 s; cap it with ours so tests and short outages recover fast.
     const delayFn = (ms: number): Promise<void> => sleep(Math.min(ms, timing.backoffMaxMs));
-    const informer = new ListWatch<KindMap[K] & KubernetesObject>(
+    const informer = new ListWatch<KubernetesObject>(
       this.o.path, watch, listFn, false, this.o.labelSelector, this.o.fieldSelector, { delayFn },
     );
     this.informer = informer;
     this.watch = watch;
-    const onObject = (verb: 'upsert' | 'remove') => (obj: KindMap[K] & KubernetesObject): void => {
+    const onObject = (verb: 'upsert' | 'remove') => (skeleton: KubernetesObject): void => {
       // The diff ListWatch runs after every list duplicates what `replace` already delivered.
       if (!current() || this.suppressDiff) return;
       this.o.stats.events++;
       this.failures = 0;
       this.deliver(() => {
-        if (verb === 'upsert') this.o.sink.upsert(kind, toWire(kind, obj));
-        else this.o.sink.remove(kind, objectKeyOf(obj));
+        if (verb === 'remove') return this.o.sink.remove(kind, objectKeyOf(skeleton));
+        // Only watch events get here (list diffs are suppressed above), and they carry the object.
+        if (watch.event === undefined) throw new Error(`no object with the ${kind} event for ${objectKeyOf(skeleton)}`);
+        this.o.sink.upsert(kind, toWire(kind, watch.event as KindMap[K]));
       });
     };
     informer.on('add', onObject('upsert'));

@@ -1,219 +1,196 @@
-// Userspace-mode relay vs HAProxy (TCP mode, one thread) vs socat, side by side in one run, all on
-// loopback inside one throw-away network namespace (nothing touches the root namespace):
-// bulk throughput, connect-request-response rate with p50/p99 latency, RSS per idle proxied pair.
-// Run: `node bench/userspace.bench.ts` (pinned Node; root) or `npm run bench -- userspace`.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+// Userspace-mode relay vs HAProxy (TCP mode, one thread) vs a minimal raw Node relay (the floor
+// of Node's `net`), on loopback in one throw-away network namespace (nothing touches the root
+// namespace): bulk MB/s, connect-request-response rate with p50/p99 (wrk, `Connection: close`),
+// the proxy's CPU µs per connection, and RSS per idle proxied pair.
+//
+// Fairness: every proxy talks to the same backends (a Node streamer/echo for bulk and idle pairs,
+// a one-thread HAProxy answering HTTP for CRR, faster than Node so the far side is not the limit);
+// every measurement runs in a fresh proxy process after a warm-up; rounds alternate the order and
+// each ratio is taken within its round (the machine is shared) before the median over rounds. With
+// two or more CPUs the proxy is pinned to the last CPU and wrk, the load client and the backends
+// to CPU 0, so the proxy has a core to itself (BENCH_PIN=0 to let the scheduler place them); the
+// `direct` row (wrk straight at the backend) shows what the load side can do without a proxy.
+// Run: `npm run bench -- userspace` (root). BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (4000),
+// BENCH_BEFORE (below).
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { fmtRange, median, table } from './stats.ts';
+import { NS, cpuMicros, output, rssKiB, settle, sh, start, stop, teardown } from './userspace-procs.ts';
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
-const NS = `kpt-us-${process.pid}-bench`;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const IDLE = Number(process.env.BENCH_IDLE ?? 4000);
 const CONC = 32;
-const children: ChildProcess[] = [];
-let HAVE_WRK = false;
+const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
+const LOAD_CPU = PIN ? 0 : undefined;
+const PROXY_CPU = PIN ? cpus().length - 1 : undefined;
+const node = process.execPath;
 
-function sh(file: string, args: string[]): string {
-  return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+interface Subject {
+  readonly name: string;
+  /** Ports: bulk, CRR, echo (idle pairs). */
+  readonly ports: readonly [number, number, number];
+  readonly cmd: string[];
+  readonly ready?: string;
 }
 
-function ensureTool(cmd: string, pkg: string): void {
-  try {
-    sh('sh', ['-c', `command -v ${cmd}`]);
-  } catch (err) {
-    void err; // missing: install it, as the bench needs the peers side by side
-    console.error(`installing ${pkg}`);
-    sh('apt-get', ['install', '-y', '-q', pkg]);
-  }
+const spec = (p: readonly number[]): string[] => [`${p[0]}:9001`, `${p[1]}:9102`, `${p[2]}:9003`];
+const hapCfg = `/tmp/${NS}-haproxy.cfg`;
+const backCfg = `/tmp/${NS}-backend.cfg`;
+const HAP = 'haproxy (tcp, 1 thread)';
+const SUBJECTS: Subject[] = [
+  { name: 'kube-proxy-ts relay', ports: [8101, 8102, 8103], cmd: [node, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
+  { name: HAP, ports: [8201, 8202, 8203], cmd: ['haproxy', '-db', '-f', hapCfg] },
+  { name: 'raw node relay (floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
+];
+// BENCH_BEFORE=DIR: also run the relay of another checkout (e.g. `git worktree add DIR REV`), side
+// by side in the same rounds, for a before/after comparison free of the machine's drift.
+const BEFORE = process.env.BENCH_BEFORE;
+if (BEFORE) {
+  const ports = [8401, 8402, 8403] as const;
+  SUBJECTS.push({ name: 'relay before (BENCH_BEFORE)', ports, cmd: [node, `${BEFORE}/bench/userspace-relay.ts`, ...spec(ports)], ready: 'ready' });
 }
 
-/** Start a process in the namespace with a high fd limit; resolves once it printed `wait` (if given). */
-function start(cmd: string[], wait?: string): Promise<ChildProcess> {
-  // The hard limit may be low in a container: raise the soft limit to it.
-  const script = 'ulimit -n "$(ulimit -Hn)"; exec "$@"';
-  const child = spawn('ip', ['netns', 'exec', NS, 'sh', '-c', script, 'sh', ...cmd], { stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
-  if (wait === undefined) return Promise.resolve(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes(wait)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`${cmd.join(' ')} exited ${code}: ${out}`)));
-  });
-}
-
-async function runLoad(args: string[]): Promise<Record<string, number>> {
-  const child = await start([process.execPath, here('./userspace-load.ts'), ...args]);
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  await new Promise((r) => child.on('exit', r));
-  return JSON.parse(out.trim()) as Record<string, number>;
-}
-
-/** The proxy's resident memory in KiB: every process of it (socat forks one per connection). */
-function rssKiB(pids: readonly number[]): number {
-  let kib = 0;
-  for (const pid of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      kib += Number(m?.[1] ?? 0);
-    } catch (err) {
-      void err; // the process ended between listing and reading: nothing to count
-    }
-  }
-  return kib;
-}
-
-function descendants(pid: number): number[] {
-  const out = [pid];
-  try {
-    for (const c of sh('pgrep', ['-P', String(pid)]).split('\n').filter(Boolean)) out.push(...descendants(Number(c)));
-  } catch (err) {
-    void err; // pgrep exits 1 when there are no children
-  }
-  return out;
-}
-
-const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function idleRss(port: number, rootPid: number): Promise<number> {
-  await settle(500);
-  const before = rssKiB(descendants(rootPid));
-  const holder = await start([process.execPath, here('./userspace-load.ts'), 'idle', String(port), String(IDLE)], 'held');
-  await settle(1500);
-  const after = rssKiB(descendants(rootPid));
-  holder.stdin?.end();
-  await new Promise((r) => holder.on('exit', r));
-  return ((after - before) * 1024) / IDLE;
-}
-
-interface Row {
-  bulk: number;
-  rate: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  rssPerPair: number;
+function writeConfigs(): void {
+  const global = 'global\n  maxconn 9000\n  nbthread 1\n';
+  const timeouts = '  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n';
+  const listen = (n: number, b: number): string => `listen p${n}\n  bind 127.0.0.1:${n}\n  server s 127.0.0.1:${b}\n`;
+  writeFileSync(hapCfg, `${global}defaults\n  mode tcp\n${timeouts}${listen(8201, 9001)}${listen(8202, 9102)}${listen(8203, 9003)}`);
+  // The CRR backend: HAProxy answering HTTP itself (C, one thread), the same for every proxy.
+  writeFileSync(
+    backCfg,
+    `${global}defaults\n  mode http\n${timeouts}frontend rr\n  bind 127.0.0.1:9102\n` +
+      '  http-request return status 200 content-type text/plain string ok hdr Connection close\n',
+  );
 }
 
 /** wrk's duration text (`812.00us`, `1.20ms`, `2.01s`) in µs. */
 function micros(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v);
-  if (!m) return 0;
+  if (!m) return Number.NaN;
   const n = Number(m[1]);
   return m[2] === 'us' ? n : m[2] === 'ms' ? n * 1000 : n * 1e6;
 }
 
-/**
- * Connect-request-response with wrk (C, one thread, `Connection: close` so every request is a new
- * connection): the load generator must not be the bottleneck it would be in Node.
- */
-async function wrkCrr(port: number): Promise<Record<string, number>> {
-  const args = ['-t1', `-c${CONC}`, `-d${SECONDS}s`, '--latency', '-H', 'Connection: close', `http://127.0.0.1:${port}/`];
-  const child = await start(['wrk', ...args]);
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  await new Promise((r) => child.on('exit', r));
-  const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const p50 = micros(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = micros(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const errors = (errs ? errs.slice(1).reduce((a, x) => a + Number(x), 0) : 0) + non2xx;
-  return { rate, p50, p99, errors };
+interface Crr {
+  rate: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
 }
 
-async function measure(ports: { bulk: number; rr: number; echo: number }, rootPid: number): Promise<Row> {
-  const bulk = await runLoad(['bulk', String(ports.bulk), String(SECONDS), '2']);
-  const crr = HAVE_WRK ? await wrkCrr(ports.rr) : await runLoad(['crr', String(ports.rr), String(SECONDS), String(CONC)]);
-  const rssPerPair = await idleRss(ports.echo, rootPid);
-  return { bulk: bulk.mbps ?? 0, rate: crr.rate ?? 0, p50: crr.p50 ?? 0, p99: crr.p99 ?? 0, errors: crr.errors ?? 0, rssPerPair };
+/** Connect-request-response with wrk (C, one thread; `Connection: close`: a new connection per request). */
+async function wrk(port: number, seconds: number): Promise<Crr> {
+  const args = ['-t1', `-c${CONC}`, `-d${seconds}s`, '--latency', '-H', 'Connection: close', `http://127.0.0.1:${port}/`];
+  const out = await output(['wrk', ...args], LOAD_CPU);
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
+    p50: micros(/\s50%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    p99: micros(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    errors: (errs ? errs.slice(1).reduce((a, x) => a + Number(x), 0) : 0) + non2xx,
+  };
+}
+
+type Sample = Record<'bulk' | 'rate' | 'p50' | 'p99' | 'cpu' | 'rss' | 'rssMarginal' | 'errors', number>;
+
+async function load(args: string[]): Promise<Record<string, number>> {
+  return JSON.parse((await output([node, here('./userspace-load.ts'), ...args], LOAD_CPU)).trim()) as Record<string, number>;
+}
+
+/** Throughput and CRR in one fresh proxy process, after a warm-up. */
+async function traffic(s: Subject): Promise<Omit<Sample, 'rss' | 'rssMarginal'>> {
+  const proxy = await start(s.cmd, s.ready, PROXY_CPU);
+  try {
+    await settle(300);
+    const pid = proxy.pid ?? 0;
+    await wrk(s.ports[1], 1); // warm-up: JIT, socket caches, HAProxy pools
+    const bulk = await load(['bulk', String(s.ports[0]), String(SECONDS), '2']);
+    const c0 = cpuMicros(pid);
+    const crr = await wrk(s.ports[1], SECONDS);
+    const c1 = cpuMicros(pid);
+    const cpu = (c1.user + c1.sys - c0.user - c0.sys) / Math.max(1, crr.requests);
+    return { bulk: bulk.mbps ?? Number.NaN, rate: crr.rate, p50: crr.p50, p99: crr.p99, cpu, errors: crr.errors };
+  } finally {
+    await stop(proxy);
+  }
+}
+
+/**
+ * RSS per idle pair in a fresh proxy process, two ways: from empty, (RSS with IDLE pairs − RSS
+ * before) / IDLE, which also counts one-off growth (V8's young generation, JIT code) spread over
+ * IDLE; and marginal, (RSS with IDLE − RSS with IDLE/2) / (IDLE/2), what one more pair costs.
+ */
+async function idleRss(s: Subject): Promise<{ rss: number; rssMarginal: number }> {
+  const proxy = await start(s.cmd, s.ready, PROXY_CPU);
+  const holders = [];
+  try {
+    await settle(500);
+    const half = Math.floor(IDLE / 2);
+    const kib = [rssKiB(proxy.pid ?? 0)];
+    for (let i = 0; i < 2; i++) {
+      holders.push(await start([node, here('./userspace-load.ts'), 'idle', String(s.ports[2]), String(half)], 'held', LOAD_CPU));
+      await settle(1000);
+      kib.push(rssKiB(proxy.pid ?? 0));
+    }
+    const [k0 = 0, k1 = 0, k2 = 0] = kib;
+    return { rss: ((k2 - k0) * 1024) / (2 * half), rssMarginal: ((k2 - k1) * 1024) / half };
+  } finally {
+    for (const h of holders) await stop(h);
+    await stop(proxy);
+  }
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the userspace bench needs root (it creates a network namespace)');
-  ensureTool('haproxy', 'haproxy');
-  ensureTool('socat', 'socat');
-  try {
-    ensureTool('wrk', 'wrk');
-    HAVE_WRK = true;
-  } catch (err) {
-    console.error(`wrk unavailable, CRR is driven by the Node client: ${String(err)}`);
-  }
+  for (const tool of ['haproxy', 'wrk', 'taskset']) sh('sh', ['-c', `command -v ${tool}`]);
   sh('ip', ['netns', 'add', NS]);
   sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
   sh('ip', ['netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=20000 65000']);
-  await start([process.execPath, here('./userspace-backend.ts'), '9001', '9002', '9003'], 'ready');
-
-  const results: Record<string, Row> = {};
-  const ours = await start([process.execPath, here('./userspace-relay.ts'), '8101:9001', '8102:9002', '8103:9003'], 'ready');
-  results['kube-proxy-ts relay'] = await measure({ bulk: 8101, rr: 8102, echo: 8103 }, ours.pid ?? 0);
-
-  const cfg = `/tmp/${NS}-haproxy.cfg`;
-  const listen = (n: number, b: number): string => `listen p${n}\n  bind 127.0.0.1:${n}\n  server s 127.0.0.1:${b}\n`;
-  writeFileSync(
-    cfg,
-    'global\n  maxconn 9000\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n' +
-      listen(8201, 9001) + listen(8202, 9002) + listen(8203, 9003),
-  );
-  const hap = await start(['haproxy', '-db', '-f', cfg]);
+  writeConfigs();
+  await start([node, here('./userspace-backend.ts'), '9001', '9002', '9003'], 'ready', LOAD_CPU);
+  await start(['haproxy', '-db', '-f', backCfg], undefined, LOAD_CPU);
   await settle(500);
-  results['haproxy (tcp, 1 thread)'] = await measure({ bulk: 8201, rr: 8202, echo: 8203 }, hap.pid ?? 0);
 
-  // socat: one parent per port; count the echo parent and its per-connection children for RSS.
-  const soc = (n: number, b: number): Promise<ChildProcess> =>
-    start(['socat', `TCP-LISTEN:${n},bind=127.0.0.1,fork,reuseaddr,backlog=4096`, `TCP:127.0.0.1:${b}`]);
-  await soc(8301, 9001);
-  await soc(8302, 9002);
-  const socEcho = await soc(8303, 9003);
-  await settle(300);
-  // socat forks a process per connection whose pages are mostly shared with the parent, so an RSS
-  // sum is meaningless (it even came out negative as forks exited); its column shows n/a.
-  results.socat = { ...(await measure({ bulk: 8301, rr: 8302, echo: 8303 }, socEcho.pid ?? 0)), rssPerPair: Number.NaN };
-
-  const base = results['haproxy (tcp, 1 thread)'];
-  const f = (n: number, d = 0): string => n.toFixed(d).padStart(10);
-  const ratio = (n: number, m: number | undefined): string => (m ? (n / m).toFixed(2) : '-').padStart(7);
-  console.log(
-    `userspace relay bench: loopback in one namespace, ${SECONDS}s per test, CRR by ${HAVE_WRK ? 'wrk' : 'Node client'} ` +
-      `concurrency ${CONC}, ${IDLE} idle pairs`,
-  );
-  console.log(`${'proxy'.padEnd(26)}${'bulk MB/s'.padStart(10)}  ×hap${'CRR/s'.padStart(10)}  ×hap${'p50 µs'.padStart(10)}${'p99 µs'.padStart(10)}  ×hap${'B/pair'.padStart(10)} errors`);
-  for (const [name, r] of Object.entries(results)) {
-    console.log(
-      `${name.padEnd(26)}${f(r.bulk)}${ratio(r.bulk, base?.bulk)}${f(r.rate)}${ratio(r.rate, base?.rate)}${f(r.p50)}${f(r.p99)}${ratio(r.p99, base?.p99)}${Number.isNaN(r.rssPerPair) ? 'n/a'.padStart(10) : f(r.rssPerPair)} ${r.errors}`,
-    );
+  const samples = new Map<string, Sample[]>(SUBJECTS.map((s) => [s.name, []]));
+  const direct: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    direct.push((await wrk(9102, SECONDS)).rate);
+    // Rotate the order each round so no proxy always runs first (or right after another's load).
+    const order = SUBJECTS.map((_, i) => SUBJECTS[(i + round) % SUBJECTS.length] as Subject);
+    for (const s of order) {
+      const t = await traffic(s);
+      samples.get(s.name)?.push({ ...t, ...(await idleRss(s)) });
+    }
+    console.error(`round ${round + 1}/${ROUNDS} done`);
   }
-  console.log('targets: bulk ≥ 0.95× haproxy, CRR ≥ 0.9× haproxy, p99 ≤ 1.5× haproxy, ≤ 4096 B RSS per idle pair');
+  report(samples, direct);
 }
 
-let tornDown = false;
-async function teardown(): Promise<void> {
-  if (tornDown) return;
-  tornDown = true;
-  for (const c of children) {
-    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
-    try {
-      process.kill(c.pid, 'SIGKILL');
-    } catch (err) {
-      void err; // it exited on its own meanwhile
-    }
-  }
-  await settle(200);
-  // Other test runs add and delete namespaces at the same time; iproute2's /run/netns handling can
-  // race with them, so check that ours is really gone and retry.
-  for (let i = 0; i < 5; i++) {
-    try {
-      sh('ip', ['netns', 'del', NS]);
-    } catch (err) {
-      if (i === 4) console.error(`could not delete ${NS}: ${String(err)}`);
-    }
-    if (!sh('ip', ['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === NS)) return;
-    await settle(200);
-  }
+function report(samples: Map<string, Sample[]>, direct: number[]): void {
+  const hap = samples.get(HAP) ?? [];
+  const col = (xs: Sample[], k: keyof Sample): string => fmtRange(xs.map((x) => x[k]));
+  // Ratio to HAProxy within each round, then the median over rounds.
+  const ratio = (xs: Sample[], k: keyof Sample): string =>
+    median(xs.map((x, i) => x[k] / (hap[i]?.[k] ?? Number.NaN))).toFixed(2);
+  console.log(
+    `userspace relay bench: loopback in one namespace, ${ROUNDS} rounds x ${SECONDS}s, wrk -c${CONC} Connection: close, ` +
+      `${IDLE} idle pairs, ${PIN ? `proxy pinned to CPU ${PROXY_CPU}, load and backends to CPU ${LOAD_CPU}` : 'unpinned'}; ` +
+      'cells: median (min–max); ×hap: median of per-round ratios',
+  );
+  const head = ['proxy', 'bulk MB/s', '×hap', 'CRR/s', '×hap', 'p50 µs', 'p99 µs', '×hap', 'CPU µs/conn', '×hap', 'B/idle pair', 'marginal B/pair', 'errors'];
+  const rows = [...samples].map(([name, xs]) => [
+    name, col(xs, 'bulk'), ratio(xs, 'bulk'), col(xs, 'rate'), ratio(xs, 'rate'), col(xs, 'p50'), col(xs, 'p99'), ratio(xs, 'p99'),
+    col(xs, 'cpu'), ratio(xs, 'cpu'), col(xs, 'rss'), col(xs, 'rssMarginal'), String(xs.reduce((a, x) => a + x.errors, 0)),
+  ]);
+  rows.push(['direct to backend (no proxy)', '', '', fmtRange(direct), '', '', '', '', '', '', '', '', '']);
+  table(head, rows);
+  console.log('targets: bulk ≥ 0.95× haproxy, CRR ≥ 0.9× haproxy, p99 ≤ 1.5× haproxy, ≤ 4096 B RSS per idle pair');
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void teardown().finally(() => process.exit(130)));

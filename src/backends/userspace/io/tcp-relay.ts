@@ -96,8 +96,11 @@ function onEnd(this: RelaySocket): void {
   const peer = this[kPeer];
   if (!peer) return;
   const pair = this[kPair];
-  if (pair && peer.readableEnded && this.writableFinished && peer.writableLength === 0) pair.relay.destroy(pair);
-  else peer.end();
+  // writableEnded + writableLength 0, not writableFinished: when both FINs come in one poll, our
+  // shutdown of `this` is still queued; close() sends that FIN just the same.
+  if (pair && peer.readableEnded && this.writableEnded && this.writableLength === 0 && peer.writableLength === 0) {
+    pair.relay.destroy(pair);
+  } else peer.end();
 }
 
 function listenRelay(s: RelaySocket): void {

@@ -11,7 +11,7 @@
 // to CPU 0, so the proxy has a core to itself (BENCH_PIN=0 to let the scheduler place them); the
 // `direct` row (wrk straight at the backend) shows what the load side can do without a proxy.
 // Run: `npm run bench -- userspace` (root). BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (4000),
-// BENCH_BEFORE (below).
+// BENCH_BEFORE, BENCH_RELAY_FLAGS (below).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,9 @@ const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
 const LOAD_CPU = PIN ? 0 : undefined;
 const PROXY_CPU = PIN ? cpus().length - 1 : undefined;
 const node = process.execPath;
+// BENCH_RELAY_FLAGS: V8/Node flags for our relay's process (e.g. `--max-semi-space-size=1`, which
+// the daemon would have to be started with for the figures to apply to it).
+const RELAY = [node, ...(process.env.BENCH_RELAY_FLAGS ?? '').split(' ').filter(Boolean)];
 
 interface Subject {
   readonly name: string;
@@ -41,7 +44,7 @@ const hapCfg = `/tmp/${NS}-haproxy.cfg`;
 const backCfg = `/tmp/${NS}-backend.cfg`;
 const HAP = 'haproxy (tcp, 1 thread)';
 const SUBJECTS: Subject[] = [
-  { name: 'kube-proxy-ts relay', ports: [8101, 8102, 8103], cmd: [node, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
+  { name: 'kube-proxy-ts relay', ports: [8101, 8102, 8103], cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
   { name: HAP, ports: [8201, 8202, 8203], cmd: ['haproxy', '-db', '-f', hapCfg] },
   { name: 'raw node relay (floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
 ];
@@ -50,7 +53,7 @@ const SUBJECTS: Subject[] = [
 const BEFORE = process.env.BENCH_BEFORE;
 if (BEFORE) {
   const ports = [8401, 8402, 8403] as const;
-  SUBJECTS.push({ name: 'relay before (BENCH_BEFORE)', ports, cmd: [node, `${BEFORE}/bench/userspace-relay.ts`, ...spec(ports)], ready: 'ready' });
+  SUBJECTS.push({ name: 'relay before (BENCH_BEFORE)', ports, cmd: [...RELAY, `${BEFORE}/bench/userspace-relay.ts`, ...spec(ports)], ready: 'ready' });
 }
 
 function writeConfigs(): void {
@@ -180,7 +183,7 @@ function report(samples: Map<string, Sample[]>, direct: number[]): void {
     median(xs.map((x, i) => x[k] / (hap[i]?.[k] ?? Number.NaN))).toFixed(2);
   console.log(
     `userspace relay bench: loopback in one namespace, ${ROUNDS} rounds x ${SECONDS}s, wrk -c${CONC} Connection: close, ` +
-      `${IDLE} idle pairs, ${PIN ? `proxy pinned to CPU ${PROXY_CPU}, load and backends to CPU ${LOAD_CPU}` : 'unpinned'}; ` +
+      `${IDLE} idle pairs, relay flags [${RELAY.slice(1).join(' ')}], ${PIN ? `proxy pinned to CPU ${PROXY_CPU}, load and backends to CPU ${LOAD_CPU}` : 'unpinned'}; ` +
       'cells: median (min–max); ×hap: median of per-round ratios',
   );
   const head = ['proxy', 'bulk MB/s', '×hap', 'CRR/s', '×hap', 'p50 µs', 'p99 µs', '×hap', 'CPU µs/conn', '×hap', 'B/idle pair', 'marginal B/pair', 'errors'];

@@ -2,6 +2,7 @@
 // REDIRECT/DNAT service addresses to its listeners, and it relays to pods on both nodes.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { endpoint, servicePort } from '../src/model/testing/fixtures.ts';
 import type { Endpoint, ServicePort } from '../src/model/types.ts';
 import { type NsProcess } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
@@ -10,30 +11,11 @@ import { buildTopology, execIn, spawnIn, tally, tcpRequest, udpRequest, type Top
 const RUNNER = fileURLToPath(new URL('./support/userspace-proxy-runner.ts', import.meta.url));
 
 function svc(over: Partial<ServicePort> & { name: string; clusterIP: string }): ServicePort {
-  return {
-    namespace: 'default',
-    serviceName: over.name.split('/')[1]?.split(':')[0] ?? 'svc',
-    portName: '',
-    protocol: 'TCP',
-    family: 'IPv4',
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerVIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None', timeoutSeconds: 0 },
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    healthCheckNodePort: 0,
-    trafficDistribution: '',
-    topologyMode: '',
-    ...over,
-  };
+  return servicePort('default', over.name.split('/')[1]?.split(':')[0] ?? 'svc', over);
 }
 
 function ep(ip: string, port: number, nodeName: string): Endpoint {
-  const base = { ready: true, serving: true, terminating: false, zone: '', zoneHints: undefined, nodeHints: undefined };
-  return { ip, port, nodeName, isLocal: nodeName === 'node-1', ...base };
+  return endpoint(ip, port, { nodeName, isLocal: nodeName === 'node-1' });
 }
 
 describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {

@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../../src/errors.ts';
-import { createNamespace, ipIn, spawnIn, type NsProcess } from './netns.ts';
-import { ECHO_SERVER } from './topology.ts';
+import { execIn, spawnIn, type NsProcess } from './netns.ts';
+import { buildUmlNode } from './uml-node.ts';
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const DAEMON_BIN = here('../../bin/kube-proxy-ts.js');
@@ -30,29 +30,17 @@ const CLIENT_IP = '192.0.2.100';
 // /run is a tmpfs private to the guest: no other run can hold this lock.
 process.env.XTABLES_LOCKFILE = '/run/kpt-migration-xtables.lock';
 
-// Network: pods on bridge cbr0 (10.244.1.0/24, gateway 10.244.1.1); the client on its own veth.
-sh('ip', ['link', 'add', 'cbr0', 'type', 'bridge']);
-sh('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'cbr0']);
-sh('ip', ['link', 'set', 'cbr0', 'up']);
+// Network: the node with pods web-1, web-2 and an off-node client (test/support/uml-node.ts).
 sh('ip', ['link', 'set', 'lo', 'up']);
 writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-const pods = [1, 2].map((i) => ({ name: `web-${i}`, ip: `10.244.1.${10 + i}` }));
-for (const [i, p] of pods.entries()) {
-  const ns = await createNamespace(p.name);
-  await ipIn(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `vp${i}`, 'netns', '1']);
-  sh('ip', ['link', 'set', `vp${i}`, 'master', 'cbr0', 'up']);
-  await ipIn(ns, ['link', 'set', 'eth0', 'up']);
-  await ipIn(ns, ['addr', 'add', `${p.ip}/24`, 'dev', 'eth0']);
-  await ipIn(ns, ['route', 'add', 'default', 'via', '10.244.1.1']);
-  await spawnIn(ns, process.execPath, [ECHO_SERVER, p.name, '8080', '5353']).waitForLine((l) => l === 'ready', 20_000);
-}
-const client = await createNamespace('client');
-await ipIn(client, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'vcl', 'netns', '1']);
-sh('ip', ['link', 'set', 'vcl', 'up']);
-sh('ip', ['addr', 'add', `${NODE_IP}/24`, 'dev', 'vcl']);
-await ipIn(client, ['link', 'set', 'eth0', 'up']);
-await ipIn(client, ['addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
-await ipIn(client, ['route', 'add', 'default', 'via', NODE_IP]);
+const { pods, client } = await buildUmlNode({ podNames: ['web-1', 'web-2'], nodeIP: NODE_IP, clientIP: CLIENT_IP });
+// The loops open ~100 connections a second each from one client address for minutes, and a kernel
+// hands connect() only every other ephemeral port: with the default range, source ports come round
+// again within IPVS's 2-minute TIME_WAIT, and a reused tuple meets the stale IPVS connection of the
+// ipvs phase after the switch back to iptables (its reply is rewritten by that entry and lost). That
+// is a property of a single client churning tens of thousands of connections, not of the switch;
+// widen the range so the test measures the switch. (Known limit; docs/operations.md.)
+await execIn(client, 'sysctl', ['-w', 'net.ipv4.ip_local_port_range=1024 65000']);
 
 // The cluster: one NodePort Service with both pods.
 const manifests = join(dirname(resultFile), 'manifests');
@@ -119,7 +107,9 @@ async function waitReady(d: Daemon): Promise<void> {
 
 interface Load { p: NsProcess; count: () => number }
 function startLoad(ip: string, port: number): Load {
-  const p = spawnIn(client, process.execPath, [LOAD_CLIENT, ip, String(port), '3000'], { stdin: true });
+  // 10 s per request: IPVS may drop the SYN of a reused source port and the client retransmits
+  // after 1 s, then 3 s; that is a slow request (reported), not a failed one.
+  const p = spawnIn(client, process.execPath, [LOAD_CLIENT, ip, String(port), '10000'], { stdin: true });
   return { p, count: () => Number(/count (\d+)\n(?!.*count)/s.exec(p.output())?.[1] ?? 0) };
 }
 /** Wait for `n` more requests on every loop, so each phase really carries traffic. */

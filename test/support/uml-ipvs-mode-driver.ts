@@ -13,35 +13,16 @@ import type { IpvsProxier } from '../../src/backends/ipvs/proxier.ts';
 import { exec } from '../../src/system/exec.ts';
 import { recordingLogger } from '../../src/sync/testing.ts';
 import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
-import { createNamespace, ipIn, spawnIn } from './netns.ts';
-import { ECHO_SERVER, tally, tcpRequest, udpRequest } from './topology.ts';
+import { tally, tcpRequest, udpRequest } from './topology.ts';
+import { buildUmlNode } from './uml-node.ts';
 
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 const out: Record<string, unknown> = {};
 const NODE_IP = '192.0.2.11';
 const CLIENT_IP = '192.0.2.100';
 
-// Network: pods on bridge cbr0 (10.244.1.0/24, gateway 10.244.1.1); the client on its own veth.
-sh('ip', ['link', 'add', 'cbr0', 'type', 'bridge']);
-sh('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'cbr0']);
-sh('ip', ['link', 'set', 'cbr0', 'up']);
-const pods: { name: string; ip: string }[] = [1, 2, 3].map((i) => ({ name: `pod-${i}`, ip: `10.244.1.${10 + i}` }));
-for (const [i, p] of pods.entries()) {
-  const ns = await createNamespace(p.name);
-  await ipIn(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `vp${i}`, 'netns', '1']);
-  sh('ip', ['link', 'set', `vp${i}`, 'master', 'cbr0', 'up']);
-  await ipIn(ns, ['link', 'set', 'eth0', 'up']);
-  await ipIn(ns, ['addr', 'add', `${p.ip}/24`, 'dev', 'eth0']);
-  await ipIn(ns, ['route', 'add', 'default', 'via', '10.244.1.1']);
-  await spawnIn(ns, process.execPath, [ECHO_SERVER, p.name, '8080', '5353']).waitForLine((l) => l === 'ready', 20_000);
-}
-const client = await createNamespace('client');
-await ipIn(client, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'vcl', 'netns', '1']);
-sh('ip', ['link', 'set', 'vcl', 'up']);
-sh('ip', ['addr', 'add', `${NODE_IP}/24`, 'dev', 'vcl']);
-await ipIn(client, ['link', 'set', 'eth0', 'up']);
-await ipIn(client, ['addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
-await ipIn(client, ['route', 'add', 'default', 'via', NODE_IP]);
+// Network: the node with pods pod-1..3 and an off-node client (test/support/uml-node.ts).
+const { pods, client } = await buildUmlNode({ podNames: ['pod-1', 'pod-2', 'pod-3'], nodeIP: NODE_IP, clientIP: CLIENT_IP });
 
 // The Services.
 const local = (ip: string): Endpoint => ep(ip, 8080, { isLocal: true });

@@ -11,4 +11,6 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 const { main } = await import('../src/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: after a shutdown, a sync left running (or any handle) must not keep the process
+// alive. Writes to stdout/stderr are synchronous on Linux (files, pipes, TTYs), so nothing is lost.
+process.exit(await main(process.argv.slice(2)));

@@ -234,10 +234,26 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS);
   deadline.unref();
-  await source.stop();
-  await loop.stop();
-  await serviceHealth.close();
-  for (const s of servers) await s.close();
-  for (const p of proxiers) await p.close?.();
+  // Each step is bounded: a sync still running is left to finish on its own (a restore is one
+  // transaction: it commits whole or not at all), as upstream simply exits on SIGTERM.
+  await bounded(logger, 'stop sources', source.stop());
+  await bounded(logger, 'wait for the running sync', loop.stop());
+  await bounded(logger, 'close health-check servers', serviceHealth.close());
+  for (const s of servers) await bounded(logger, 'close server', s.close());
+  for (const p of proxiers) await bounded(logger, 'close proxier', p.close?.() ?? Promise.resolve());
   return 0;
+}
+
+/** How long one shutdown step may take before the next one starts anyway. */
+const SHUTDOWN_STEP_MS = 4_000;
+
+async function bounded(logger: Logger, step: string, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), SHUTDOWN_STEP_MS);
+  });
+  const outcome = await Promise.race([work.then(() => 'done' as const, (err: unknown) => err), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') logger.warn({ step, waitedMs: SHUTDOWN_STEP_MS }, 'shutdown step still running; moving on');
+  else if (outcome !== 'done') logger.warn({ step, reason: describeError(outcome) }, 'shutdown step failed; moving on');
 }

@@ -62,14 +62,14 @@ export function createLeftoverCleaner(d: LeftoverDeps): LeftoverCleaner {
   if (mode === 'nftables') throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
   const log = d.logger.child({ component: 'leftovers', mode });
   return async (family) => {
-    // The back-end the running mode writes to; userspace runs plain iptables-restore.
-    const backend = mode === 'userspace' ? undefined : (await detectBackend(d.exec, d.config.iptables.backend, [family])).backend;
-    const ipt = createIptables(d.exec, family, backend ?? 'legacy');
-    const scoped = backend === undefined ? userspaceIptables(d.exec, family, mode) : scopedRemoval(ipt, mode, log);
+    // The back-end the running mode writes to (every mode detects it the same way).
+    const { backend } = await detectBackend(d.exec, d.config.iptables.backend, [family]);
+    const ipt = createIptables(d.exec, family, backend);
+    const scoped = scopedRemoval(ipt, mode, log);
     // IPVS first: its NodePort virtual servers are found through its ipsets, which go last.
     if (mode !== 'ipvs' && family === 'IPv4') await removeIpvsState(d, ipt, scoped, log);
     else await scoped();
-    if (backend !== undefined) await sweepOtherBackend(d.exec, family, backend, log);
+    await sweepOtherBackend(d.exec, family, backend, log);
   };
 }
 
@@ -89,20 +89,6 @@ function scopedRemoval(ipt: Iptables, keep: LeftoverMode, log: Logger): () => Pr
     if (parts.length === 0) return;
     await ipt.restore(parts.join(''));
     log.info({ family: ipt.family, backend: ipt.backend, chains: removed.length, rules, from: otherModes(keep) }, 'other modes\' leftover chains removed');
-  };
-}
-
-/** Userspace mode: the same, through the `iptables-save`/`iptables-restore` it uses itself. */
-function userspaceIptables(exec: Exec, family: IPFamily, keep: LeftoverMode): () => Promise<void> {
-  const v6 = family === 'IPv6';
-  return async () => {
-    const parts: string[] = [];
-    for (const t of LEFTOVER_TABLES) {
-      const saved = (await exec(v6 ? 'ip6tables-save' : 'iptables-save', ['-t', t], { timeoutMs: 30_000 })).stdout;
-      const plan = renderLeftoverCleanup(keep, t, saved);
-      if (plan.payload !== '') parts.push(plan.payload);
-    }
-    if (parts.length > 0) await exec(v6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush', '-w'], { input: parts.join(''), timeoutMs: 60_000 });
   };
 }
 

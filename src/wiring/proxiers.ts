@@ -12,7 +12,7 @@ import type { Logger } from '../model/logger.ts';
 import type { IPFamily, Proxier } from '../model/types.ts';
 import type { BackendMetrics } from '../sync/sync-metrics.ts';
 import type { Exec } from '../system/exec.ts';
-import { createIptables, type XtablesBackend } from '../system/iptables.ts';
+import { binaries, createIptables, type XtablesBackend } from '../system/iptables.ts';
 import { detectBackend } from '../system/iptables-backend.ts';
 import { IpvsClient } from '../system/ipvs-client.ts';
 import { LinkClient } from '../system/link-client.ts';
@@ -54,6 +54,9 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
         throw new KubeProxyError('KP_ERR_CONFIG_INVALID', '--dry-run: not supported in userspace mode (its proxy ports are chosen when listening)');
       }
       const bind = config.bindAddress;
+      // The portal rules go to the back-end the node uses, chosen as for the iptables mode.
+      const { backend } = await detectBackend(d.exec, config.iptables.backend, ['IPv4'], logger);
+      const bin = binaries('IPv4', backend);
       return [
         createUserspaceProxier({
           family: 'IPv4',
@@ -62,6 +65,8 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
           now: () => Date.now(),
           listenIP: bind === '' ? '0.0.0.0' : bind,
           hostIP: bind !== '' && bind !== '0.0.0.0' ? bind : await primaryAddress(d.exec, 'IPv4'),
+          restoreCommand: bin.restore,
+          saveCommand: bin.save,
         }),
       ];
     }

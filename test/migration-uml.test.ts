@@ -13,7 +13,7 @@ const MODULES = [
 ];
 
 type Kernel = Record<'nat' | 'filter' | 'mangle' | 'ipvsadm' | 'link' | 'ipsets', string>;
-interface Load { total: number; pods: Record<string, number>; failures: { n: number; error: string }[] }
+interface Load { total: number; pods: Record<string, number>; failures: { n: number; error: string }[]; slow: { n: number; ms: number }[] }
 interface Result {
   fatal?: string;
   iptables1: Kernel; ipvs1: Kernel; iptables2: Kernel;
@@ -41,6 +41,8 @@ describeWith('migration between proxy modes under traffic (IPVS test kernel)', [
       // The request counts when ipvs and then iptables took over, to place a failure.
       expect({ load: i, switchedAt: [r.counts1[i], r.counts2[i]], failures: load.failures }).toEqual({ load: i, switchedAt: [r.counts1[i], r.counts2[i]], failures: [] });
       expect(Object.keys(load.pods).sort()).toEqual(['web-1', 'web-2']);
+      // Slow is not failed, but say so: a retransmitted SYN shows up here.
+      if (load.slow.length > 0) console.info(`load ${i}: ${load.slow.length} requests over 1 s`, load.slow.slice(0, 5));
     }
     // Each loop ran through both switches (at least 20 + 2 × (10 + 50) requests).
     for (const load of r.loads) expect(load.total).toBeGreaterThanOrEqual(140);

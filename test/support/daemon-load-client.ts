@@ -2,7 +2,8 @@
 // `node daemon-load-client.ts IP PORT TIMEOUT_MS`. Makes sequential TCP requests (each one a new
 // connection, so each one goes through the NAT rules) until a line arrives on stdin, printing
 // `count N` every 10 requests; then prints one JSON line:
-// `{"total":N,"pods":{"web-a1":3,...},"failures":[{"n":17,"error":"ECONNREFUSED"}]}`.
+// `{"total":N,"pods":{"web-a1":3,...},"failures":[{"n":17,"error":"ECONNREFUSED"}],"slow":[{"n":9,"ms":1012}]}`.
+// A request answered after more than a second (a retransmitted SYN) is listed as slow, not failed.
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -30,13 +31,17 @@ createInterface({ input: process.stdin }).once('line', () => (stop = true));
 
 const pods: Record<string, number> = {};
 const failures: { n: number; error: string }[] = [];
+const slow: { n: number; ms: number }[] = [];
 let total = 0;
 while (!stop) {
+  const started = performance.now();
   const r = await once();
   total++;
+  const ms = Math.round(performance.now() - started);
+  if (ms > 1000) slow.push({ n: total, ms });
   if ('pod' in r) pods[r.pod] = (pods[r.pod] ?? 0) + 1;
   else failures.push({ n: total, error: r.error });
   if (total % 10 === 0) console.log(`count ${total}`);
 }
-console.log(JSON.stringify({ total, pods, failures }));
+console.log(JSON.stringify({ total, pods, failures, slow }));
 process.exit(0);

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compareEndpoints, endpointString } from './endpoint.ts';
+import { endpoint } from './testing/fixtures.ts';
 import type { Endpoint } from './types.ts';
 
-const ep = (ip: string, port: number): Endpoint => ({
-  ip,
-  port,
-  ready: true,
-  serving: true,
-  terminating: false,
-  isLocal: false,
-  nodeName: '',
-  zone: '',
-  zoneHints: undefined,
-  nodeHints: undefined,
-});
+const ep = (ip: string, port: number): Endpoint => endpoint(ip, port);
 
 describe('endpointString', () => {
   it.each([

@@ -13,7 +13,7 @@ import { parseConfig, parseDestination, parseInfo, parseService } from '../netli
 import type { IpvsDestinationInfo, IpvsInfo, IpvsServiceInfo } from '../netlink/ipvs-decode.ts';
 import { NETLINK_GENERIC } from '../netlink/message.ts';
 import { NetlinkSocket } from './netlink-socket.ts';
-import type { NetlinkRequest, NetlinkSocketOptions } from './netlink-socket.ts';
+import type { NetlinkSocketOptions } from './netlink-socket.ts';
 
 export type IpvsOp =
   | { readonly op: 'addService'; readonly service: IpvsService }
@@ -102,17 +102,9 @@ export class IpvsClient {
     this.#sock.close();
   }
 
-  async #one(what: string, r: NetlinkRequest, tolerate: readonly string[] = []): Promise<Outcome> {
-    const [o] = await this.#sock.exchange([r]);
-    if (o === undefined) throw new Error('unreachable: one request, one outcome');
-    const err = checkOutcome(what, o, tolerate);
-    if (err) throw err;
-    return o;
-  }
-
   async #dump(what: string, payload: Uint8Array): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
-      const o = await this.#one(what, { type: this.familyId, payload, kind: 'dump' });
+      const o = await this.#sock.exchangeOne(what, { type: this.familyId, payload, kind: 'dump' });
       if (!o.interrupted || attempt >= DUMP_ATTEMPTS) return o;
     }
   }
@@ -124,7 +116,7 @@ export class IpvsClient {
 
   /** One service, or null when absent (ESRCH). */
   async getService(key: IpvsServiceKey): Promise<IpvsServiceInfo | null> {
-    const o = await this.#one(`ipvs: get service ${describeService(key)}`, { type: this.familyId, payload: ipvsRequest.getService(key), kind: 'doit' }, ['ESRCH']);
+    const o = await this.#sock.exchangeOne(`ipvs: get service ${describeService(key)}`, { type: this.familyId, payload: ipvsRequest.getService(key), kind: 'doit' }, ['ESRCH']);
     const m = o.messages[0];
     return o.errno !== 0 || m === undefined ? null : parseService(m.payload);
   }
@@ -149,7 +141,7 @@ export class IpvsClient {
   }
 
   async #single(op: IpvsOp, tolerate: readonly string[]): Promise<void> {
-    await this.#one(describeOp(op), { type: this.familyId, payload: encodeOp(op), kind: 'doit' }, tolerate);
+    await this.#sock.exchangeOne(describeOp(op), { type: this.familyId, payload: encodeOp(op), kind: 'doit' }, tolerate);
   }
 
   addService(service: IpvsService, tolerate: readonly string[] = []): Promise<void> {
@@ -172,7 +164,7 @@ export class IpvsClient {
   }
 
   async getTimeouts(): Promise<IpvsTimeouts> {
-    const o = await this.#one('ipvs: get timeouts', { type: this.familyId, payload: ipvsRequest.getConfig(), kind: 'doit' });
+    const o = await this.#sock.exchangeOne('ipvs: get timeouts', { type: this.familyId, payload: ipvsRequest.getConfig(), kind: 'doit' });
     const m = o.messages[0];
     if (m === undefined) throw outcomeError('ipvs: get timeouts (no reply)', { ...o, errno: 61 });
     return parseConfig(m.payload);
@@ -180,11 +172,11 @@ export class IpvsClient {
 
   /** 0 keeps the kernel's current value (IPVS_CMD_SET_CONFIG). */
   async setTimeouts(t: IpvsTimeouts): Promise<void> {
-    await this.#one('ipvs: set timeouts', { type: this.familyId, payload: ipvsRequest.setConfig(t), kind: 'doit' });
+    await this.#sock.exchangeOne('ipvs: set timeouts', { type: this.familyId, payload: ipvsRequest.setConfig(t), kind: 'doit' });
   }
 
   async info(): Promise<IpvsInfo> {
-    const o = await this.#one('ipvs: get info', { type: this.familyId, payload: ipvsRequest.getInfo(), kind: 'doit' });
+    const o = await this.#sock.exchangeOne('ipvs: get info', { type: this.familyId, payload: ipvsRequest.getInfo(), kind: 'doit' });
     const m = o.messages[0];
     if (m === undefined) throw outcomeError('ipvs: get info (no reply)', { ...o, errno: 61 });
     return parseInfo(m.payload);
@@ -192,6 +184,6 @@ export class IpvsClient {
 
   /** Deletes EVERY virtual service in this network namespace, ours or not: --cleanup only. */
   async flush(): Promise<void> {
-    await this.#one('ipvs: flush', { type: this.familyId, payload: ipvsRequest.flush(), kind: 'doit' });
+    await this.#sock.exchangeOne('ipvs: flush', { type: this.familyId, payload: ipvsRequest.flush(), kind: 'doit' });
   }
 }

@@ -1,7 +1,6 @@
 // rtnetlink client for the kube-ipvs0 dummy link: ensure it exists, look it up, list, add and
 // delete its addresses (one RTM_GETADDR dump for all, as upstream's netlink_linux.go does).
 import { checkOutcome } from '../netlink/exchange.ts';
-import type { Outcome } from '../netlink/exchange.ts';
 import type { IpFamily } from '../netlink/ip.ts';
 import { NETLINK_ROUTE, NLM_F_CREATE, NLM_F_EXCL } from '../netlink/message.ts';
 import {
@@ -37,23 +36,15 @@ export class LinkClient {
     this.#sock.close();
   }
 
-  async #one(what: string, r: NetlinkRequest, tolerate: readonly string[] = []): Promise<Outcome> {
-    const [o] = await this.#sock.exchange([r]);
-    if (o === undefined) throw new Error('unreachable: one request, one outcome');
-    const err = checkOutcome(what, o, tolerate);
-    if (err) throw err;
-    return o;
-  }
-
   /** The link named `name`, or null (ENODEV). */
   async getLink(name: string): Promise<LinkInfo | null> {
-    const o = await this.#one(`link ${name}: get`, { type: RTM_GETLINK, payload: rtRequest.getLinkByName(name), kind: 'doit' }, ['ENODEV']);
+    const o = await this.#sock.exchangeOne(`link ${name}: get`, { type: RTM_GETLINK, payload: rtRequest.getLinkByName(name), kind: 'doit' }, ['ENODEV']);
     const m = o.messages[0];
     return o.errno !== 0 || m === undefined ? null : parseLink(m.payload);
   }
 
   async listLinks(): Promise<LinkInfo[]> {
-    const o = await this.#one('links: dump', { type: RTM_GETLINK, payload: rtRequest.dumpLinks(), kind: 'dump' });
+    const o = await this.#sock.exchangeOne('links: dump', { type: RTM_GETLINK, payload: rtRequest.dumpLinks(), kind: 'dump' });
     return o.messages.map((m) => parseLink(m.payload));
   }
 
@@ -61,7 +52,7 @@ export class LinkClient {
   async ensureDummyLink(name: string): Promise<LinkInfo> {
     const existing = await this.getLink(name);
     if (existing !== null) return existing;
-    await this.#one(
+    await this.#sock.exchangeOne(
       `link ${name}: create dummy`,
       { type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, payload: rtRequest.newDummyLink(name), kind: 'doit' },
       ['EEXIST'],
@@ -72,20 +63,20 @@ export class LinkClient {
   }
 
   async setLinkUp(link: LinkInfo, up: boolean): Promise<void> {
-    await this.#one(`link ${link.name}: set ${up ? 'up' : 'down'}`, { type: RTM_NEWLINK, payload: rtRequest.setLinkUp(link.index, up), kind: 'doit' });
+    await this.#sock.exchangeOne(`link ${link.name}: set ${up ? 'up' : 'down'}`, { type: RTM_NEWLINK, payload: rtRequest.setLinkUp(link.index, up), kind: 'doit' });
   }
 
   /** True when deleted, false when it did not exist. */
   async deleteLink(name: string): Promise<boolean> {
     const link = await this.getLink(name);
     if (link === null) return false;
-    const o = await this.#one(`link ${name}: delete`, { type: RTM_DELLINK, payload: rtRequest.delLink(link.index), kind: 'doit' }, ['ENODEV']);
+    const o = await this.#sock.exchangeOne(`link ${name}: delete`, { type: RTM_DELLINK, payload: rtRequest.delLink(link.index), kind: 'doit' }, ['ENODEV']);
     return o.errno === 0;
   }
 
   /** Addresses on the link with `index` (one dump of all addresses, filtered here). */
   async listAddresses(index: number, family?: IpFamily): Promise<AddressInfo[]> {
-    const o = await this.#one('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
+    const o = await this.#sock.exchangeOne('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
     const out: AddressInfo[] = [];
     for (const m of o.messages) {
       const a = parseAddress(m.payload);
@@ -96,7 +87,7 @@ export class LinkClient {
 
   /** Every address on the node (one dump), with its link index: node addresses and a link's in one request. */
   async listAllAddresses(family?: IpFamily): Promise<AddressInfo[]> {
-    const o = await this.#one('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
+    const o = await this.#sock.exchangeOne('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
     const out: AddressInfo[] = [];
     for (const m of o.messages) {
       const a = parseAddress(m.payload);

@@ -5,7 +5,7 @@
 import * as libc from '../../native/libc.ts';
 import { SyscallError } from '../../native/libc.ts';
 import { KubeProxyError } from '../errors.ts';
-import { ReplyCollector } from '../netlink/exchange.ts';
+import { checkOutcome, ReplyCollector } from '../netlink/exchange.ts';
 import type { Outcome, RequestKind } from '../netlink/exchange.ts';
 import {
   NETLINK_CAP_ACK, NETLINK_EXT_ACK, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN, SOL_NETLINK, encodeMessages,
@@ -90,6 +90,15 @@ export class NetlinkSocket {
   #nextSeq(): number {
     this.#seq = (this.#seq + 1) >>> 0 || 1;
     return this.#seq;
+  }
+
+  /** One request; its outcome, or the kernel's error as a NetlinkError unless its errno is tolerated. */
+  async exchangeOne(what: string, r: NetlinkRequest, tolerate: readonly string[] = []): Promise<Outcome> {
+    const [o] = await this.exchange([r]);
+    if (o === undefined) throw new Error('unreachable: one request, one outcome');
+    const err = checkOutcome(what, o, tolerate);
+    if (err) throw err;
+    return o;
   }
 
   /**

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isServiceChainName } from './chain-names.ts';
-import { argsToRestore, kubeletJumps, renderCleanup, requiredJumps } from './jumps.ts';
-import { parseRestore } from './restore-parse.ts';
+import { argsToRestore, kubeletJumps, requiredJumps } from './jumps.ts';
 
 describe('requiredJumps', () => {
   it('matches upstream iptablesJumpChains (order, args)', () => {
@@ -21,18 +19,5 @@ describe('requiredJumps', () => {
       'nat POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
     ]);
     expect(kubeletJumps().map((j) => argsToRestore(j.args))).toEqual(['-j KUBE-FIREWALL', '-j KUBE-FIREWALL']);
-  });
-});
-
-describe('renderCleanup', () => {
-  it('flushes and deletes only our chains that exist', () => {
-    const text = renderCleanup(
-      { nat: ['KUBE-SERVICES', 'KUBE-SVC-XPGD46QRK7WJZT7O', 'OTHER', 'KUBE-MARK-MASQ'], filter: ['KUBE-FORWARD', 'KUBE-FIREWALL'] },
-      isServiceChainName,
-    );
-    const t = parseRestore(text);
-    expect(t.get('nat')?.deleted).toEqual(['KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-SVC-XPGD46QRK7WJZT7O']);
-    // KUBE-FIREWALL is kubelet's too: upstream leaves it alone.
-    expect(t.get('filter')?.deleted).toEqual(['KUBE-FORWARD']);
   });
 });

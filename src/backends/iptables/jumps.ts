@@ -55,19 +55,3 @@ export const CANARY_TABLES: readonly Table[] = ['mangle', 'nat', 'filter'];
 export function argsToRestore(args: readonly string[]): string {
   return args.map((a) => (a.includes(' ') || a === '' ? `"${a}"` : a)).join(' ');
 }
-
-/**
- * The restore payload that removes everything we program (upstream cleanupLeftoversForFamily),
- * given the chains that exist now (from iptables-save). Jump rules are deleted separately.
- */
-export function renderCleanup(existing: { readonly nat: readonly string[]; readonly filter: readonly string[] }, isServiceChain: (c: string) => boolean): string {
-  const natTop = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', CANARY_CHAIN];
-  const filterTop = ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', CANARY_CHAIN];
-  const nat = new Set(existing.nat);
-  const filter = new Set(existing.filter);
-  const natDel = [...natTop.filter((c) => nat.has(c)), ...existing.nat.filter((c) => isServiceChain(c))];
-  const filterDel = filterTop.filter((c) => filter.has(c));
-  const table = (name: string, del: readonly string[]): string =>
-    `*${name}\n${del.map((c) => `:${c} - [0:0]\n`).join('')}${del.map((c) => `-X ${c}\n`).join('')}COMMIT\n`;
-  return table('filter', filterDel) + table('nat', natDel);
-}

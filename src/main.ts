@@ -25,6 +25,7 @@ import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
+import { detectRunBackend } from './wiring/iptables-backend.ts';
 import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
@@ -144,7 +145,7 @@ async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   const state = createState(config, families, logger);
   const source = await createSource(config, logger);
   const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  const proxiers = await createProxiers({ config, families, exec, logger, write });
+  const proxiers = await createProxiers({ config, families, exec, logger, write, backend: null });
   await source.start(state);
   try {
     await waitSynced(state, DRY_RUN_LIST_TIMEOUT_MS);
@@ -193,10 +194,12 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const source = await createSource(config, logger, metrics);
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
+  // One back-end detection for everything that writes iptables rules (wiring/iptables-backend.ts).
+  const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
   const proxiers: Proxier[] = withLeftoverCleanup(
-    await createProxiers({ config, families, exec, logger, metrics }),
-    createLeftoverCleaner({ config, exec, logger }),
+    await createProxiers({ config, families, exec, logger, metrics, backend }),
+    createLeftoverCleaner({ config, exec, logger, backend: backend.backend }),
     logger,
   );
   const serviceHealth = new ServiceHealthServer({ proxyHealthy: () => health.isHealthy(), logger: logger.child({ component: 'service-health' }) });

@@ -14,7 +14,6 @@ import type { Logger } from '../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../model/types.ts';
 import type { Exec } from '../system/exec.ts';
 import { createIptables, type Iptables, type XtablesBackend } from '../system/iptables.ts';
-import { detectBackend } from '../system/iptables-backend.ts';
 import { IpvsClient } from '../system/ipvs-client.ts';
 import { LinkClient } from '../system/link-client.ts';
 import { createSysctl } from '../system/sysctl.ts';
@@ -54,6 +53,8 @@ export interface LeftoverDeps {
   readonly config: ProxyConfig;
   readonly exec: Exec;
   readonly logger: Logger;
+  /** The back-end the running mode writes to, detected once at start (iptables-backend.ts). */
+  readonly backend: XtablesBackend;
 }
 
 /** The clean-up for the configured mode (iptables, ipvs or userspace). */
@@ -61,9 +62,8 @@ export function createLeftoverCleaner(d: LeftoverDeps): LeftoverCleaner {
   const mode = d.config.mode;
   if (mode === 'nftables') throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
   const log = d.logger.child({ component: 'leftovers', mode });
+  const backend = d.backend;
   return async (family) => {
-    // The back-end the running mode writes to (every mode detects it the same way).
-    const { backend } = await detectBackend(d.exec, d.config.iptables.backend, [family]);
     const ipt = createIptables(d.exec, family, backend);
     const scoped = scopedRemoval(ipt, mode, log);
     // IPVS first: its NodePort virtual servers are found through its ipsets, which go last.

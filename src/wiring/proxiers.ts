@@ -1,9 +1,9 @@
 // Part of the composition root (main.ts): builds the proxiers of the chosen mode, and the
 // clean-up of every mode's leftovers (--cleanup, as upstream's CleanupLeftovers runs the
 // iptables, ipvs and nftables clean-ups whatever the configured mode).
-import { createIptablesProxiers } from '../backends/iptables/io/setup.ts';
+import { createIptablesProxiers, type IptablesSetup } from '../backends/iptables/io/setup.ts';
 import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
-import { createIpvsProxiers } from '../backends/ipvs/io/setup.ts';
+import { createIpvsProxiers, type IpvsSetup } from '../backends/ipvs/io/setup.ts';
 import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
 import { createUserspaceProxier } from '../backends/userspace/index.ts';
 import type { ProxyConfig } from '../config/types.ts';
@@ -13,11 +13,12 @@ import type { IPFamily, Proxier } from '../model/types.ts';
 import type { BackendMetrics } from '../sync/sync-metrics.ts';
 import type { Exec } from '../system/exec.ts';
 import { binaries, createIptables, type XtablesBackend } from '../system/iptables.ts';
-import { detectBackend } from '../system/iptables-backend.ts';
+import { detectBackend, type BackendChoice } from '../system/iptables-backend.ts';
 import { IpvsClient } from '../system/ipvs-client.ts';
 import { LinkClient } from '../system/link-client.ts';
 import { localAddresses } from '../system/local-addresses.ts';
 import { createSysctl } from '../system/sysctl.ts';
+import type { BackendInput } from './iptables-backend.ts';
 
 export interface ProxierDeps {
   readonly config: ProxyConfig;
@@ -27,6 +28,8 @@ export interface ProxierDeps {
   readonly metrics?: BackendMetrics;
   /** --dry-run output. */
   readonly write?: (text: string) => void;
+  /** The back-end detected once at start (iptables-backend.ts); null for --dry-run. */
+  readonly backend: BackendChoice | null;
 }
 
 /** The first non-loopback, non-link-local address of the family: upstream's hostIP fallback. */
@@ -40,22 +43,26 @@ async function primaryAddress(exec: Exec, family: IPFamily): Promise<string> {
 export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
   const { config, logger } = d;
   switch (config.mode) {
-    case 'iptables':
-      return createIptablesProxiers({
+    case 'iptables': {
+      // `backend` takes effect once the setup reads it (see BackendInput); until then it detects again.
+      const setup: IptablesSetup & BackendInput = {
         config,
         families: d.families,
         exec: d.exec,
         logger,
         ...(d.metrics ? { metrics: d.metrics } : {}),
         ...(d.write ? { write: d.write } : {}),
-      });
+        ...(d.backend ? { backend: d.backend } : {}),
+      };
+      return createIptablesProxiers(setup);
+    }
     case 'userspace': {
       if (config.dryRun) {
         throw new KubeProxyError('KP_ERR_CONFIG_INVALID', '--dry-run: not supported in userspace mode (its proxy ports are chosen when listening)');
       }
       const bind = config.bindAddress;
       // The portal rules go to the back-end the node uses, chosen as for the iptables mode.
-      const { backend } = await detectBackend(d.exec, config.iptables.backend, ['IPv4'], logger);
+      const { backend } = d.backend ?? (await detectBackend(d.exec, config.iptables.backend, ['IPv4'], logger));
       const bin = binaries('IPv4', backend);
       return [
         createUserspaceProxier({
@@ -70,15 +77,18 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
         }),
       ];
     }
-    case 'ipvs':
-      return createIpvsProxiers({
+    case 'ipvs': {
+      const setup: IpvsSetup & BackendInput = {
         config,
         families: d.families,
         exec: d.exec,
         logger,
         ...(d.write ? { write: d.write } : {}),
         ...(config.dryRun ? {} : { primaryNodeIPs: [await primaryAddress(d.exec, 'IPv4')] }),
-      });
+        ...(d.backend ? { backend: d.backend } : {}),
+      };
+      return createIpvsProxiers(setup);
+    }
     case 'nftables':
       throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
   }

@@ -1,0 +1,64 @@
+// The iptables back-end is detected once per start (src/wiring/iptables-backend.ts) and handed to
+// the leftover clean-up, which must not detect again: checked on real iptables in a namespace by
+// recording every command and looking for detection's own signature (a full iptables-legacy-save,
+// the nft canary write probe).
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { defaultConfig } from '../src/config/defaults.ts';
+import type { ProxyConfig } from '../src/config/types.ts';
+import type { Exec } from '../src/system/exec.ts';
+import { recordingLogger } from '../src/sync/testing.ts';
+import { detectRunBackend } from '../src/wiring/iptables-backend.ts';
+import { createLeftoverCleaner } from '../src/wiring/leftovers.ts';
+import { createNamespace, deleteNamespace, execIn, nsExec } from './support/netns.ts';
+import { describeWith } from './support/requirements.ts';
+
+function recording(ns: string, calls: string[]): Exec {
+  const inner = nsExec(ns);
+  return (file, args, options) => {
+    calls.push([file, ...args].join(' '));
+    return inner(file, args, options);
+  };
+}
+
+/** What only detectBackend runs: the full legacy save and the nft write probe. */
+const isDetection = (call: string): boolean => call === 'iptables-legacy-save' || call.includes('-N KUBE-PROXY-CANARY');
+
+describeWith('one iptables back-end detection per start', ['root', 'iptables'], () => {
+  let ns = '';
+  beforeAll(async () => {
+    ns = await createNamespace('f-backend');
+  });
+  afterAll(async () => {
+    if (ns) await deleteNamespace(ns);
+  });
+
+  it.each([
+    ['auto, ipvs mode: IPv4 only', 'auto', 'ipvs'],
+    ['forced legacy, iptables mode', 'legacy', 'iptables'],
+  ] as const)('detectRunBackend saves each back-end once (%s)', async (_label, requested, mode) => {
+    const calls: string[] = [];
+    const config: ProxyConfig = { ...defaultConfig(), mode, iptables: { ...defaultConfig().iptables, backend: requested } };
+    const choice = await detectRunBackend({ config, families: ['IPv4', 'IPv6'], exec: recording(ns, calls), logger: recordingLogger() });
+    expect(choice.backend).toMatch(/^(legacy|nft)$/);
+    expect(calls.filter((c) => c === 'iptables-legacy-save')).toHaveLength(1);
+    // The ipvs mode writes IPv4 rules only, so IPv6 is not probed.
+    expect(calls.filter((c) => c === 'ip6tables-legacy-save')).toHaveLength(mode === 'iptables' ? 1 : 0);
+  });
+
+  it('the leftover clean-up uses the detected back-end and detects nothing itself', async () => {
+    // iptables-mode leftovers in legacy (what the ipvs mode removes) and a KUBE chain in nft (swept).
+    await execIn(ns, 'iptables-legacy', ['-t', 'nat', '-N', 'KUBE-SVC-F0000000000000AA']);
+    await execIn(ns, 'iptables-legacy', ['-t', 'nat', '-N', 'KUBE-NODEPORTS']);
+    await execIn(ns, 'iptables-nft', ['-t', 'nat', '-N', 'KUBE-SERVICES']);
+    const calls: string[] = [];
+    const config: ProxyConfig = { ...defaultConfig(), mode: 'ipvs' };
+    const clean = createLeftoverCleaner({ config, exec: recording(ns, calls), logger: recordingLogger(), backend: 'legacy' });
+    await clean('IPv4');
+    expect(calls.filter(isDetection)).toEqual([]);
+    const legacy = (await execIn(ns, 'iptables-legacy-save', ['-t', 'nat'])).stdout;
+    const nft = (await execIn(ns, 'iptables-nft-save', ['-t', 'nat'])).stdout;
+    expect(legacy).not.toContain(':KUBE-SVC-F0000000000000AA');
+    expect(legacy).not.toContain(':KUBE-NODEPORTS');
+    expect(nft).not.toMatch(/^:KUBE-/m);
+  });
+});

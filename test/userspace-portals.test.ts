@@ -18,6 +18,15 @@ function ep(ip: string, port: number, nodeName: string): Endpoint {
   return endpoint(ip, port, { nodeName, isLocal: nodeName === 'node-1' });
 }
 
+/** Try to bind (and for TCP listen on) ip:port inside `ns` from a fresh process: 'bound' or the error code. */
+async function bindIn(ns: string, proto: 'tcp' | 'udp', ip: string, port: number): Promise<string> {
+  const script =
+    proto === 'tcp'
+      ? `const s=require('node:net').createServer();s.on('error',e=>{console.log(e.code);process.exit(0)});s.listen({host:'${ip}',port:${port}},()=>{console.log('bound');s.close()})`
+      : `const s=require('node:dgram').createSocket('udp4');s.on('error',e=>{console.log(e.code);process.exit(0)});s.bind(${port},'${ip}',()=>{console.log('bound');s.close()})`;
+  return (await execIn(ns, process.execPath, ['-e', script])).stdout.trim();
+}
+
 describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
   let topo: Topology;
   let proxy: NsProcess;
@@ -32,7 +41,7 @@ describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
   }
 
   const web = svc({ name: 'default/web', clusterIP: '10.96.0.10', nodePort: 30080 });
-  const dns = svc({ name: 'default/dns', clusterIP: '10.96.0.53', protocol: 'UDP', port: 53 });
+  const dns = svc({ name: 'default/dns', clusterIP: '10.96.0.53', protocol: 'UDP', port: 53, nodePort: 30053 });
   let endpoints: Record<string, Endpoint[]>;
 
   beforeAll(async () => {
@@ -87,7 +96,18 @@ describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
     expect([...t.entries()]).toEqual([['pod-b', 6]]);
   });
 
-  it('cleanup removes the chains and jumps; a removed service refuses', async () => {
+  it('claims the NodePorts: nothing else on the node can bind them while the service exists', async () => {
+    const ns = topo.node('node-1').ns;
+    expect(await bindIn(ns, 'tcp', '0.0.0.0', 30080)).toBe('EADDRINUSE');
+    expect(await bindIn(ns, 'tcp', topo.node('node-1').ip, 30080)).toBe('EADDRINUSE');
+    expect(await bindIn(ns, 'udp', '0.0.0.0', 30053)).toBe('EADDRINUSE');
+    // The claim is per protocol, as upstream's portMapKey.
+    expect(await bindIn(ns, 'udp', '0.0.0.0', 30080)).toBe('bound');
+    // The claim holds the port only: NodePort traffic still reaches the pods through the relay.
+    expect((await tcpRequest(topo.client.ns, topo.node('node-1').ip, 30080, { count: 2 })).every((r) => r.ok)).toBe(true);
+  });
+
+  it('cleanup removes the chains and jumps; a removed service refuses and frees its NodePort', async () => {
     const before = (await execIn(topo.node('node-1').ns, 'iptables-save', [])).stdout;
     expect(before).toContain('-A KUBE-PORTALS-CONTAINER');
     expect(before.match(/-j KUBE-PORTALS-CONTAINER/g)).toHaveLength(1);
@@ -95,6 +115,8 @@ describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
     const afterRemoval = (await execIn(topo.node('node-1').ns, 'iptables-save', [])).stdout;
     expect(afterRemoval).not.toContain('default/web');
     expect(afterRemoval.match(/-j KUBE-PORTALS-CONTAINER/g)).toHaveLength(1);
+    expect(await bindIn(topo.node('node-1').ns, 'tcp', '0.0.0.0', 30080)).toBe('bound');
+    expect(await bindIn(topo.node('node-1').ns, 'udp', '0.0.0.0', 30053)).toBe('EADDRINUSE');
     await send({ op: 'cleanup' });
     const after = (await execIn(topo.node('node-1').ns, 'iptables-save', [])).stdout;
     expect(after).not.toMatch(/KUBE-(PORTALS|NODEPORT)/);

@@ -1,15 +1,18 @@
 // The Proxier for --proxy-mode=userspace: each sync opens/closes the per-service-port listeners,
 // hands every load balancer its endpoints (connections to removed endpoints drain), and rewrites
 // the portal rules in one iptables-restore. Upstream v1.25 pkg/proxy/userspace/proxier.go.
+import { networkInterfaces } from 'node:os';
 import { KubeProxyError } from '../../../errors.ts';
 import type { Logger } from '../../../model/logger.ts';
-import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../../model/types.ts';
+import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncResult } from '../../../model/types.ts';
 import type { Exec } from '../../../system/exec.ts';
+import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
 import { planBackends, planListeners } from '../plan.ts';
 import type { Portal } from '../portal-rules.ts';
 import { PortalApplier } from '../userspace-applier.ts';
 import { Listeners, type ListenersOptions } from './listeners.ts';
+import { NodePortClaims } from './node-port-claims.ts';
 import { TimerWheel } from './timer-wheel.ts';
 
 export interface UserspaceProxierOptions {
@@ -29,6 +32,13 @@ export interface UserspaceProxierOptions {
   readonly failureBackoffMs?: number;
   readonly restoreCommand?: string;
   readonly saveCommand?: string;
+  /** The node's own addresses, asked on every rules sync (default: the interfaces' addresses). */
+  readonly localAddresses?: () => readonly string[];
+}
+
+/** Every address on this host's interfaces (upstream utilproxy.IsLocalIP reads the same list). */
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
 }
 
 export interface UserspaceProxier extends Proxier {
@@ -61,7 +71,41 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     ...(o.restoreCommand === undefined ? {} : { restoreCommand: o.restoreCommand }),
     ...(o.saveCommand === undefined ? {} : { saveCommand: o.saveCommand }),
   });
+  const claims = new NodePortClaims({ family: o.family, logger: log });
+  const localAddresses = o.localAddresses ?? interfaceAddresses;
   let lastOk = false;
+  /** A claim failed (port taken by another program): retried on the next sync that writes rules. */
+  let claimsOk = true;
+
+  /**
+   * Claim the node ports of the served service ports (upstream claimNodePort) and return the
+   * service ports as their rules may use them: a portal whose port could not be claimed gets no rule.
+   */
+  async function claimPorts(
+    served: readonly ServicePort[],
+  ): Promise<{ usable: Map<ServicePortName, ServicePort>; keep: Set<string> }> {
+    const local = new Set(localAddresses());
+    const plan = planClaims(served, o.family, (ip) => local.has(ip));
+    const unclaimed = new Map<ServicePortName, Set<string>>();
+    const refuse = (owner: ServicePortName, key: string): void => {
+      const set = unclaimed.get(owner) ?? new Set<string>();
+      set.add(key);
+      unclaimed.set(owner, set);
+    };
+    for (const c of plan.conflicts) {
+      log.error({ service: c.claim.owner, claim: c.claim.key, holder: c.holder }, 'userspace: node port conflict, portal not opened');
+      refuse(c.claim.owner, c.claim.key);
+    }
+    for (const f of await claims.claim(plan.claims)) {
+      log.error({ service: f.claim.owner, claim: f.claim.key, code: f.code }, 'userspace: cannot claim node port, portal not opened');
+      refuse(f.claim.owner, f.claim.key);
+    }
+    claimsOk = unclaimed.size === 0;
+    return {
+      usable: new Map(served.map((s) => [s.name, withoutUnclaimed(s, o.family, unclaimed.get(s.name) ?? new Set())])),
+      keep: new Set(plan.claims.map((c) => c.key)),
+    };
+  }
 
   async function sync(state: ProxyState): Promise<SyncResult> {
     const plan = planListeners(state.services, listeners.current);
@@ -85,15 +129,24 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     listeners.drainRemoved();
     lb.cleanup();
 
-    const rulesNeeded = state.full || !lastOk || plan.open.length > 0 || plan.close.length > 0 || state.changedServices.size > 0;
+    const rulesNeeded =
+      state.full || !lastOk || !claimsOk || plan.open.length > 0 || plan.close.length > 0 || state.changedServices.size > 0;
     if (!rulesNeeded) return { kind: state.changedEndpoints.size > 0 ? 'partial' : 'noop' };
+    const served: ServicePort[] = [];
+    for (const name of listeners.current.keys()) {
+      const service = state.services.get(name);
+      if (service) served.push(service);
+    }
+    const { usable, keep } = await claimPorts(served);
     const portals: Portal[] = [];
     for (const [name, l] of listeners.current) {
-      const service = state.services.get(name);
+      const service = usable.get(name);
       if (service) portals.push({ service, proxyPort: l.port });
     }
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);
+    // Released only once no rule sends the port to us any more (upstream closeNodePort order).
+    await claims.releaseExcept(keep);
     lastOk = openFailures.length === 0;
     if (openFailures.length > 0) {
       throw new KubeProxyError('KP_ERR_SYNC', `userspace: could not listen for ${openFailures.join(', ')}`);
@@ -114,6 +167,7 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     },
     async close() {
       await listeners.closeAll();
+      await claims.closeAll();
       wheel.stop();
     },
   };

@@ -1,12 +1,13 @@
 // Runs the userspace Proxier inside a namespace for system tests:
-// `node userspace-proxy-runner.ts HOST_IP`. Reads one JSON command per stdin line —
-// `{"op":"sync","services":[…],"endpoints":{…},"full":bool}` or `{"op":"cleanup"}` — and answers
+// `node userspace-proxy-runner.ts HOST_IP [IPv4|IPv6]` (default IPv4; listens on 0.0.0.0 / ::).
+// Reads one JSON command per stdin line — `{"op":"sync","services":[…],"endpoints":{…},"full":bool}`
+// or `{"op":"cleanup"}` — and answers
 // each with one line: `ok <id> <json>` (proxy ports by service port, or the sync result) or
 // `error <id> <text>`, where id counts commands from 1 (so a test can wait for its own answer).
 import { createInterface } from 'node:readline';
 import { createUserspaceProxier } from '../../src/backends/userspace/index.ts';
 import { describeError } from '../../src/errors.ts';
-import type { Endpoint, ProxyState, ServicePort } from '../../src/model/types.ts';
+import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/model/types.ts';
 import { exec } from '../../src/system/exec.ts';
 import { silentLogger } from './userspace-backends.ts';
 
@@ -19,12 +20,13 @@ interface SyncCommand {
 type Command = SyncCommand | { readonly op: 'cleanup' } | { readonly op: 'ports' };
 
 const hostIP = process.argv[2] ?? '';
+const family: IPFamily = process.argv[3] === 'IPv6' ? 'IPv6' : 'IPv4';
 const proxier = createUserspaceProxier({
-  family: 'IPv4',
+  family,
   exec,
   logger: silentLogger,
   now: () => Date.now(),
-  listenIP: '0.0.0.0',
+  listenIP: family === 'IPv6' ? '::' : '0.0.0.0',
   hostIP,
   udpIdleTimeoutMs: 1000,
   tcp: { drainTimeoutMs: 1000 },
@@ -36,7 +38,7 @@ async function run(cmd: Command): Promise<unknown> {
   if (cmd.op === 'ports') return Object.fromEntries(names.map((n) => [n, proxier.proxyPort(n) ?? null]));
   names = cmd.services.map((s) => s.name);
   const state: ProxyState = {
-    family: 'IPv4',
+    family,
     services: new Map(cmd.services.map((s) => [s.name, s])),
     endpoints: new Map(Object.entries(cmd.endpoints)),
     node: { name: 'node-1', labels: {}, zone: '', podCIDRs: [], eligible: true },

@@ -90,7 +90,8 @@ export class UdpRelay {
     this.#idleMs = options.idleTimeoutMs ?? 250;
     this.#max = options.maxSessions ?? 10_000;
     this.#type = options.family === 'IPv6' ? 'udp6' : 'udp4';
-    this.socket = dgram.createSocket({ type: this.#type });
+    // IPv6-only, so the IPv4 proxier of a dual-stack node keeps the IPv4 side of its own ports.
+    this.socket = dgram.createSocket({ type: this.#type, ipv6Only: this.#type === 'udp6' });
     this.socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
     this.socket.on('error', (err) => this.#logger.error({ service: this.name, err }, 'userspace UDP listener error'));
   }

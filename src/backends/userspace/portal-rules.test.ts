@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JUMPS, parseJumps, renderCleanup, renderPortals, type PortalOptions } from './portal-rules.ts';
+import { JUMPS, parseJumps, renderCleanup, renderParked, renderPortals, type PortalOptions } from './portal-rules.ts';
 import { svc } from './fixtures.test-support.ts';
 
 const all: PortalOptions = { family: 'IPv4', listenIP: '0.0.0.0', hostIP: '192.0.2.11' };
@@ -63,6 +63,35 @@ describe('renderPortals', () => {
     const a = { service: svc({ name: 'ns/a', clusterIP: '10.96.0.1' }), proxyPort: 1 };
     const b = { service: svc({ name: 'ns/b', clusterIP: '10.96.0.2' }), proxyPort: 2 };
     expect(renderPortals([b, a], all, allJumps).text).toBe(renderPortals([a, b], all, allJumps).text);
+  });
+});
+
+describe('renderParked', () => {
+  const hold = '-m comment --comment "userspace proxy stopped: hold redirected traffic for the next proxy"';
+  it('replaces the NodePort ACCEPTs with drops of redirected new TCP connections and all redirected UDP (golden)', () => {
+    const text = renderParked(
+      [
+        { protocol: 'UDP', proxyPort: 40002 },
+        { protocol: 'TCP', proxyPort: 40001 },
+      ],
+      allJumps,
+    );
+    expect(text).toBe(
+      [
+        '*filter',
+        ':KUBE-NODEPORT-NON-LOCAL - [0:0]',
+        `-A KUBE-NODEPORT-NON-LOCAL ${hold} -p tcp -m tcp --dport 40001 -m conntrack --ctstate NEW -m conntrack --ctstate DNAT -j DROP`,
+        `-A KUBE-NODEPORT-NON-LOCAL ${hold} -p udp -m udp --dport 40002 -m conntrack --ctstate DNAT -j DROP`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('restores the INPUT jump when it is missing and touches no nat chain', () => {
+    const lines = renderParked([{ protocol: 'TCP', proxyPort: 1 }], new Set()).split('\n');
+    expect(lines).toContain('-I INPUT 1 -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL');
+    expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*filter']);
   });
 });
 

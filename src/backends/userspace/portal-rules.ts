@@ -166,6 +166,39 @@ export function renderPortals(
   return { text: lines.join('\n'), natRules: cp.length + hp.length + cn.length + hn.length, filterRules: nl.length };
 }
 
+/** A listener's port, as the rules that hold its traffic while the daemon is stopped see it. */
+export interface ParkedPort {
+  readonly protocol: 'TCP' | 'UDP';
+  readonly proxyPort: number;
+}
+
+const PARKED_COMMENT = '-m comment --comment "userspace proxy stopped: hold redirected traffic for the next proxy"';
+
+/**
+ * Ours, not upstream's (v1.25 left its REDIRECTs pointing at closed ports on exit, so every
+ * connection was refused until the next proxy synced): when the daemon stops, the portals stay and
+ * KUBE-NODEPORT-NON-LOCAL (filter INPUT, first) is rewritten to DROP what they redirect to our
+ * closing ports. A TCP client then retransmits its SYN (after 1 s, 3 s, ...) instead of being
+ * refused; the dropped SYN leaves no conntrack entry, so the retransmission meets whatever rules
+ * the next proxy wrote (a new userspace sync refills this chain; another mode removes it with the
+ * portals). Only new connections that a portal redirected (ctstate DNAT) match, so a program that
+ * later binds one of these ports is not affected. For UDP every redirected datagram is dropped: its
+ * flow's conntrack entry still points at the dead port, and silence is what UDP clients retry on.
+ */
+export function renderParked(ports: readonly ParkedPort[], presentJumps: ReadonlySet<string>): string {
+  const rules = [...ports]
+    .sort((a, b) => a.proxyPort - b.proxyPort || (a.protocol < b.protocol ? -1 : 1))
+    .map((p) => {
+      const proto = p.protocol.toLowerCase();
+      const state = p.protocol === 'TCP' ? '-m conntrack --ctstate NEW ' : '';
+      return `-A ${NON_LOCAL_NODEPORT_CHAIN} ${PARKED_COMMENT} -p ${proto} -m ${proto} --dport ${p.proxyPort} ${state}-m conntrack --ctstate DNAT -j DROP`;
+    });
+  const jumps = JUMPS.filter((j) => j.table === 'filter' && !presentJumps.has(`${j.chain}>${j.target}`)).map(
+    (j) => `-I ${j.chain} 1 ${j.spec} -j ${j.target}`,
+  );
+  return ['*filter', `:${NON_LOCAL_NODEPORT_CHAIN} - [0:0]`, ...rules, ...jumps, 'COMMIT', ''].join('\n');
+}
+
 /** A jump found in iptables-save output: its key and the exact saved rule (for deletion). */
 export interface SavedJump {
   readonly key: string;

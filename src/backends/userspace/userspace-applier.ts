@@ -5,7 +5,16 @@
 import { KubeProxyError } from '../../errors.ts';
 import type { IPFamily } from '../../model/types.ts';
 import type { Exec } from '../../system/exec.ts';
-import { JUMPS, parseJumps, renderCleanup, renderPortals, type Portal, type RenderedPortals } from './portal-rules.ts';
+import {
+  JUMPS,
+  parseJumps,
+  renderCleanup,
+  renderParked,
+  renderPortals,
+  type ParkedPort,
+  type Portal,
+  type RenderedPortals,
+} from './portal-rules.ts';
 
 export interface PortalApplierOptions {
   readonly exec: Exec;
@@ -47,6 +56,17 @@ export class PortalApplier {
     } catch (err) {
       this.#present = null;
       throw new KubeProxyError('KP_ERR_RULES_APPLY', 'userspace: applying the portal rules failed', { cause: err });
+    }
+  }
+
+  /** The daemon is stopping: hold what the portals redirect to `ports` (see renderParked). */
+  async park(ports: readonly ParkedPort[]): Promise<void> {
+    try {
+      if (this.#present === null) this.#present = await this.#lookupJumps();
+      await this.#o.exec(this.#restore, ['--noflush', '-w'], { input: renderParked(ports, this.#present), timeoutMs: 30_000 });
+    } catch (err) {
+      this.#present = null;
+      throw new KubeProxyError('KP_ERR_RULES_APPLY', 'userspace: writing the stop-time hold rules failed', { cause: err });
     }
   }
 

@@ -76,6 +76,8 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
   let lastOk = false;
   /** A claim failed (port taken by another program): retried on the next sync that writes rules. */
   let claimsOk = true;
+  /** Our portals are in the kernel (set by a sync, cleared by cleanup): close() then holds their traffic. */
+  let rulesInstalled = false;
 
   /**
    * Claim the node ports of the served service ports (upstream claimNodePort) and return the
@@ -145,6 +147,7 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     }
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);
+    rulesInstalled = true;
     // Released only once no rule sends the port to us any more (upstream closeNodePort order).
     await claims.releaseExcept(keep);
     lastOk = openFailures.length === 0;
@@ -164,8 +167,20 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     proxyPort: (name) => listeners.current.get(name)?.port,
     async cleanup() {
       await applier.cleanup();
+      rulesInstalled = false;
     },
     async close() {
+      // Before the listeners go: from here on a redirected connection waits for the next proxy
+      // (a retransmitted SYN) instead of being refused by a closed port.
+      if (rulesInstalled && listeners.current.size > 0) {
+        const ports = [...listeners.current.values()].map((l) => ({ protocol: l.protocol, proxyPort: l.port }));
+        try {
+          await applier.park(ports);
+          log.info({ ports: ports.length }, 'userspace: stopping; redirected traffic is held for the next proxy');
+        } catch (err) {
+          log.error({ err }, 'userspace: could not hold redirected traffic; it is refused until the next proxy syncs');
+        }
+      }
       await listeners.closeAll();
       await claims.closeAll();
       wheel.stop();

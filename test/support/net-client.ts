@@ -1,8 +1,9 @@
 // The client half of system tests, run inside a namespace: `node net-client.ts tcp|udp IP PORT
-// COUNT TIMEOUT_MS`. Makes COUNT sequential requests and prints one JSON array: for each, the echo
-// server's reply (`{ ok, pod, source }`) or the error code (`ECONNREFUSED`, `ETIMEDOUT`, …).
+// COUNT TIMEOUT_MS` (IP of either family). Makes COUNT sequential requests and prints one JSON
+// array: for each, the echo server's reply (`{ ok, pod, source }`) or the error code
+// (`ECONNREFUSED`, `ETIMEDOUT`, …).
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, isIPv6 } from 'node:net';
 
 export type Reply = { ok: true; pod: string; source: string } | { ok: false; error: string };
 
@@ -27,7 +28,7 @@ function tcpOnce(host: string, port: number, timeoutMs: number): Promise<Reply> 
 
 function udpOnce(host: string, port: number, timeoutMs: number): Promise<Reply> {
   return new Promise((resolve) => {
-    const sock = createSocket('udp4');
+    const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
       sock.close();
       resolve({ ok: false, error: 'ETIMEDOUT' });

@@ -8,6 +8,11 @@
 // 192.0.2.1 (so node-originated ClusterIP traffic has a route before OUTPUT DNAT). The client's
 // default route points at node-1, so external IPs and LB VIPs reach node-1 unless a test adds
 // routes. Pods run test/support/echo-server.ts. Nothing is linked to the root namespace.
+//
+// With `ipv6: true` every address gets an IPv6 twin (dual-stack underlay and pods): switch
+// 2001:db8:0:2::1/64, client ::100, node-i ::(10+i), pod bridge fd00:10:244:i::1/64 (inside
+// fd00:10:244::/56), pods fd00:10:244:i::(10+j); the same routes per family, IPv6 forwarding on the
+// nodes, and no duplicate address detection so addresses are usable at once.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Reply } from './net-client.ts';
@@ -41,6 +46,8 @@ export interface TopologySpec {
   /** Ports every pod's echo server listens on unless the pod says otherwise (default [80] / [53]). */
   readonly tcpPorts?: readonly number[];
   readonly udpPorts?: readonly number[];
+  /** Also give every namespace an IPv6 address (dual-stack); default false. */
+  readonly ipv6?: boolean;
 }
 
 export interface NodeHandle {
@@ -51,6 +58,10 @@ export interface NodeHandle {
   readonly podCIDR: string;
   /** The pod bridge's address, the pods' gateway. */
   readonly bridgeIP: string;
+  /** IPv6 twins of the above, only with `ipv6: true`. */
+  readonly ip6?: string;
+  readonly podCIDR6?: string;
+  readonly bridgeIP6?: string;
 }
 
 export interface PodHandle {
@@ -59,6 +70,8 @@ export interface PodHandle {
   readonly ip: string;
   readonly node: string;
   readonly server: NsProcess;
+  /** Only with `ipv6: true`. */
+  readonly ip6?: string;
 }
 
 export interface RequestOptions {
@@ -68,7 +81,7 @@ export interface RequestOptions {
 
 export interface Topology {
   readonly switchNs: string;
-  readonly client: { readonly ns: string; readonly ip: string };
+  readonly client: { readonly ns: string; readonly ip: string; readonly ip6?: string };
   readonly nodes: readonly NodeHandle[];
   readonly pods: readonly PodHandle[];
   node(name: string): NodeHandle;
@@ -86,23 +99,55 @@ export const CLIENT_IP = '192.0.2.100';
 export const nodeIP = (i: number): string => `192.0.2.${10 + i}`;
 export const podCIDR = (i: number): string => `10.244.${i}.0/24`;
 
+export const SWITCH_IP6 = '2001:db8:0:2::1';
+export const CLIENT_IP6 = '2001:db8:0:2::100';
+export const nodeIP6 = (i: number): string => `2001:db8:0:2::${10 + i}`;
+export const podCIDR6 = (i: number): string => `fd00:10:244:${i}::/64`;
+const bridgeIP6 = (i: number): string => `fd00:10:244:${i}::1`;
+const podIP6 = (i: number, j: number): string => `fd00:10:244:${i}::${10 + j}`;
+
+/**
+ * An IPv6 address usable at once: `nodad` skips duplicate address detection, which would keep it
+ * tentative (unusable as a source) for a second or more.
+ */
+async function addAddr6(ns: string, cidr: string, dev: string): Promise<void> {
+  await ipIn(ns, ['-6', 'addr', 'add', cidr, 'dev', dev, 'nodad']);
+}
+
+/** No DAD on links created later either (veth peers, bridges), so link-locals are never tentative. */
+async function noDad(ns: string): Promise<void> {
+  await sysctlIn(ns, 'net.ipv6.conf.all.accept_dad', '0');
+  await sysctlIn(ns, 'net.ipv6.conf.default.accept_dad', '0');
+}
+
 export async function buildTopology(spec: TopologySpec): Promise<Topology> {
   const tcpDefault = spec.tcpPorts ?? [80];
   const udpDefault = spec.udpPorts ?? [53];
-  const switchNs = await createNamespace('switch');
+  const v6 = spec.ipv6 === true;
+  const newNs = async (tag: string): Promise<string> => {
+    const ns = await createNamespace(tag);
+    if (v6) await noDad(ns);
+    return ns;
+  };
+  const switchNs = await newNs('switch');
   await ipIn(switchNs, ['link', 'add', 'name', 'br0', 'type', 'bridge']);
   await ipIn(switchNs, ['link', 'set', 'br0', 'up']);
   await ipIn(switchNs, ['addr', 'add', `${SWITCH_IP}/24`, 'dev', 'br0']);
+  if (v6) await addAddr6(switchNs, `${SWITCH_IP6}/64`, 'br0');
 
-  const clientNs = await createNamespace('client');
+  const clientNs = await newNs('client');
   await attachToSwitch(switchNs, clientNs, 'pc', CLIENT_IP);
   await ipIn(clientNs, ['route', 'add', 'default', 'via', nodeIP(1)]);
+  if (v6) {
+    await addAddr6(clientNs, `${CLIENT_IP6}/64`, 'eth0');
+    await ipIn(clientNs, ['-6', 'route', 'add', 'default', 'via', nodeIP6(1)]);
+  }
 
   const nodes: NodeHandle[] = [];
   const pods: PodHandle[] = [];
   for (const [idx, n] of spec.nodes.entries()) {
     const i = idx + 1;
-    const ns = await createNamespace(n.name);
+    const ns = await newNs(n.name);
     await attachToSwitch(switchNs, ns, `pn${i}`, nodeIP(i));
     await ipIn(ns, ['route', 'add', 'default', 'via', SWITCH_IP]);
     await ipIn(ns, ['link', 'add', 'name', 'cbr0', 'type', 'bridge']);
@@ -112,9 +157,19 @@ export async function buildTopology(spec: TopologySpec): Promise<Topology> {
     for (const j of spec.nodes.keys()) {
       if (j !== idx) await ipIn(ns, ['route', 'add', podCIDR(j + 1), 'via', nodeIP(j + 1)]);
     }
-    nodes.push({ name: n.name, ns, ip: nodeIP(i), podCIDR: podCIDR(i), bridgeIP: `10.244.${i}.1` });
+    const node: NodeHandle = { name: n.name, ns, ip: nodeIP(i), podCIDR: podCIDR(i), bridgeIP: `10.244.${i}.1` };
+    if (v6) {
+      await addAddr6(ns, `${nodeIP6(i)}/64`, 'eth0');
+      await ipIn(ns, ['-6', 'route', 'add', 'default', 'via', SWITCH_IP6]);
+      await addAddr6(ns, `${bridgeIP6(i)}/64`, 'cbr0');
+      await sysctlIn(ns, 'net.ipv6.conf.all.forwarding', '1');
+      for (const j of spec.nodes.keys()) {
+        if (j !== idx) await ipIn(ns, ['-6', 'route', 'add', podCIDR6(j + 1), 'via', nodeIP6(j + 1)]);
+      }
+    }
+    nodes.push(v6 ? { ...node, ip6: nodeIP6(i), podCIDR6: podCIDR6(i), bridgeIP6: bridgeIP6(i) } : node);
     for (const [j, p] of n.pods.entries()) {
-      const podNs = await createNamespace(p.name);
+      const podNs = await newNs(p.name);
       const ip = `10.244.${i}.${10 + j}`;
       await vethBetween(ns, `vp${j}`, podNs, 'eth0');
       await ipIn(ns, ['link', 'set', `vp${j}`, 'master', 'cbr0']);
@@ -123,20 +178,25 @@ export async function buildTopology(spec: TopologySpec): Promise<Topology> {
       await ipIn(ns, ['link', 'set', `vp${j}`, 'type', 'bridge_slave', 'hairpin', 'on']);
       await ipIn(podNs, ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
       await ipIn(podNs, ['route', 'add', 'default', 'via', `10.244.${i}.1`]);
+      if (v6) {
+        await addAddr6(podNs, `${podIP6(i, j)}/64`, 'eth0');
+        await ipIn(podNs, ['-6', 'route', 'add', 'default', 'via', bridgeIP6(i)]);
+      }
       const server = spawnIn(podNs, process.execPath, [
         ECHO_SERVER,
         p.name,
         (p.tcpPorts ?? tcpDefault).join(','),
         (p.udpPorts ?? udpDefault).join(','),
+        ...(v6 ? ['ipv6'] : []),
       ]);
-      pods.push({ name: p.name, ns: podNs, ip, node: n.name, server });
+      pods.push({ name: p.name, ns: podNs, ip, node: n.name, server, ...(v6 ? { ip6: podIP6(i, j) } : {}) });
     }
   }
   await Promise.all(pods.map((p) => p.server.waitForLine((l) => l === 'ready')));
 
   return {
     switchNs,
-    client: { ns: clientNs, ip: CLIENT_IP },
+    client: { ns: clientNs, ip: CLIENT_IP, ...(v6 ? { ip6: CLIENT_IP6 } : {}) },
     nodes,
     pods,
     node: (name) => find(nodes, name, 'node'),

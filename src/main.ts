@@ -27,6 +27,7 @@ import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
 import { detectRunBackend } from './wiring/iptables-backend.ts';
 import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
+import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
 /** How long --dry-run waits for the API server's initial lists before giving up. */
@@ -139,15 +140,20 @@ function waitSynced(state: ClusterState, timeoutMs: number): Promise<void> {
   });
 }
 
+function nodeIPOptions(config: ProxyConfig, logger: Logger): { nodeName: string; bindAddress: string; waitMs: number; logger: Logger } {
+  return { nodeName: config.nodeName, bindAddress: config.bindAddress, waitMs: config.manifestsDir === '' ? NODE_IP_WAIT_MS : 0, logger };
+}
+
 /** --dry-run: read the state once, print what the mode would program, change nothing. */
 async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   const families = familiesFor(config);
   const state = createState(config, families, logger);
   const source = await createSource(config, logger);
   const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  const proxiers = await createProxiers({ config, families, exec, logger, write, backend: null });
-  await source.start(state);
+  const { nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
+  let proxiers: Proxier[] = [];
   try {
+    proxiers = await createProxiers({ config, families, exec, logger, write, backend: null, nodeIPs });
     await waitSynced(state, DRY_RUN_LIST_TIMEOUT_MS);
     for (const proxier of proxiers) {
       const snapshot = state.snapshot(proxier.family, { full: true });
@@ -194,15 +200,21 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const source = await createSource(config, logger, metrics);
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
+  // The node IPs come from the Node object, so the source starts before the proxiers exist.
+  const { tracker, nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
   // One back-end detection for everything that writes iptables rules (wiring/iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
   const proxiers: Proxier[] = withLeftoverCleanup(
-    await createProxiers({ config, families, exec, logger, metrics, backend }),
+    await createProxiers({ config, families, exec, logger, metrics, backend, nodeIPs }),
     createLeftoverCleaner({ config, exec, logger, backend: backend.backend }),
     logger,
   );
-  const serviceHealth = new ServiceHealthServer({ proxyHealthy: () => health.isHealthy(), logger: logger.child({ component: 'service-health' }) });
+  const serviceHealth = new ServiceHealthServer({
+    addresses: serviceHealthAddresses(config.nodePortAddresses, nodeIPs, families),
+    proxyHealthy: () => health.isHealthy(),
+    logger: logger.child({ component: 'service-health' }),
+  });
   const loop = new SyncLoop({
     clock: realClock,
     logger: logger.child({ component: 'sync' }),
@@ -219,18 +231,27 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();
   });
+  health.setNodeEligible(state.node.eligible);
   loop.start();
-  await source.start(state);
 
-  await new Promise<void>((resolve) => {
+  const exitCode = await new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'shutting down; programmed rules stay in place');
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      resolve();
+      resolve(0);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    tracker.fix(tracker.ips, (before, after) => {
+      // Upstream's NodeManager exits so that the proxiers are rebuilt with the new IPs by a restart.
+      if (config.manifestsDir === '') {
+        logger.error({ before, after }, 'node IPs changed; exiting to restart with them (rules stay in place)');
+        resolve(1);
+      } else {
+        logger.warn({ before, after }, 'node IPs changed in the Node manifest; restart kube-proxy-ts to use them');
+      }
+    });
   });
   const deadline = setTimeout(() => {
     logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
@@ -244,7 +265,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   await bounded(logger, 'close health-check servers', serviceHealth.close());
   for (const s of servers) await bounded(logger, 'close server', s.close());
   for (const p of proxiers) await bounded(logger, 'close proxier', p.close?.() ?? Promise.resolve());
-  return 0;
+  return exitCode;
 }
 
 /** How long one shutdown step may take before the next one starts anyway. */

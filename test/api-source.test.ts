@@ -8,6 +8,8 @@ import { ApiSource } from '../src/sources/api-source.ts';
 import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import type { ObjectKind } from '../src/sources/types.ts';
+import { startSourceForNodeIPs } from '../src/wiring/node-ips.ts';
+import { recordingLogger as syncLogger } from '../src/sync/testing.ts';
 import { TestApiServer } from './support/api-server.ts';
 import type { ApiServerOptions, KubeObject } from './support/api-server.ts';
 import { RecordingSink, eventually, recordingLogger, versionsOf } from './support/api-server-sink.ts';
@@ -215,5 +217,24 @@ describe('ApiSource against the test API server', () => {
     await source.start(sink);
     await eventually(() => expect([...sink.state.Service.keys()]).toEqual(['default/web']), 5000);
     expect(server.counters.unauthorized).toBe(0);
+  });
+
+  it('takes the node IPs from the watched Node and reports when they change', async () => {
+    server = new TestApiServer({ bookmarkIntervalMs: 200 });
+    await server.start();
+    const addrs = (ip: string) => ({ addresses: [{ type: 'ExternalIP', address: '203.0.113.7' }, { type: 'InternalIP', address: ip }] });
+    server.create('Node', { metadata: { name: 'node-b' }, status: addrs('192.0.2.12') });
+    server.create('Node', { metadata: { name: 'node-a' }, status: addrs('192.0.2.11') });
+    const sink = new RecordingSink();
+    source = new ApiSource({ client: createKubeClient(loadKubeConfig({ master: server.url })), nodeName: 'node-a', log, timing: fast });
+    const { tracker, nodeIPs } = await startSourceForNodeIPs({ source, state: sink, nodeName: 'node-a', bindAddress: '0.0.0.0', waitMs: 10_000, logger: syncLogger() });
+    expect(nodeIPs).toMatchObject({ primaryFamily: 'IPv4', byFamily: { IPv4: '192.0.2.11' }, source: 'node' });
+    expect([...sink.state.Node.keys()]).toEqual(['node-a']);
+    const changes: string[] = [];
+    tracker.fix(tracker.ips, (before, after) => changes.push(`${before.join()} -> ${after.join()}`));
+    const node = server.list('Node').find((o) => o.metadata?.name === 'node-a') as KubeObject;
+    server.update('Node', { ...node, metadata: { ...node.metadata, labels: { zone: 'z' } } });
+    server.update('Node', { ...node, status: addrs('192.0.2.21') });
+    await eventually(() => expect(changes).toEqual(['192.0.2.11 -> 192.0.2.21']), 5000);
   });
 });

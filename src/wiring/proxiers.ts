@@ -18,6 +18,7 @@ import { IpvsClient } from '../system/ipvs-client.ts';
 import { LinkClient } from '../system/link-client.ts';
 import { localAddresses } from '../system/local-addresses.ts';
 import { createSysctl } from '../system/sysctl.ts';
+import { isLoopbackIP, primaryNodeIPs, type NodeIPs } from '../config/node-ips.ts';
 import type { BackendInput } from './iptables-backend.ts';
 
 export interface ProxierDeps {
@@ -30,9 +31,16 @@ export interface ProxierDeps {
   readonly write?: (text: string) => void;
   /** The back-end detected once at start (iptables-backend.ts); null for --dry-run. */
   readonly backend: BackendChoice | null;
+  /** The node's IPs, from its Node object or bindAddress (node-ips.ts). */
+  readonly nodeIPs: NodeIPs;
 }
 
-/** The first non-loopback, non-link-local address of the family: upstream's hostIP fallback. */
+/** What the setups take beside BackendInput: the node's primary IPs (upstream NodeIPs). */
+interface NodeIPInput {
+  readonly primaryNodeIPs?: readonly string[];
+}
+
+/** The first non-loopback, non-link-local address of the family: the hostIP when the node IP is unknown. */
 async function primaryAddress(exec: Exec, family: IPFamily): Promise<string> {
   const addrs = await localAddresses(exec, family);
   const ip = addrs.map((a) => a.ip).find((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:'));
@@ -40,12 +48,27 @@ async function primaryAddress(exec: Exec, family: IPFamily): Promise<string> {
   return ip;
 }
 
+/**
+ * Where host-originated traffic to a portal is DNATed: the node's IPv4 address (bindAddress or the
+ * Node's), which upstream's userspace proxier took from bindAddress or the default-route interface;
+ * a local address when the node IP is unknown (loopback would need route_localnet).
+ */
+async function userspaceHostIP(d: ProxierDeps): Promise<string> {
+  const ip = d.nodeIPs.byFamily.IPv4;
+  if (!isLoopbackIP(ip)) return ip;
+  const local = await primaryAddress(d.exec, 'IPv4');
+  d.logger.info({ hostIP: local }, 'userspace: node IP unknown; host traffic goes to a local address');
+  return local;
+}
+
 export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
   const { config, logger } = d;
+  const nodeIPs = primaryNodeIPs(d.nodeIPs, d.families);
   switch (config.mode) {
     case 'iptables': {
       // `backend` takes effect once the setup reads it (see BackendInput); until then it detects again.
-      const setup: IptablesSetup & BackendInput = {
+      // `primaryNodeIPs` likewise replaces the setup's guess from local addresses once it reads it.
+      const setup: IptablesSetup & BackendInput & NodeIPInput = {
         config,
         families: d.families,
         exec: d.exec,
@@ -53,6 +76,7 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
         ...(d.metrics ? { metrics: d.metrics } : {}),
         ...(d.write ? { write: d.write } : {}),
         ...(d.backend ? { backend: d.backend } : {}),
+        primaryNodeIPs: nodeIPs,
       };
       return createIptablesProxiers(setup);
     }
@@ -71,7 +95,7 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
           logger,
           now: () => Date.now(),
           listenIP: bind === '' ? '0.0.0.0' : bind,
-          hostIP: bind !== '' && bind !== '0.0.0.0' ? bind : await primaryAddress(d.exec, 'IPv4'),
+          hostIP: await userspaceHostIP(d),
           restoreCommand: bin.restore,
           saveCommand: bin.save,
         }),
@@ -84,7 +108,7 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
         exec: d.exec,
         logger,
         ...(d.write ? { write: d.write } : {}),
-        ...(config.dryRun ? {} : { primaryNodeIPs: [await primaryAddress(d.exec, 'IPv4')] }),
+        primaryNodeIPs: nodeIPs,
         ...(d.backend ? { backend: d.backend } : {}),
       };
       return createIpvsProxiers(setup);

@@ -2,8 +2,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LoadBalancer, makeTarget } from '../src/backends/userspace/load-balancer.ts';
+import { KernelRelay } from '../src/backends/userspace/io/kernel-relay.ts';
 import { TcpRelay } from '../src/backends/userspace/io/tcp-relay.ts';
 import { TimerWheel } from '../src/backends/userspace/io/timer-wheel.ts';
 import { UdpRelay } from '../src/backends/userspace/io/udp-relay.ts';
@@ -27,25 +28,53 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function tcpSetup(
-  ports: number[],
-  opts: { affinity?: SessionAffinity; max?: number; drainMs?: number; highWaterMark?: number } = {},
-) {
-  const lb = new LoadBalancer({ now: () => Date.now() });
-  lb.setService(NAME, opts.affinity ?? none, ports.map((p) => makeTarget('127.0.0.1', p)));
-  const relay = new TcpRelay({
-    name: NAME,
-    lb,
-    wheel: new TimerWheel(10),
-    logger: silentLogger,
-    ...(opts.max === undefined ? {} : { maxConnections: opts.max }),
-    ...(opts.drainMs === undefined ? {} : { drainTimeoutMs: opts.drainMs }),
-    ...(opts.highWaterMark === undefined ? {} : { highWaterMark: opts.highWaterMark }),
-  });
-  const port = await relay.listen('127.0.0.1');
-  cleanups.push(() => relay.close());
-  return { lb, relay, port };
+interface SetupOptions {
+  affinity?: SessionAffinity;
+  max?: number;
+  drainMs?: number;
+  highWaterMark?: number;
 }
+
+/** What the tests need of a TCP relay, whichever engine runs it. */
+interface Relay {
+  listen(ip: string): Promise<number>;
+  close(): Promise<void>;
+  drainRemoved(): void;
+  readonly connections: number;
+  readonly stats: { readonly accepted: number; readonly dialFailures: number; readonly rejected: number };
+}
+
+// One kernel engine (one worker thread) for the file, as the daemon has one for all service ports.
+let kernel: KernelRelay | undefined;
+afterAll(async () => {
+  await kernel?.stop();
+});
+
+const ENGINES: { engine: string; make: (lb: LoadBalancer, o: SetupOptions) => Relay }[] = [
+  {
+    engine: 'kernel (epoll worker)',
+    make: (lb, o) => {
+      kernel ??= new KernelRelay({ logger: silentLogger, failureBackoffMs: lb.failureBackoffMs });
+      return kernel.listener(NAME, lb, {
+        ...(o.max === undefined ? {} : { maxConnections: o.max }),
+        ...(o.drainMs === undefined ? {} : { drainTimeoutMs: o.drainMs }),
+      });
+    },
+  },
+  {
+    engine: 'node net',
+    make: (lb, o) =>
+      new TcpRelay({
+        name: NAME,
+        lb,
+        wheel: new TimerWheel(10),
+        logger: silentLogger,
+        ...(o.max === undefined ? {} : { maxConnections: o.max }),
+        ...(o.drainMs === undefined ? {} : { drainTimeoutMs: o.drainMs }),
+        ...(o.highWaterMark === undefined ? {} : { highWaterMark: o.highWaterMark }),
+      }),
+  },
+];
 
 async function backends(...names: string[]): Promise<Backend[]> {
   const list = await Promise.all(names.map((n) => tcpBackend(n)));
@@ -55,7 +84,16 @@ async function backends(...names: string[]): Promise<Backend[]> {
 
 const firstLine = (t: string): string => t.split('\n')[0] ?? '';
 
-describe('userspace TCP relay on loopback', () => {
+describe.each(ENGINES)('userspace TCP relay on loopback: $engine', ({ make }) => {
+  async function tcpSetup(ports: number[], opts: SetupOptions = {}) {
+    const lb = new LoadBalancer({ now: () => Date.now() });
+    lb.setService(NAME, opts.affinity ?? none, ports.map((p) => makeTarget('127.0.0.1', p)));
+    const relay = make(lb, opts);
+    const port = await relay.listen('127.0.0.1');
+    cleanups.push(() => relay.close());
+    return { lb, relay, port };
+  }
+
   it('spreads connections round robin', async () => {
     const bs = await backends('a', 'b', 'c');
     const { port } = await tcpSetup(bs.map((b) => b.port));

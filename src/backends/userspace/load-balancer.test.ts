@@ -121,4 +121,11 @@ describe('LoadBalancer', () => {
     expect(lb.targetCount('ns/svc:http')).toBe(0);
     expect(lb.next('ns/svc:http', 'x', false)).toBeUndefined();
   });
+
+  it('service() reports the affinity and targets a relay engine copies, and failureBackoffMs the back-off', () => {
+    const { lb } = setup(sticky, 1234);
+    expect(lb.service('ns/svc:http')).toEqual({ affinity: sticky, targets: [a, b, c] });
+    expect(lb.service('ns/unknown')).toBeUndefined();
+    expect(lb.failureBackoffMs).toBe(1234);
+  });
 });

@@ -79,6 +79,16 @@ export class LoadBalancer {
     this.#services.set(name, entry);
   }
 
+  /** The service port's affinity and targets, for a relay that keeps its own balancer (the kernel engine's worker). */
+  service(name: ServicePortName): { readonly affinity: SessionAffinity; readonly targets: readonly Target[] } | undefined {
+    const entry = this.#services.get(name);
+    return entry && { affinity: entry.affinity, targets: entry.targets };
+  }
+
+  get failureBackoffMs(): number {
+    return this.#backoffMs;
+  }
+
   deleteService(name: ServicePortName): void {
     this.#services.delete(name);
   }

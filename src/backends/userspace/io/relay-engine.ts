@@ -1,0 +1,449 @@
+// The kernel relay engine: the userspace mode's TCP relay as one epoll loop over raw file
+// descriptors, run in a worker thread (relay-worker.ts). Node's `net` costs a JS socket object,
+// a libuv handle, stream machinery and garbage per connection; measured, that alone kept a relay
+// at ~0.8x HAProxy's throughput and ~0.7x its connection rate. Here a connection is a slot in
+// typed arrays indexed by its fd, and a byte goes recv → one shared buffer → send, as HAProxy
+// does it (its default is recv/send, not splice).
+//
+// Per connection pair: the client fd (accepted) and the upstream fd (dialled) point at each other
+// through `peer`; the pair's state, attempt, service and target live on the client fd. Dialling
+// follows upstream v1.25 proxysocket.go tryConnectEndpoints (a bounded number of dials, each with
+// its own timeout, the sticky choice dropped after a failure); the client is only watched once the
+// endpoint has accepted, so its bytes wait in the kernel meanwhile and a retry never replays.
+// Back-pressure: a send that takes less than it was given keeps the remainder (a copy, at most one
+// buffer), stops reading the source and waits for EPOLLOUT on the sink. Half-close: a FIN read on
+// one side becomes shutdown(SHUT_WR) on the other once its remainder is flushed; both FINs relayed
+// and nothing pending closes the pair.
+import * as c from '../../../../native/libc-sockets.ts';
+import type { ServicePortName, SessionAffinity } from '../../../model/types.ts';
+import { LoadBalancer, type Target } from '../load-balancer.ts';
+import { STAT_ACCEPTED, STAT_CONNECTIONS, STAT_DIAL_FAILURES, STAT_REJECTED, type ToWorker, type FromWorker } from '../relay-control.ts';
+import { decodeSockaddr, encodeSockaddr, SOCKADDR_MAX } from '../sockaddr.ts';
+import { FdTable, LISTENER, CLIENT, UPSTREAM, WAKE, DIALING, RELAYING, DRAINING, EOF_READ, SHUT_PENDING, SHUT_SENT } from './fd-table.ts';
+
+export interface EngineOptions {
+  readonly wakeFd: number;
+  /** Drains the control messages queued for the engine (receiveMessageOnPort in the worker). */
+  readonly receive: () => ToWorker | undefined;
+  readonly reply: (m: FromWorker) => void;
+  readonly failureBackoffMs: number;
+  readonly bufferSize: number;
+  readonly now: () => number;
+}
+
+interface Service {
+  readonly name: ServicePortName;
+  readonly listenFd: number;
+  readonly stats: Int32Array;
+  readonly max: number;
+  readonly drainMs: number;
+  readonly dialMs: readonly number[];
+}
+
+const MAX_EVENTS = 256;
+/** Timer resolution: dial timeouts start at 250 ms, drain deadlines are seconds. */
+const TICK_MS = 20;
+/** epoll_wait never blocks longer, so a terminating worker returns to JS (where termination lands). */
+const MAX_WAIT_MS = 500;
+const ACCEPT_BATCH = 64;
+const SOCK_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
+
+export class RelayEngine {
+  readonly #o: EngineOptions;
+  readonly #ep: number;
+  readonly #t = new FdTable();
+  readonly #lb: LoadBalancer;
+  readonly #services: (Service | undefined)[] = [];
+  readonly #buf: Uint8Array;
+  readonly #events = new Uint8Array(MAX_EVENTS * c.EPOLL_EVENT_SIZE);
+  readonly #ev32 = new Uint32Array(this.#events.buffer);
+  readonly #ctl = new Uint8Array(c.EPOLL_EVENT_SIZE);
+  readonly #ctl32 = new Uint32Array(this.#ctl.buffer);
+  readonly #one = new Int32Array([1]);
+  readonly #linger0 = new Int32Array([1, 0]);
+  readonly #errVal = new Int32Array(1);
+  readonly #errLen = new Uint32Array(1);
+  readonly #addr = new Uint8Array(SOCKADDR_MAX);
+  readonly #addrLen = new Uint32Array(1);
+  readonly #wakeBuf = new Uint8Array(8);
+  /** Encoded sockaddr per target key, built when a service's endpoints are set. */
+  readonly #sockaddrs = new Map<string, Uint8Array>();
+  /** Client fds with a deadline (dialling or draining). */
+  readonly #armed = new Set<number>();
+  #nextTick = 0;
+  #running = true;
+
+  constructor(o: EngineOptions) {
+    this.#o = o;
+    this.#lb = new LoadBalancer({ now: o.now, failureBackoffMs: o.failureBackoffMs });
+    this.#buf = new Uint8Array(o.bufferSize);
+    this.#ep = c.check('epoll_create1', c.epollCreate1(c.EPOLL_CLOEXEC));
+    this.#t.open(o.wakeFd, WAKE);
+    this.#setEvents(o.wakeFd, c.EPOLLIN);
+  }
+
+  /** Runs until a `stop` message; returns with every socket it opened closed. */
+  run(): void {
+    const S = c.EPOLL_EVENT_SIZE >> 2;
+    const D = c.EPOLL_DATA_OFFSET >> 2;
+    const t = this.#t;
+    while (this.#running) {
+      const n = c.epollWait(this.#ep, this.#events, MAX_EVENTS, this.#armed.size > 0 ? TICK_MS : MAX_WAIT_MS);
+      if (n < 0 && n !== -c.EINTR) throw new Error(`epoll_wait: errno ${-n}`);
+      for (let i = 0; i < n; i++) {
+        const events = this.#ev32[i * S] ?? 0;
+        const fd = this.#ev32[i * S + D] ?? -1;
+        // An fd closed earlier in this batch may already be reused: its generation tells.
+        if (t.gen[fd] !== this.#ev32[i * S + D + 1]) continue;
+        const role = t.role[fd];
+        if (role === CLIENT || role === UPSTREAM) this.#onSocket(fd, events);
+        else if (role === LISTENER) this.#accept(fd);
+        else if (role === WAKE) this.#control();
+      }
+      if (this.#armed.size > 0) this.#tick();
+    }
+    this.#shutdown();
+  }
+
+  // --- control (main thread → engine) ---
+
+  #control(): void {
+    c.read(this.#o.wakeFd, this.#wakeBuf, 8);
+    for (let m = this.#o.receive(); m !== undefined; m = this.#o.receive()) this.#handle(m);
+  }
+
+  #handle(m: ToWorker): void {
+    switch (m.op) {
+      case 'listen':
+        return this.#listen(m);
+      case 'service':
+        return this.#setService(m.svc, m.affinity, m.targets);
+      case 'drain':
+        return this.#drain(m.svc);
+      case 'close':
+        this.#closeService(m.svc);
+        return this.#o.reply({ op: 'closed', id: m.id });
+      case 'stop':
+        this.#running = false;
+    }
+  }
+
+  #listen(m: Extract<ToWorker, { op: 'listen' }>): void {
+    const fail = (syscall: string, ret: number, fd: number): void => {
+      if (fd >= 0) c.close(fd);
+      this.#o.reply({ op: 'failed', id: m.id, syscall, errno: -ret });
+    };
+    const addr = encodeSockaddr(m.ip, m.port);
+    const fd = c.socket(m.ip.includes(':') ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | SOCK_FLAGS, 0);
+    if (fd < 0) return fail('socket', fd, -1);
+    let r = c.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, this.#one);
+    if (r < 0) return fail('setsockopt', r, fd);
+    if ((r = c.bind(fd, addr)) < 0) return fail('bind', r, fd);
+    if ((r = c.listen(fd, 4096)) < 0) return fail('listen', r, fd);
+    this.#addrLen[0] = SOCKADDR_MAX;
+    if ((r = c.getsockname(fd, this.#addr, this.#addrLen)) < 0) return fail('getsockname', r, fd);
+    const port = decodeSockaddr(this.#addr, this.#addrLen[0]).port;
+    this.#services[m.svc] = {
+      name: m.name,
+      listenFd: fd,
+      stats: new Int32Array(m.stats),
+      max: m.maxConnections,
+      drainMs: m.drainTimeoutMs,
+      dialMs: m.dialTimeoutsMs,
+    };
+    this.#t.open(fd, LISTENER);
+    this.#t.svc[fd] = m.svc;
+    if (m.service) this.#setService(m.svc, m.service.affinity, m.service.targets);
+    this.#setEvents(fd, c.EPOLLIN);
+    this.#o.reply({ op: 'listening', id: m.id, port });
+  }
+
+  #setService(svc: number, affinity: SessionAffinity, targets: readonly Target[]): void {
+    const s = this.#services[svc];
+    if (!s) return;
+    for (const tg of targets) if (!this.#sockaddrs.has(tg.key)) this.#sockaddrs.set(tg.key, encodeSockaddr(tg.ip, tg.port));
+    this.#lb.setService(s.name, affinity, targets);
+  }
+
+  /** Connections to endpoints the service port no longer has: close after the drain timeout. */
+  #drain(svc: number): void {
+    const s = this.#services[svc];
+    if (!s) return;
+    const t = this.#t;
+    for (let fd = 0; fd < t.size; fd++) {
+      const target = t.target[fd];
+      if (t.role[fd] === CLIENT && t.svc[fd] === svc && t.state[fd] === RELAYING && target && !this.#lb.hasTarget(s.name, target.key)) {
+        t.state[fd] = DRAINING;
+        this.#arm(fd, s.drainMs);
+      }
+    }
+  }
+
+  #closeService(svc: number): void {
+    const s = this.#services[svc];
+    if (!s) return;
+    const t = this.#t;
+    for (let fd = 0; fd < t.size; fd++) if (t.role[fd] === CLIENT && t.svc[fd] === svc) this.#closePair(fd, false);
+    this.#closeFd(s.listenFd);
+    this.#lb.deleteService(s.name);
+    this.#services[svc] = undefined;
+  }
+
+  #shutdown(): void {
+    for (let svc = 0; svc < this.#services.length; svc++) this.#closeService(svc);
+    c.close(this.#ep);
+  }
+
+  // --- accepting and dialling ---
+
+  #accept(lfd: number): void {
+    const s = this.#services[this.#t.svc[lfd] ?? -1];
+    if (!s) return;
+    for (let i = 0; i < ACCEPT_BATCH; i++) {
+      const fd = c.accept4(lfd, SOCK_FLAGS);
+      if (fd < 0) {
+        if (fd !== -c.EAGAIN && fd !== -c.EINTR) this.#log('error', 'userspace: accept failed', { service: s.name, errno: -fd });
+        return;
+      }
+      if ((s.stats[STAT_CONNECTIONS] ?? 0) >= s.max) {
+        Atomics.add(s.stats, STAT_REJECTED, 1);
+        c.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, this.#linger0);
+        c.close(fd);
+        continue;
+      }
+      Atomics.add(s.stats, STAT_ACCEPTED, 1);
+      Atomics.add(s.stats, STAT_CONNECTIONS, 1);
+      const t = this.#t;
+      t.open(fd, CLIENT);
+      t.svc[fd] = this.#t.svc[lfd] ?? 0;
+      t.state[fd] = DIALING;
+      t.attempt[fd] = 0;
+      c.setsockopt(fd, c.IPPROTO_TCP, c.TCP_NODELAY, this.#one);
+      this.#dial(fd, s);
+    }
+  }
+
+  #dial(cfd: number, s: Service): void {
+    const t = this.#t;
+    const retry = (t.attempt[cfd] ?? 0) > 0;
+    // getpeername only for ClientIP affinity: otherwise no address is ever decoded.
+    const target = this.#lb.next(s.name, this.#lb.needsClientIP(s.name) ? this.#peerIP(cfd) : '', retry);
+    const addr = target && this.#sockaddrs.get(target.key);
+    if (!target || !addr) return this.#closePair(cfd, true);
+    t.target[cfd] = target;
+    const ufd = c.socket(target.ip.includes(':') ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | SOCK_FLAGS, 0);
+    if (ufd < 0) {
+      this.#log('error', 'userspace: socket failed', { service: s.name, errno: -ufd });
+      return this.#closePair(cfd, true);
+    }
+    t.open(ufd, UPSTREAM);
+    t.peer[ufd] = cfd;
+    t.peer[cfd] = ufd;
+    c.setsockopt(ufd, c.IPPROTO_TCP, c.TCP_NODELAY, this.#one);
+    const r = c.connect(ufd, addr);
+    if (r === 0) return this.#connected(cfd, ufd);
+    if (r !== -c.EINPROGRESS) return this.#dialFailed(cfd);
+    this.#setEvents(ufd, c.EPOLLOUT);
+    this.#arm(cfd, s.dialMs[t.attempt[cfd] ?? 0] ?? 2000);
+  }
+
+  #dialDone(ufd: number, events: number): void {
+    const cfd = this.#t.peer[ufd] ?? -1;
+    this.#errLen[0] = 4;
+    const r = c.getsockopt(ufd, c.SOL_SOCKET, c.SO_ERROR, this.#errVal, this.#errLen);
+    if (r === 0 && this.#errVal[0] === 0 && (events & c.EPOLLOUT) !== 0) this.#connected(cfd, ufd);
+    else this.#dialFailed(cfd);
+  }
+
+  #connected(cfd: number, ufd: number): void {
+    const t = this.#t;
+    this.#disarm(cfd);
+    t.state[cfd] = RELAYING;
+    const target = t.target[cfd];
+    if (target) this.#lb.markSucceeded(target.key);
+    this.#setEvents(ufd, c.EPOLLIN);
+    this.#setEvents(cfd, c.EPOLLIN);
+  }
+
+  /** The dial failed (refused, unreachable, timed out): the next endpoint, at most dialMs.length tries. */
+  #dialFailed(cfd: number): void {
+    const t = this.#t;
+    const s = this.#services[t.svc[cfd] ?? -1];
+    this.#disarm(cfd);
+    const ufd = t.peer[cfd] ?? -1;
+    if (ufd >= 0) this.#closeFd(ufd);
+    t.peer[cfd] = -1;
+    const target = t.target[cfd];
+    if (target) this.#lb.markFailed(target.key);
+    if (!s) return this.#closePair(cfd, true);
+    Atomics.add(s.stats, STAT_DIAL_FAILURES, 1);
+    const attempt = (t.attempt[cfd] ?? 0) + 1;
+    t.attempt[cfd] = attempt;
+    if (attempt >= s.dialMs.length) return this.#closePair(cfd, true);
+    this.#dial(cfd, s);
+  }
+
+  #peerIP(fd: number): string {
+    this.#addrLen[0] = SOCKADDR_MAX;
+    if (c.getpeername(fd, this.#addr, this.#addrLen) < 0) return '';
+    return decodeSockaddr(this.#addr, this.#addrLen[0]).ip;
+  }
+
+  // --- relaying ---
+
+  #onSocket(fd: number, events: number): void {
+    const t = this.#t;
+    const cfd = t.role[fd] === CLIENT ? fd : (t.peer[fd] ?? -1);
+    if (t.state[cfd] === DIALING) {
+      if (fd !== cfd) this.#dialDone(fd, events);
+      return;
+    }
+    if ((events & c.EPOLLERR) !== 0) return this.#closePair(cfd, false);
+    if ((events & c.EPOLLOUT) !== 0 && !this.#flush(fd)) return;
+    if ((events & c.EPOLLIN) !== 0 && ((t.ev[fd] ?? 0) & c.EPOLLIN) !== 0) return this.#read(fd, cfd);
+    if ((events & (c.EPOLLIN | c.EPOLLOUT)) === 0 && (events & c.EPOLLHUP) !== 0) {
+      // Both directions of fd are done while its peer still flushes: level-triggered HUP would
+      // repeat on every wait, so stop watching fd.
+      c.epollCtl(this.#ep, c.EPOLL_CTL_DEL, fd, null);
+      t.ev[fd] = 0;
+      t.registered[fd] = 0;
+    }
+  }
+
+  #read(fd: number, cfd: number): void {
+    const t = this.#t;
+    const dst = t.peer[fd] ?? -1;
+    const n = c.recv(fd, this.#buf, this.#buf.byteLength, 0);
+    if (n > 0) {
+      let m = c.send(dst, this.#buf, n, c.MSG_NOSIGNAL);
+      if (m === n) return;
+      if (m < 0) {
+        if (m !== -c.EAGAIN) return this.#closePair(cfd, false);
+        m = 0;
+      }
+      // The sink is full: keep the rest, stop reading the source until it is flushed.
+      t.pending[dst] = this.#buf.slice(m, n);
+      this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
+      this.#setEvents(dst, (t.ev[dst] ?? 0) | c.EPOLLOUT);
+      return;
+    }
+    if (n < 0) {
+      if (n !== -c.EAGAIN && n !== -c.EINTR) this.#closePair(cfd, false);
+      return;
+    }
+    // FIN: forward it once everything read before it has been sent.
+    t.flags[fd] = (t.flags[fd] ?? 0) | EOF_READ;
+    this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
+    if (t.pending[dst]) t.flags[dst] = (t.flags[dst] ?? 0) | SHUT_PENDING;
+    else this.#shutWr(dst);
+    this.#checkDone(cfd);
+  }
+
+  /** EPOLLOUT on a sink holding a remainder. Returns false when the pair was closed. */
+  #flush(fd: number): boolean {
+    const t = this.#t;
+    const p = t.pending[fd];
+    if (!p) return true;
+    const m = c.send(fd, p, p.byteLength, c.MSG_NOSIGNAL);
+    if (m < 0 && m !== -c.EAGAIN) {
+      this.#closePair(t.role[fd] === CLIENT ? fd : (t.peer[fd] ?? -1), false);
+      return false;
+    }
+    if (m < p.byteLength) {
+      if (m > 0) t.pending[fd] = p.subarray(m);
+      return true;
+    }
+    t.pending[fd] = undefined;
+    this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLOUT);
+    const src = t.peer[fd] ?? -1;
+    if (((t.flags[src] ?? 0) & EOF_READ) === 0) this.#setEvents(src, (t.ev[src] ?? 0) | c.EPOLLIN);
+    if (((t.flags[fd] ?? 0) & SHUT_PENDING) !== 0) this.#shutWr(fd);
+    const cfd = t.role[fd] === CLIENT ? fd : src;
+    return !this.#checkDone(cfd);
+  }
+
+  #shutWr(fd: number): void {
+    const t = this.#t;
+    t.flags[fd] = ((t.flags[fd] ?? 0) & ~SHUT_PENDING) | SHUT_SENT;
+    // ENOTCONN when the peer has already gone: the close that follows settles it.
+    c.shutdown(fd, c.SHUT_WR);
+  }
+
+  /** Both FINs relayed and nothing left to send: close the pair. Returns whether it closed. */
+  #checkDone(cfd: number): boolean {
+    const t = this.#t;
+    const ufd = t.peer[cfd] ?? -1;
+    if (((t.flags[cfd] ?? 0) & (t.flags[ufd] ?? 0) & EOF_READ) === 0) return false;
+    if (t.pending[cfd] || t.pending[ufd]) {
+      // Bytes still owed to a side that may never read them: bounded by the drain timeout.
+      const s = this.#services[t.svc[cfd] ?? -1];
+      if (t.state[cfd] === RELAYING && s) {
+        t.state[cfd] = DRAINING;
+        this.#arm(cfd, s.drainMs);
+      }
+      return false;
+    }
+    this.#closePair(cfd, false);
+    return true;
+  }
+
+  /** Close both sides of a pair (the client with a reset when `reset`: no endpoint would take it). */
+  #closePair(cfd: number, reset: boolean): void {
+    const t = this.#t;
+    if (t.role[cfd] !== CLIENT) return;
+    const s = this.#services[t.svc[cfd] ?? -1];
+    if (s) Atomics.sub(s.stats, STAT_CONNECTIONS, 1);
+    this.#disarm(cfd);
+    const ufd = t.peer[cfd] ?? -1;
+    if (ufd >= 0 && t.role[ufd] === UPSTREAM) this.#closeFd(ufd);
+    if (reset) c.setsockopt(cfd, c.SOL_SOCKET, c.SO_LINGER, this.#linger0);
+    this.#closeFd(cfd);
+  }
+
+  #closeFd(fd: number): void {
+    c.close(fd);
+    this.#t.release(fd);
+  }
+
+  #setEvents(fd: number, events: number): void {
+    const t = this.#t;
+    if (t.registered[fd] === 1 && t.ev[fd] === events) return;
+    const D = c.EPOLL_DATA_OFFSET >> 2;
+    this.#ctl32[0] = events;
+    this.#ctl32[D] = fd;
+    this.#ctl32[D + 1] = t.gen[fd] ?? 0;
+    const op = t.registered[fd] === 1 ? c.EPOLL_CTL_MOD : c.EPOLL_CTL_ADD;
+    const r = c.epollCtl(this.#ep, op, fd, this.#ctl);
+    if (r < 0) this.#log('error', 'userspace: epoll_ctl failed', { fd, errno: -r });
+    t.registered[fd] = 1;
+    t.ev[fd] = events;
+  }
+
+  // --- deadlines ---
+
+  #arm(cfd: number, ms: number): void {
+    this.#t.deadline[cfd] = this.#o.now() + ms;
+    this.#armed.add(cfd);
+  }
+
+  #disarm(cfd: number): void {
+    if (this.#armed.size > 0) this.#armed.delete(cfd);
+  }
+
+  #tick(): void {
+    const now = this.#o.now();
+    if (now < this.#nextTick) return;
+    this.#nextTick = now + TICK_MS;
+    const t = this.#t;
+    for (const cfd of this.#armed) {
+      if ((t.deadline[cfd] ?? 0) > now) continue;
+      this.#armed.delete(cfd);
+      if (t.state[cfd] === DIALING) this.#dialFailed(cfd);
+      else this.#closePair(cfd, false);
+    }
+  }
+
+  #log(level: 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
+    this.#o.reply({ op: 'log', level, msg, fields });
+  }
+}

@@ -1,0 +1,30 @@
+// The kernel relay engine's thread (started by kernel-relay.ts): it blocks in epoll_wait, which
+// is why it is not the daemon's main thread. Control messages arrive on `port` and are read
+// synchronously when the main thread's eventfd write wakes the loop.
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { FromWorker, ToWorker } from '../relay-control.ts';
+import { RelayEngine } from './relay-engine.ts';
+
+export interface RelayWorkerData {
+  /** The eventfd the main thread writes after each message. */
+  readonly wakeFd: number;
+  readonly port: MessagePort;
+  readonly failureBackoffMs: number;
+  /** Bytes read per recv: also the most held in user space per direction (back-pressure). */
+  readonly bufferSize: number;
+}
+
+const data = workerData as RelayWorkerData;
+const reply = (m: FromWorker): void => parentPort?.postMessage(m);
+try {
+  new RelayEngine({
+    wakeFd: data.wakeFd,
+    receive: () => receiveMessageOnPort(data.port)?.message as ToWorker | undefined,
+    reply,
+    failureBackoffMs: data.failureBackoffMs,
+    bufferSize: data.bufferSize,
+    now: () => performance.now(),
+  }).run();
+} finally {
+  data.port.close();
+}

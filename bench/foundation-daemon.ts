@@ -93,12 +93,18 @@ class RecordingProxier implements Proxier {
 }
 
 /** Characters in a restore input, without joining its chunks. */
-function inputLength(payload: string | readonly string[]): number {
-  return typeof payload === 'string' ? payload.length : payload.reduce((n, c) => n + c.length, 0);
+function inputLength(payload: string | Iterable<string>): number {
+  if (typeof payload === 'string') return payload.length;
+  let n = 0;
+  for (const c of payload) n += c.length;
+  return n;
 }
 
-/** An applier that keeps nothing: the payload is measured and dropped (no kernel involved). */
-function discardApplier(sizes: number[]): RulesApplier {
+/**
+ * An applier that keeps nothing (no kernel involved). The payload is made lazily as it is read;
+ * the render step below reads it once (so its time is the whole render) and this drops it.
+ */
+function discardApplier(): RulesApplier {
   return {
     family: 'IPv4',
     backend: 'dry-run',
@@ -106,7 +112,7 @@ function discardApplier(sizes: number[]): RulesApplier {
     ensureCanary: async () => undefined,
     canaryPresent: async () => true,
     natChains: async () => [],
-    restore: async (payload) => void sizes.push(inputLength(payload)),
+    restore: async () => undefined,
     cleanup: async () => undefined,
   };
 }
@@ -120,15 +126,15 @@ const HOST_OPTIONS: RenderOptions = {
 };
 
 function iptablesProxier(log: Logger): Proxier {
-  const sizes: number[] = [];
   return new IptablesProxier<RenderMemo>({
     family: 'IPv4',
-    applier: discardApplier(sizes),
+    applier: discardApplier(),
     render: (state, opts, prev) => {
       const t = performance.now();
       const out = renderRules(state, opts, prev);
+      const bytes = inputLength(out.payload.chunks);
       const renderMs = performance.now() - t;
-      records.push({ at: Number.NaN, changed: state.changedEndpoints.size + state.changedServices.size, full: out.stats.full, renderMs, bytes: inputLength(out.payload.chunks) });
+      records.push({ at: Number.NaN, changed: state.changedEndpoints.size + state.changedServices.size, full: out.stats.full, renderMs, bytes });
       return out;
     },
     jumps: iptablesJumps,

@@ -23,8 +23,12 @@ const TIMEOUT_MS = 60_000;
  */
 const RESTORE_TIMEOUT_MS = 30 * 60_000;
 
-/** A restore payload: one string, or chunks written in order (never joined; src/system/exec.ts). */
-export type RestoreInput = string | readonly string[];
+/**
+ * A restore payload: one string, or chunks written in order (never joined; src/system/exec.ts).
+ * Chunks may be made lazily as they are read (the iptables renderer's payload); an iterable used
+ * here must give the same chunks each time it is iterated (RestoreError reads it again).
+ */
+export type RestoreInput = string | Iterable<string>;
 
 /** A restore that failed; `line` (1-based, 0 when iptables did not say) and `rule` locate it. */
 export class RestoreError extends ExecError {

@@ -137,7 +137,7 @@ export function createDryRunApplier(family: IPFamily, write: (text: string) => v
     natChains: async () => [],
     async restore(payload) {
       // Dry-run keeps every payload whole (for --dry-run output and tests).
-      const text = typeof payload === 'string' ? payload : payload.join('');
+      const text = typeof payload === 'string' ? payload : [...payload].join('');
       payloads.push(text);
       write(`# ${family} iptables-restore --noflush --counters\n${text}`);
     },

@@ -55,6 +55,33 @@ describe('IptablesProxier', () => {
     expect((await p.sync(s)).kind).toBe('full');
   });
 
+  it('a restore that fails part-way through the streamed payload keeps the last memo and syncs fully next', async () => {
+    const base = createDryRunApplier('IPv4', () => {});
+    let failAfter = Number.POSITIVE_INFINITY;
+    const applier: RulesApplier = {
+      ...base,
+      restore: async (p) => {
+        // Take chunks as iptables-restore would, and die after `failAfter` of them.
+        let taken = 0;
+        for (const _ of typeof p === 'string' ? [p] : p) if (++taken > failAfter) throw new Error('restore died mid-stream');
+        return base.restore(p);
+      },
+    };
+    const p = make(applier);
+    const s1 = makeState('IPv4', [[web, [ep('10.244.1.10', 80)]]], { full: false });
+    await p.sync(s1);
+    failAfter = 1; // the filter table went through, the nat table did not
+    const s2 = makeState('IPv4', [[web, [ep('10.244.1.11', 80)]]], { full: false, changedEndpoints: new Set([web.name]) });
+    await expect(p.sync(s2)).rejects.toThrow('mid-stream');
+    expect(p.needFullSync).toBe(true);
+    failAfter = Number.POSITIVE_INFINITY;
+    expect((await p.sync(s2)).kind).toBe('full');
+    // The full sync after the failure deletes the chain of the endpoint that went away, known
+    // from the memo of the last applied render (not of the failed one).
+    expect(base.payloads.at(-1)).toContain('-X KUBE-SEP-');
+    expect(base.payloads.at(-1)).toContain('--to-destination 10.244.1.11:80');
+  });
+
   it('syncs fully when the canary chain disappeared', async () => {
     const base = createDryRunApplier('IPv4', () => {});
     let present = true;

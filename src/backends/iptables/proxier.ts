@@ -15,8 +15,12 @@ import { conntrackWork, type ConntrackTask, type UdpServiceMemo, udpServiceMemo 
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
-  /** The restore input in order, written chunk by chunk (never joined). */
-  readonly payload: { readonly chunks: readonly string[] };
+  /**
+   * The restore input in order, written chunk by chunk (never joined). Chunks may be made as
+   * they are read (render.ts renders while iptables-restore loads), so the memo is kept only
+   * once the whole input was taken and the restore succeeded.
+   */
+  readonly payload: { readonly chunks: Iterable<string> };
   readonly stats: {
     readonly full: boolean;
     readonly filterRules: number;

@@ -1,27 +1,33 @@
 // The second half of a render: the top-level chains (from every service port's memoized lines
-// plus the fixed ones), stale-chain deletion, the payload text and the stats. On a partial sync
+// plus the fixed ones), stale-chain deletion, the payload and the stats. The filter table is
+// small and made here; the nat table is a generator run while iptables-restore reads it, in
+// upstream's layout: every `:CHAIN` first, then the top-level rules, then each written service
+// port's chain rules (render-chains.ts, the bulk), then `-X` of stale chains. On a partial sync
 // a top-level chain is written only when some service port's lines in it changed (or a port
 // with lines in it came or went); the fixed chains depend only on the options, which a partial
 // sync shares with the last one, so they are skipped. A chain left out is not even declared, and
 // iptables-restore --noflush leaves it untouched (a step past upstream, same end state).
-import type { IPFamily, ServicePortName } from '../../model/types.ts';
+import type { IPFamily, NodeInfo, ServicePortName } from '../../model/types.ts';
+import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
 import type { NodePortSelection, RenderOptions } from './options.ts';
-import type { Lines } from './render-lines.ts';
+import { writeServiceChains } from './render-chains.ts';
+import { LineChunks } from './render-lines.ts';
 import type { DirtyTop, RenderMemo, ServiceMemo, TopKey } from './render-memo.ts';
+import { RestorePayload } from './render-payload.ts';
+import { portFacts } from './render-service.ts';
 import { renderForwardRules, renderMarkMasq, renderNodePortsJump, renderPostrouting } from './render-top.ts';
-import { ChunkJoiner, RestorePayload } from './render-payload.ts';
 import type { RenderResult } from './render.ts';
 
 export interface AssembleInput {
   readonly opts: RenderOptions;
+  readonly node: Pick<NodeInfo, 'name' | 'zone'>;
   readonly full: boolean;
   readonly order: readonly ServicePortName[];
   readonly services: ReadonlyMap<ServicePortName, ServiceMemo>;
   readonly dirty: DirtyTop;
   readonly stale: ReadonlySet<string>;
-  readonly decl: Lines;
-  readonly rules: Lines;
-  readonly written: number;
+  /** Service ports whose own chains are written, in order (their memo entries). */
+  readonly written: readonly ServiceMemo[];
   readonly totalEndpoints: number;
   readonly largeClusterMode: boolean;
   readonly localhostNodePorts: boolean;
@@ -90,7 +96,9 @@ export function assemble(a: AssembleInput): RenderResult {
     if (m.noLocalExternal) noLocalExternal++;
   }
 
-  const emit = (chains: readonly TopChain[], declOut: string[], rulesOut: string[]): { total: number; written: number } => {
+  /** Which top-level chains are written, and their rule counts. */
+  const select = (chains: readonly TopChain[]): { out: TopChain[]; total: number; written: number } => {
+    const out: TopChain[] = [];
     let total = 0;
     let written = 0;
     for (const c of chains) {
@@ -98,56 +106,76 @@ export function assemble(a: AssembleInput): RenderResult {
       total += n;
       if (!full && (c.perService === undefined || !dirty[c.perService])) continue;
       written += n;
-      declOut.push(`:${c.chain} - [0:0]\n`);
-      const body: string[] = [];
-      if (c.perService !== undefined) {
-        const k = c.perService;
-        for (const m of ms) for (const l of m.top[k]) body.push(l);
-      }
-      for (const l of c.fixed) body.push(l);
-      if (body.length > 0) {
-        body.push('');
-        rulesOut.push(body.join('\n'));
-      }
+      out.push(c);
     }
-    return { total, written };
+    return { out, total, written };
   };
+  /** The rules of `chains`, each service port's lines in order, then the fixed ones. */
+  function* topRules(chains: readonly TopChain[], lines: LineChunks): Generator<string> {
+    for (const c of chains) {
+      const k = c.perService;
+      if (k !== undefined) {
+        for (const m of ms) {
+          for (const l of m.top[k]) lines.push(l);
+          if (lines.full) yield lines.take();
+        }
+      }
+      for (const l of c.fixed) lines.push(l);
+    }
+  }
 
-  const fDecl: string[] = [];
-  const fRules: string[] = [];
-  const f = emit(filterChains, fDecl, fRules);
-  const nDecl: string[] = [];
-  const nRules: string[] = [];
-  const n = emit(natChains, nDecl, nRules);
-  const natTopDecl = nDecl.length;
-  a.decl.drainTo(nDecl);
-  for (const c of stale) nDecl.push(`:${c} - [0:0]\n`);
-  a.rules.drainTo(nRules);
-  for (const c of stale) nRules.push(`-X ${c}\n`);
+  const f = select(filterChains);
+  const n = select(natChains);
+  const fLines = new LineChunks();
+  fLines.push('*filter');
+  for (const c of f.out) fLines.push(`:${c.chain} - [0:0]`);
+  // The filter table is small (top-level chains only): one string, the payload's first chunk.
+  const fParts = [...topRules(f.out, fLines)];
+  fLines.push('COMMIT');
+  fParts.push(fLines.take());
+  const filter = fParts.join('');
 
-  const filter = ['*filter\n', ...fDecl, ...fRules, 'COMMIT\n'].join('');
-  // Small pieces (top-level chains, one per stale chain) are merged so no chunk is tiny; the
-  // per-service Lines chunks go through as they are.
-  const chunks = [filter];
-  const nat = new ChunkJoiner(chunks);
-  nat.add('*nat\n');
-  for (const x of nDecl) nat.add(x);
-  for (const x of nRules) nat.add(x);
-  nat.add('COMMIT\n');
-  nat.end();
+  let declCount = 0;
+  let ruleCount = 0;
+  for (const m of a.written) {
+    declCount += m.chains.length;
+    ruleCount += m.chainRules;
+  }
+  const { opts: o, node, largeClusterMode, written } = a;
+  function* nat(): Generator<string> {
+    const lines = new LineChunks();
+    lines.push('*nat');
+    for (const c of n.out) lines.push(`:${c.chain} - [0:0]`);
+    for (const m of written) {
+      for (const c of m.chains) lines.push(`:${c} - [0:0]`);
+      if (lines.full) yield lines.take();
+    }
+    for (const c of stale) lines.push(`:${c} - [0:0]`);
+    yield* topRules(n.out, lines);
+    const out = lines.buffer;
+    for (const m of written) {
+      // Recomputed from the memo entry (cheap) rather than kept from the plan for every port.
+      const cat = categorizeEndpoints(m.ordered, m.svc, node);
+      writeServiceChains(o, largeClusterMode, m.svc, cat, portFacts(m.svc, cat, externallyAccessible(m.svc), m.names.service), m.names, out);
+      if (lines.full) yield lines.take();
+    }
+    for (const c of stale) lines.push(`-X ${c}`);
+    lines.push('COMMIT');
+    yield lines.take();
+  }
   const memo: RenderMemo = { family: a.family, optionsKey: a.key, largeClusterMode: a.largeClusterMode, services, order };
   return {
-    payload: new RestorePayload(chunks, 1),
+    payload: new RestorePayload(filter, nat),
     stats: {
       full,
       servicePorts: services.size,
-      servicePortsWritten: a.written,
+      servicePortsWritten: a.written.length,
       endpoints: a.totalEndpoints,
       largeClusterMode: a.largeClusterMode,
       filterRules: f.total,
-      natRulesWritten: n.written + a.rules.count,
+      natRulesWritten: n.written + ruleCount,
       natRulesTotal: n.total + chainRules,
-      natChainsWritten: natTopDecl + a.decl.count + stale.size,
+      natChainsWritten: n.out.length + declCount + stale.size,
       deletedChains: stale.size,
       noLocalEndpointsInternal: noLocalInternal,
       noLocalEndpointsExternal: noLocalExternal,

@@ -48,7 +48,13 @@ describe('renderer fuzz', () => {
     fc.assert(
       fc.property(fc.array(service, { minLength: 1, maxLength: 6 }), fc.boolean(), (svcs, large) => {
         const state = makeState('IPv4', svcs.map(build));
-        const { payload } = renderRules(state, upstreamOptions('IPv4', { largeClusterEndpointsThreshold: large ? 0 : 1000 }));
+        const { payload, stats } = renderRules(state, upstreamOptions('IPv4', { largeClusterEndpointsThreshold: large ? 0 : 1000 }));
+        // The plan counts the chain rules without writing them (render-service.ts); the writer
+        // (render-chains.ts) must agree, or the nat-rules metrics would lie.
+        const count = (table: string, prefix: string): number => table.split('\n').filter((l) => l.startsWith(prefix)).length;
+        expect(count(payload.nat, '-A ')).toBe(stats.natRulesWritten);
+        expect(count(payload.nat, ':')).toBe(stats.natChainsWritten);
+        expect(count(payload.filter, '-A ')).toBe(stats.filterRules);
         for (const line of payload.text.split('\n')) {
           if (!/^[\x20-\x7e]*$/.test(line)) expect.fail(`control/non-ASCII char in ${JSON.stringify(line)}`);
           const toks = tokenize(line);

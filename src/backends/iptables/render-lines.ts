@@ -1,30 +1,28 @@
-// Restore lines collected as a few large chunks: lines are joined every CHUNK lines, so the
-// many small per-line strings die young (cheap scavenges) instead of being promoted and then
-// copied once more by one huge join; the payload is one final join of ~100 chunks.
+// Restore lines gathered into chunks of CHUNK lines: the many small per-line strings die young
+// (cheap scavenges) once joined, and the payload generator (render-assemble.ts) hands each chunk
+// to iptables-restore's stdin as soon as it is full, so only a few chunks are alive at a time.
 const CHUNK = 2048;
 
-export class Lines {
-  #buf: string[] = [];
-  readonly #chunks: string[] = [];
-  /** Lines pushed so far. */
-  count = 0;
+export class LineChunks {
+  /** Lines not yet taken; writers may push to it directly (it is never replaced). */
+  readonly buffer: string[] = [];
 
   push(line: string): void {
-    this.#buf.push(line);
-    this.count++;
-    if (this.#buf.length >= CHUNK) this.#flush();
+    this.buffer.push(line);
   }
 
-  #flush(): void {
+  /** Whether a chunk's worth of lines is waiting. */
+  get full(): boolean {
+    return this.buffer.length >= CHUNK;
+  }
+
+  /** The waiting lines as one newline-terminated string ('' when none); the buffer is emptied. */
+  take(): string {
+    if (this.buffer.length === 0) return '';
     // A trailing '' gives the chunk its final newline without another concatenation.
-    this.#buf.push('');
-    this.#chunks.push(this.#buf.join('\n'));
-    this.#buf = [];
-  }
-
-  /** Append this sink's text (every line newline-terminated) to `out`. */
-  drainTo(out: string[]): void {
-    if (this.#buf.length > 0) this.#flush();
-    for (const c of this.#chunks) out.push(c);
+    this.buffer.push('');
+    const text = this.buffer.join('\n');
+    this.buffer.length = 0;
+    return text;
   }
 }

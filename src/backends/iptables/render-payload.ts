@@ -1,64 +1,37 @@
-// The restore payload as chunks (render.ts builds it, the applier streams it to iptables-restore's
-// stdin): pieces are only joined where they are small, never into one 30 MB string.
-/** Pieces below this size are merged with their neighbours into one chunk. */
-const MIN_CHUNK = 64 * 1024;
-
-/** Appends pieces of text to `out` as chunks of at least MIN_CHUNK (except the last). */
-export class ChunkJoiner {
-  readonly #out: string[];
-  #small: string[] = [];
-  #smallLength = 0;
-  constructor(out: string[]) {
-    this.#out = out;
-  }
-
-  add(piece: string): void {
-    if (piece.length >= MIN_CHUNK) {
-      this.#flush();
-      this.#out.push(piece);
-      return;
-    }
-    this.#small.push(piece);
-    this.#smallLength += piece.length;
-    if (this.#smallLength >= MIN_CHUNK) this.#flush();
-  }
-
-  end(): void {
-    this.#flush();
-  }
-
-  #flush(): void {
-    if (this.#small.length === 0) return;
-    this.#out.push(this.#small.length === 1 ? (this.#small[0] as string) : this.#small.join(''));
-    this.#small = [];
-    this.#smallLength = 0;
-  }
-}
-
+// The restore payload (render-assemble.ts builds it, the applier streams it to iptables-restore's
+// stdin): the filter table as one string, then the nat table as chunks made on demand.
 /**
- * The whole `iptables-restore` input, `*filter … COMMIT` then `*nat … COMMIT`, as chunks of up to
- * a few hundred KB in order: the applier writes them to iptables-restore's stdin one by one, so a
- * 30 MB payload is never joined into one string (nor copied into one Buffer) in the daemon.
- * `text`, `filter` and `nat` join on demand (dry-run, tests).
+ * The whole `iptables-restore` input, `*filter … COMMIT` then `*nat … COMMIT`. Iterating it
+ * yields the filter table, then the nat table in chunks of a few hundred KB, each made only when
+ * asked for: the applier writes them to iptables-restore's stdin with back-pressure, so a 30 MB
+ * payload is never held in memory at once (nor joined into one string or Buffer). Every
+ * iteration renders the chunks anew, identically; `text`, `filter` and `nat` join on demand
+ * (dry-run, tests).
  */
-export class RestorePayload {
-  readonly chunks: readonly string[];
-  /** chunks[0, filterChunks) are the filter table, the rest the nat table. */
-  readonly #filterChunks: number;
-  constructor(chunks: readonly string[], filterChunks: number) {
-    this.chunks = chunks;
-    this.#filterChunks = filterChunks;
+export class RestorePayload implements Iterable<string> {
+  readonly filter: string;
+  readonly #nat: () => Iterable<string>;
+
+  constructor(filter: string, nat: () => Iterable<string>) {
+    this.filter = filter;
+    this.#nat = nat;
+  }
+
+  /** The payload's chunks, in order (this payload itself: it is re-iterable). */
+  get chunks(): Iterable<string> {
+    return this;
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    yield this.filter;
+    yield* this.#nat();
   }
 
   get text(): string {
-    return this.chunks.join('');
-  }
-
-  get filter(): string {
-    return this.chunks.slice(0, this.#filterChunks).join('');
+    return [...this].join('');
   }
 
   get nat(): string {
-    return this.chunks.slice(this.#filterChunks).join('');
+    return [...this.#nat()].join('');
   }
 }

@@ -1,14 +1,14 @@
-// Rules for one service port, in upstream syncProxyRules' order (pkg/proxy/iptables/proxier.go,
-// the "Build rules for each service-port" loop and writeServiceToEndpointRules). Top-level
-// rules (nat KUBE-SERVICES/KUBE-NODEPORTS, every filter rule) are always written; the
-// per-service chains (SVC/SVL/EXT/FW/SEP) are returned for the caller to write or skip.
+// One service port's plan, in upstream syncProxyRules' order (pkg/proxy/iptables/proxier.go, the
+// "Build rules for each service-port" loop): its lines in the top-level chains (nat
+// KUBE-SERVICES/KUBE-NODEPORTS, every filter rule), the names of its own chains (SVC/SVL/EXT/FW/SEP)
+// and how many rules they get. The rules of its own chains, the bulk of a payload, are written
+// later by render-chains.ts while iptables-restore reads the payload, so a full payload is never
+// held in memory at once; both derive what they write from the same PortFacts.
 import type { Endpoint, ServicePort } from '../../model/types.ts';
-import { protocolLower } from './chain-names.ts';
+import { protocolLower, type ServiceChainNames } from './chain-names.ts';
 import { commentToken, quotedComment, sanitizeCommentText } from './comment.ts';
 import type { PortNameCache } from './name-cache.ts';
 import { cidrContains, type RenderOptions } from './options.ts';
-import { probability } from './probability.ts';
-import type { Lines } from './render-lines.ts';
 import type { CategorizedEndpoints } from '../../model/topology.ts';
 
 export const MARK_MASQ = 'KUBE-MARK-MASQ';
@@ -19,9 +19,6 @@ export interface ServiceRenderContext {
   readonly largeClusterMode: boolean;
   /** Effective: configured, IPv4, and loopback among nodePortAddresses. */
   readonly localhostNodePorts: boolean;
-  /** Where the per-service chains' `:CHAIN` lines and rules go. */
-  readonly decl: Lines;
-  readonly rules: Lines;
 }
 
 /** A service port's lines in the top-level chains (shared EMPTY when none), kept in the memo. */
@@ -47,7 +44,7 @@ export interface ServiceRenderResult {
   readonly top: ServiceTop;
   /** Per-service nat chains this port owns, in declaration order. */
   readonly chains: readonly string[];
-  /** Rules written to `ctx.rules` for them. */
+  /** Rules render-chains.ts writes into them. */
   readonly chainRules: number;
   readonly noLocalInternal: boolean;
   readonly noLocalExternal: boolean;
@@ -56,7 +53,7 @@ export interface ServiceRenderResult {
 const orEmpty = (xs: string[]): readonly string[] => (xs.length === 0 ? EMPTY_LINES : xs);
 
 /** Indices in `ordered` of `sub`, a subsequence of it (topology filters keep input order). */
-function indicesOf(ordered: readonly Endpoint[], sub: readonly Endpoint[]): number[] {
+export function indicesOf(ordered: readonly Endpoint[], sub: readonly Endpoint[]): number[] {
   const out: number[] = [];
   let j = 0;
   for (const e of sub) {
@@ -71,11 +68,82 @@ function indicesOf(ordered: readonly Endpoint[], sub: readonly Endpoint[]): numb
   return out;
 }
 
+/** What both the plan and the chain writer derive from a service port and its endpoints. */
+export interface PortFacts {
+  /** Sanitized `ns/name:port` for comments, and as a bare comment token. */
+  readonly name: string;
+  readonly bare: string;
+  /** `-m tcp -p tcp` */
+  readonly pm: string;
+  readonly n: ServiceChainNames;
+  readonly etpLocal: boolean;
+  readonly hasEndpoints: boolean;
+  readonly hasInternalEndpoints: boolean;
+  readonly hasExternalEndpoints: boolean;
+  readonly usesClusterPolicyChain: boolean;
+  readonly usesLocalPolicyChain: boolean;
+  readonly usesExternalTrafficChain: boolean;
+  readonly usesFWChain: boolean;
+  readonly internalTrafficChain: string;
+  readonly externalPolicyChain: string;
+  /** The clusterIP match, shared by the KUBE-SERVICES rule and the masquerade rule. */
+  readonly clusterMatch: string;
+}
+
+export function portFacts(svc: ServicePort, cat: CategorizedEndpoints, externallyAccessible: boolean, n: ServiceChainNames): PortFacts {
+  const proto = protocolLower(svc.protocol);
+  const pm = `-m ${proto} -p ${proto}`;
+  const name = sanitizeCommentText(svc.name);
+  const etpLocal = svc.externalPolicyLocal && externallyAccessible;
+  const itpLocal = svc.internalPolicyLocal;
+  const usesClusterEndpoints = !itpLocal || externallyAccessible;
+  const usesLocalEndpoints = itpLocal || etpLocal;
+  const hasEndpoints = cat.hasAnyEndpoints;
+  return {
+    name,
+    bare: commentToken(name),
+    pm,
+    n,
+    etpLocal,
+    hasEndpoints,
+    hasInternalEndpoints: hasEndpoints && (!itpLocal || cat.localEndpoints.length > 0),
+    hasExternalEndpoints: hasEndpoints && (!etpLocal || cat.localEndpoints.length > 0),
+    usesClusterPolicyChain: cat.clusterEndpoints.length > 0 && usesClusterEndpoints,
+    usesLocalPolicyChain: cat.localEndpoints.length > 0 && usesLocalEndpoints,
+    usesExternalTrafficChain: hasEndpoints && externallyAccessible,
+    usesFWChain: hasEndpoints && svc.loadBalancerVIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0,
+    internalTrafficChain: itpLocal ? n.svl : n.svc,
+    externalPolicyChain: etpLocal ? n.svl : n.svc,
+    clusterMatch: `-m comment --comment ${quotedComment(`${name} cluster IP`)} ${pm} -d ${svc.clusterIP} --dport ${svc.port}`,
+  };
+}
+
+/** Whether the FW chain also accepts the LB VIPs as sources (a source range holds the node IP). */
+export function allowFromNode(svc: ServicePort, opts: RenderOptions): boolean {
+  const nodeIP = opts.nodeIPs[0];
+  return nodeIP !== undefined && svc.loadBalancerSourceRanges.some((cidr) => cidrContains(cidr, nodeIP));
+}
+
+/** The number of rules render-chains.ts writes for this port; the writer's tests check they agree. */
+function chainRuleCount(ctx: ServiceRenderContext, svc: ServicePort, cat: CategorizedEndpoints, f: PortFacts): number {
+  const { opts } = ctx;
+  let count = 0;
+  if (f.hasInternalEndpoints && (opts.masqueradeAll || opts.localDetector !== null)) count++;
+  if (f.usesExternalTrafficChain) count += (f.etpLocal ? (opts.localDetector !== null ? 3 : 2) : 1) + (f.hasExternalEndpoints ? 1 : 0);
+  if (f.usesFWChain) count += svc.loadBalancerSourceRanges.length + (allowFromNode(svc, opts) ? svc.loadBalancerVIPs.length : 0) + 1;
+  const perEndpoint = svc.sessionAffinity.type === 'ClientIP' ? 2 : 1;
+  if (f.usesClusterPolicyChain) count += perEndpoint * cat.clusterEndpoints.length;
+  if (f.usesLocalPolicyChain) count += perEndpoint * cat.localEndpoints.length;
+  return count + 2 * cat.allReachableEndpoints.length;
+}
+
 /**
  * `ordered`: the port's endpoints sorted by `IP:port`; `strs[i]` is that string for
- * `ordered[i]`; `cat` was computed from `ordered`.
+ * `ordered[i]`; `cat` was computed from `ordered`. Hashes (or recalls) the KUBE-SEP names of the
+ * reachable endpoints into `names`, in ascending order, so `names.done()` lists them aligned with
+ * `cat.allReachableEndpoints`, which is what the chain writer relies on.
  */
-export function renderServicePort(
+export function planServicePort(
   ctx: ServiceRenderContext,
   svc: ServicePort,
   ordered: readonly Endpoint[],
@@ -84,36 +152,14 @@ export function renderServicePort(
   externallyAccessible: boolean,
   names: PortNameCache,
 ): ServiceRenderResult {
-  const { opts } = ctx;
-  const chainDecl = ctx.decl;
-  const rules = ctx.rules;
-  const rulesBefore = rules.count;
+  const f = portFacts(svc, cat, externallyAccessible, names.service);
+  const { name, bare, pm, n, hasEndpoints, hasInternalEndpoints, hasExternalEndpoints, usesFWChain } = f;
   const chains: string[] = [];
   const nat = { services: [] as string[], nodePorts: [] as string[] };
   const filter = { services: [] as string[], external: [] as string[], nodePorts: [] as string[], firewall: [] as string[] };
   let noLocalInternal = false;
   let noLocalExternal = false;
-
-  const proto = protocolLower(svc.protocol);
-  const pm = `-m ${proto} -p ${proto}`;
-  const name = sanitizeCommentText(svc.name);
-  const bare = commentToken(name);
-  const n = names.service;
   const port = String(svc.port);
-  const etpLocal = svc.externalPolicyLocal && externallyAccessible;
-  const itpLocal = svc.internalPolicyLocal;
-  const usesClusterEndpoints = !itpLocal || externallyAccessible;
-  const usesLocalEndpoints = itpLocal || etpLocal;
-
-  const hasEndpoints = cat.hasAnyEndpoints;
-  const usesClusterPolicyChain = cat.clusterEndpoints.length > 0 && usesClusterEndpoints;
-  const usesLocalPolicyChain = cat.localEndpoints.length > 0 && usesLocalEndpoints;
-  const internalTrafficChain = itpLocal ? n.svl : n.svc;
-  const hasInternalEndpoints = hasEndpoints && (!itpLocal || cat.localEndpoints.length > 0);
-  const externalPolicyChain = etpLocal ? n.svl : n.svc;
-  const hasExternalEndpoints = hasEndpoints && (!etpLocal || cat.localEndpoints.length > 0);
-  const usesExternalTrafficChain = hasEndpoints && externallyAccessible;
-  const usesFWChain = hasEndpoints && svc.loadBalancerVIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
   const lbChain = usesFWChain ? n.fw : n.ext;
 
   let internalTarget = '';
@@ -137,8 +183,7 @@ export function renderServicePort(
   }
 
   // Capture the clusterIP.
-  const clusterMatch = `-m comment --comment ${quotedComment(`${name} cluster IP`)} ${pm} -d ${svc.clusterIP} --dport ${port}`;
-  if (hasInternalEndpoints) nat.services.push(`-A KUBE-SERVICES ${clusterMatch} -j ${internalTrafficChain}`);
+  if (hasInternalEndpoints) nat.services.push(`-A KUBE-SERVICES ${f.clusterMatch} -j ${f.internalTrafficChain}`);
   else filter.services.push(`-A KUBE-SERVICES -m comment --comment ${internalComment} ${pm} -d ${svc.clusterIP} --dport ${port} -j ${internalTarget}`);
 
   // Capture externalIPs.
@@ -171,7 +216,7 @@ export function renderServicePort(
   if (svc.nodePort !== 0) {
     const np = String(svc.nodePort);
     if (hasEndpoints) {
-      if (ctx.localhostNodePorts && opts.nfacct.localhostNodePortsAccepted) {
+      if (ctx.localhostNodePorts && ctx.opts.nfacct.localhostNodePortsAccepted) {
         nat.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${bare} ${pm} -d 127.0.0.0/8 --dport ${np} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${n.ext}`);
       }
       nat.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${bare} ${pm} --dport ${np} -j ${n.ext}`);
@@ -186,93 +231,16 @@ export function renderServicePort(
     filter.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${quotedComment(`${name} health check node port`)} -m tcp -p tcp --dport ${svc.healthCheckNodePort} -j ACCEPT`);
   }
 
-  // --- Per-service chains (skipped on a partial sync when unchanged). ---
-
-  // Internal traffic: masquerade off-cluster sources, so replies come back through this node.
-  if (hasInternalEndpoints) {
-    if (opts.masqueradeAll) rules.push(`-A ${internalTrafficChain} ${clusterMatch} -j ${MARK_MASQ}`);
-    else if (opts.localDetector !== null) rules.push(`-A ${internalTrafficChain} ${clusterMatch} ${opts.localDetector.ifNotLocal} -j ${MARK_MASQ}`);
-  }
-
-  if (usesExternalTrafficChain) {
-    chainDecl.push(`:${n.ext} - [0:0]`);
-    chains.push(n.ext);
-    if (!etpLocal) {
-      rules.push(`-A ${n.ext} -m comment --comment ${quotedComment(`masquerade traffic for ${name} external destinations`)} -j ${MARK_MASQ}`);
-    } else {
-      // Pod -> external destination is short-circuited to the Cluster chain, simulating a
-      // trip out to the load balancer and back in.
-      if (opts.localDetector !== null) {
-        rules.push(`-A ${n.ext} -m comment --comment ${quotedComment(`pod traffic for ${name} external destinations`)} ${opts.localDetector.ifLocal} -j ${n.svc}`);
-      }
-      // Host-originated traffic needs SNAT: the LB IP is local, so it would be the source.
-      rules.push(`-A ${n.ext} -m comment --comment ${quotedComment(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ}`);
-      rules.push(`-A ${n.ext} -m comment --comment ${quotedComment(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${n.svc}`);
-    }
-    if (hasExternalEndpoints) rules.push(`-A ${n.ext} -j ${externalPolicyChain}`);
-  }
-
-  if (usesFWChain) {
-    chainDecl.push(`:${n.fw} - [0:0]`);
-    chains.push(n.fw);
-    const head = `-A ${n.fw} -m comment --comment ${quotedComment(`${name} loadbalancer IP`)}`;
-    let allowFromNode = false;
-    const nodeIP = opts.nodeIPs[0];
-    for (const cidr of svc.loadBalancerSourceRanges) {
-      rules.push(`${head} -s ${cidr} -j ${n.ext}`);
-      if (nodeIP !== undefined && !allowFromNode && cidrContains(cidr, nodeIP)) allowFromNode = true;
-    }
-    // A VIP-like LB's address is often local: node -> VIP loops back with the VIP as source.
-    if (allowFromNode) for (const ip of svc.loadBalancerVIPs) rules.push(`${head} -s ${ip} -j ${n.ext}`);
-    // Falling off the end means not DNATed; filter KUBE-PROXY-FIREWALL drops it.
-    rules.push(`-A ${n.fw} -m comment --comment ${quotedComment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)}`);
-  }
-
-  const sepComment = ctx.largeClusterMode ? '' : ` -m comment --comment ${bare}`;
-  const sep: string[] = [];
-  const sepOf = (i: number): string => {
-    let c = sep[i];
-    if (c === undefined) {
-      c = names.endpoint(strs[i] as string);
-      sep[i] = c;
-    }
-    return c;
-  };
-
-  const policyChain = (chain: string, eps: readonly Endpoint[]): void => {
-    chainDecl.push(`:${chain} - [0:0]`);
-    chains.push(chain);
-    const idx = indicesOf(ordered, eps);
-    const lb = (i: number): string => (ctx.largeClusterMode ? '' : ` -m comment --comment ${quotedComment(`${name} -> ${strs[i] as string}`)}`);
-    if (svc.sessionAffinity.type === 'ClientIP') {
-      const tail = ` --rcheck --seconds ${svc.sessionAffinity.timeoutSeconds} --reap -j `;
-      for (const i of idx) {
-        const c = sepOf(i);
-        rules.push(`-A ${chain}${lb(i)} -m recent --name ${c}${tail}${c}`);
-      }
-    }
-    const count = idx.length;
-    for (let k = 0; k < count; k++) {
-      const i = idx[k] as number;
-      const stat = k < count - 1 ? ` -m statistic --mode random --probability ${probability(count - k)}` : '';
-      rules.push(`-A ${chain}${lb(i)}${stat} -j ${sepOf(i)}`);
-    }
-  };
-  if (usesClusterPolicyChain) policyChain(n.svc, cat.clusterEndpoints);
-  if (usesLocalPolicyChain) policyChain(n.svl, cat.localEndpoints);
-
-  // Per-endpoint chains: hairpin masquerade, then DNAT.
-  const affinity = svc.sessionAffinity.type === 'ClientIP';
-  const dnat = ` ${pm} -j DNAT --to-destination `;
+  // The port's own chains, in upstream's declaration order.
+  if (f.usesExternalTrafficChain) chains.push(n.ext);
+  if (usesFWChain) chains.push(n.fw);
+  if (f.usesClusterPolicyChain) chains.push(n.svc);
+  if (f.usesLocalPolicyChain) chains.push(n.svl);
   for (const i of indicesOf(ordered, cat.allReachableEndpoints)) {
-    const c = sepOf(i);
     const str = strs[i] as string;
+    const c = names.endpoint(str);
     names.keep(str, c);
-    chainDecl.push(`:${c} - [0:0]`);
     chains.push(c);
-    const head = `-A ${c}${sepComment}`;
-    rules.push(`${head} -s ${(ordered[i] as Endpoint).ip} -j ${MARK_MASQ}`);
-    rules.push(affinity ? `${head} -m recent --name ${c} --set${dnat}${str}` : `${head}${dnat}${str}`);
   }
 
   const top: ServiceTop = {
@@ -280,5 +248,5 @@ export function renderServicePort(
     filterServices: orEmpty(filter.services), filterExternal: orEmpty(filter.external),
     filterNodePorts: orEmpty(filter.nodePorts), filterFirewall: orEmpty(filter.firewall),
   };
-  return { top, chains, chainRules: rules.count - rulesBefore, noLocalInternal, noLocalExternal };
+  return { top, chains, chainRules: chainRuleCount(ctx, svc, cat, f), noLocalInternal, noLocalExternal };
 }

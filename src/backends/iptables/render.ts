@@ -3,6 +3,12 @@
 // applier ensures the jumps from built-in chains (jumps.ts) and runs
 // `iptables-restore --noflush --counters` with `payload.chunks`.
 //
+// Two passes: this one plans every service port (its top-level lines, chain names and counts,
+// all kept in the memo) and returns; the payload is a lazy iterable whose chunks are made while
+// iptables-restore reads them (render-assemble.ts), the per-service chain rules last
+// (render-chains.ts). So rendering overlaps the restore, and only a window of the payload text
+// (a few chunks) is alive at a time instead of all 30 MB of it.
+//
 //  nat                                                filter
 //  PREROUTING/OUTPUT ─> KUBE-SERVICES                 INPUT ─> KUBE-EXTERNAL-SERVICES (ctstate NEW)
 //     │  -d clusterIP --dport p ─> KUBE-SVC-x (or SVL)      ─> KUBE-NODEPORTS (health-check ACCEPT)
@@ -28,10 +34,9 @@ import type { IPFamily, ProxyState, ServicePortName } from '../../model/types.ts
 import { isServiceChainName } from './chain-names.ts';
 import { PortNameCache } from './name-cache.ts';
 import { selectNodePortAddresses, type RenderOptions } from './options.ts';
-import { Lines } from './render-lines.ts';
 import type { RestorePayload } from './render-payload.ts';
 import { markDirty, noDirtyTop, orderedEndpoints, type RenderMemo, type ServiceMemo } from './render-memo.ts';
-import { EMPTY_TOP, renderServicePort, type ServiceRenderContext } from './render-service.ts';
+import { EMPTY_TOP, planServicePort, type ServiceRenderContext } from './render-service.ts';
 import { assemble } from './render-assemble.ts';
 import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
 
@@ -84,14 +89,13 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
   const npSel = selectNodePortAddresses(opts, family);
   const localhostNodePorts = opts.localhostNodePorts && !isIPv6 && npSel.containsIPv4Loopback;
 
-  const decl = new Lines();
-  const rules = new Lines();
-  const ctx: ServiceRenderContext = { opts, isIPv6, largeClusterMode, localhostNodePorts, decl, rules };
+  const ctx: ServiceRenderContext = { opts, isIPv6, largeClusterMode, localhostNodePorts };
   const services = new Map<ServicePortName, ServiceMemo>();
   const order = sameNames && previous !== undefined ? previous.order : [...state.services.keys()].sort();
   const dirty = noDirtyTop();
   const stale = new Set<string>();
-  let written = 0;
+  /** Service ports whose own chains this payload writes, in order. */
+  const written: ServiceMemo[] = [];
   for (const name of order) {
     const svc = state.services.get(name);
     if (svc === undefined) continue;
@@ -101,17 +105,22 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
       services.set(name, m);
       continue;
     }
+    // Same inputs under the same options give the same plan: keep the old entry (a warm full
+    // render then only rewrites the port's chains), allocating no long-lived objects for it.
+    if (prev !== undefined && m !== undefined && m.svc === svc && m.raw === raw) {
+      services.set(name, m);
+      written.push(m);
+      continue;
+    }
     const { ordered, strs } = m !== undefined && m.raw === raw ? m : orderedEndpoints(raw);
     const cat = categorizeEndpoints(ordered, svc, state.node);
     const names = new PortNameCache(name, svc.protocol, m?.names);
-    const r = renderServicePort(ctx, svc, ordered, strs, cat, externallyAccessible(svc), names);
-    written++;
+    const r = planServicePort(ctx, svc, ordered, strs, cat, externallyAccessible(svc), names);
     if (!full) markDirty(dirty, m?.top ?? EMPTY_TOP, r.top);
     if (m !== undefined) for (const c of m.chains) if (!r.chains.includes(c)) stale.add(c);
-    // Same inputs under the same options give the same output: keep the old entry, so a warm
-    // full render allocates no long-lived objects for it (fewer survivors to copy in GC).
-    const same = prev !== undefined && m !== undefined && m.svc === svc && m.raw === raw;
-    services.set(name, same ? m : { svc, raw, ordered, strs, names: names.done(), ...r });
+    const entry: ServiceMemo = { svc, raw, ordered, strs, names: names.done(), ...r };
+    services.set(name, entry);
+    written.push(entry);
   }
   // Service ports gone since last time: every chain of theirs is stale.
   if (previous !== undefined && !sameNames) {
@@ -128,5 +137,5 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
     for (const m of services.values()) for (const c of m.chains) active.add(c);
     for (const c of existing) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
   }
-  return assemble({ opts, full, order, services, dirty, stale, decl, rules, written, totalEndpoints, largeClusterMode, localhostNodePorts, npSel, isIPv6, key, family });
+  return assemble({ opts, node: state.node, full, order, services, dirty, stale, written, totalEndpoints, largeClusterMode, localhostNodePorts, npSel, isIPv6, key, family });
 }

@@ -47,6 +47,26 @@ describe('renderPortals', () => {
     expect(lines).toContain(`-A KUBE-PORTALS-HOST -m comment --comment "ns/a" -p udp -m udp --dport 53 -d ${ip}${mask} ${h}`);
   });
 
+  it('sends outside traffic to the external listener and the node and its bridged pods to the main one (golden)', () => {
+    const s = svc({ name: 'ns/web:http', externalIPs: ['203.0.113.5'], loadBalancerVIPs: ['198.51.100.7'], nodePort: 30080, externalPolicyLocal: true });
+    const text = renderPortals([{ service: s, proxyPort: 40001, externalProxyPort: 40002 }], all, allJumps).text;
+    const m = '-m comment --comment "ns/web:http" -p tcp -m tcp';
+    expect(text.split('\n').filter((l) => l.startsWith('-A KUBE-'))).toEqual([
+      `-A KUBE-PORTALS-CONTAINER ${m} --dport 80 -d 10.96.0.10/32 -j REDIRECT --to-ports 40001`,
+      `-A KUBE-PORTALS-CONTAINER ${m} --dport 80 -d 198.51.100.7/32 -m physdev --physdev-is-in -j REDIRECT --to-ports 40001`,
+      `-A KUBE-PORTALS-CONTAINER ${m} --dport 80 -d 198.51.100.7/32 -j REDIRECT --to-ports 40002`,
+      `-A KUBE-PORTALS-CONTAINER ${m} --dport 80 -d 203.0.113.5/32 -m physdev ! --physdev-is-in -j REDIRECT --to-ports 40002`,
+      `-A KUBE-PORTALS-CONTAINER ${m} --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j REDIRECT --to-ports 40001`,
+      `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 10.96.0.10/32 -j DNAT --to-destination 192.0.2.11:40001`,
+      `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 198.51.100.7/32 -j DNAT --to-destination 192.0.2.11:40001`,
+      `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j DNAT --to-destination 192.0.2.11:40001`,
+      `-A KUBE-NODEPORT-CONTAINER ${m} --dport 30080 -m physdev --physdev-is-in -j REDIRECT --to-ports 40001`,
+      `-A KUBE-NODEPORT-CONTAINER ${m} --dport 30080 -j REDIRECT --to-ports 40002`,
+      `-A KUBE-NODEPORT-HOST ${m} --dport 30080 -j DNAT --to-destination 192.0.2.11:40001`,
+      `-A KUBE-NODEPORT-NON-LOCAL ${m} --dport 40002 -m state --state NEW -j ACCEPT`,
+    ]);
+  });
+
   it('adds the missing jumps only, portal jumps first and NodePort jumps last', () => {
     const present = new Set(['OUTPUT>KUBE-PORTALS-HOST']);
     const lines = renderPortals([], all, present).text.split('\n');

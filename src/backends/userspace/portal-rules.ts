@@ -42,6 +42,11 @@ export const JUMPS: readonly Jump[] = [
 export interface Portal {
   readonly service: ServicePort;
   readonly proxyPort: number;
+  /**
+   * The listener for traffic from outside the node under externalTrafficPolicy: Local (see
+   * plan.ts hasExternalListener); absent, external traffic goes to `proxyPort` too.
+   */
+  readonly externalProxyPort?: number;
 }
 
 export interface PortalOptions {
@@ -116,28 +121,43 @@ export function renderPortals(
   const hn: string[] = [];
   const nl: string[] = [];
   const sorted = [...portals].sort((x, y) => (x.service.name < y.service.name ? -1 : x.service.name > y.service.name ? 1 : 0));
-  for (const { service: s, proxyPort } of sorted) {
+  for (const { service: s, proxyPort, externalProxyPort } of sorted) {
+    const ext = externalProxyPort ?? proxyPort;
     const ct = containerTarget(options, proxyPort);
+    const cte = containerTarget(options, ext);
     const ht = hostTarget(options, proxyPort);
     const c = (ip: string | null, port: number, physdev: boolean, local: boolean): string =>
       common(s.name, s.protocol, port, s.family, ip, physdev, local);
-    // ClusterIP and load-balancer IPs: a container rule and a host rule (openOnePortal, isExternal=false).
-    for (const ip of [s.clusterIP, ...s.loadBalancerVIPs]) {
-      if (ip === '' || ip === 'None') continue;
-      cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, false, false)} ${ct}`);
+    /**
+     * Traffic from outside the node: to the external listener. With one, the node's bridged pods
+     * (physdev --physdev-is-in) are split off first to the main listener, as the iptables mode
+     * short-circuits pod traffic to external addresses to the cluster endpoints.
+     */
+    const outside = (chain: string[], name: string, match: string): void => {
+      if (ext !== proxyPort) chain.push(`-A ${name} ${match} -m physdev --physdev-is-in ${ct}`);
+      chain.push(`-A ${name} ${match} ${cte}`);
+    };
+    // ClusterIP: a container rule and a host rule (openOnePortal, isExternal=false).
+    if (s.clusterIP !== '' && s.clusterIP !== 'None') {
+      cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(s.clusterIP, s.port, false, false)} ${ct}`);
+      hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(s.clusterIP, s.port, false, false)} ${ht}`);
+    }
+    // Load-balancer IPs: the same shapes; the node itself is internal traffic.
+    for (const ip of s.loadBalancerVIPs) {
+      outside(cp, CONTAINER_PORTAL_CHAIN, c(ip, s.port, false, false));
       hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, false)} ${ht}`);
     }
     // externalIPs: from outside (not bridged in), then from local pods and the host only when the IP is the node's.
     for (const ip of s.externalIPs) {
-      cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, true, false)} ${ct}`);
+      cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, true, false)} ${cte}`);
       cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${ct}`);
       hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${ht}`);
     }
     if (s.nodePort !== 0) {
-      cn.push(`-A ${CONTAINER_NODEPORT_CHAIN} ${c(null, s.nodePort, false, false)} ${ct}`);
+      outside(cn, CONTAINER_NODEPORT_CHAIN, c(null, s.nodePort, false, false));
       hn.push(`-A ${HOST_NODEPORT_CHAIN} ${c(null, s.nodePort, false, false)} ${ht}`);
       // Upstream matches the proxy port here: that is the port the packet has after nat PREROUTING.
-      nl.push(`-A ${NON_LOCAL_NODEPORT_CHAIN} ${c(null, proxyPort, false, false)} -m state --state NEW -j ACCEPT`);
+      nl.push(`-A ${NON_LOCAL_NODEPORT_CHAIN} ${c(null, ext, false, false)} -m state --state NEW -j ACCEPT`);
     }
   }
   const jumps = (table: 'nat' | 'filter'): string[] =>

@@ -8,7 +8,7 @@ import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncR
 import type { Exec } from '../../../system/exec.ts';
 import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
-import { planBackends, planListeners } from '../plan.ts';
+import { externalListenerName, planBackends, planListeners } from '../plan.ts';
 import type { Portal } from '../portal-rules.ts';
 import { PortalApplier } from '../userspace-applier.ts';
 import { Listeners, type ListenersOptions } from './listeners.ts';
@@ -143,7 +143,9 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     const portals: Portal[] = [];
     for (const [name, l] of listeners.current) {
       const service = usable.get(name);
-      if (service) portals.push({ service, proxyPort: l.port });
+      if (!service) continue; // an external listener: it goes with its service port
+      const external = listeners.current.get(externalListenerName(name));
+      portals.push({ service, proxyPort: l.port, ...(external ? { externalProxyPort: external.port } : {}) });
     }
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);

@@ -6,7 +6,7 @@ import { endpoint, servicePort } from '../src/model/testing/fixtures.ts';
 import type { Endpoint, ServicePort } from '../src/model/types.ts';
 import { type NsProcess } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
-import { buildTopology, execIn, spawnIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
+import { buildTopology, ECHO_SERVER, execIn, spawnIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
 
 const RUNNER = fileURLToPath(new URL('./support/userspace-proxy-runner.ts', import.meta.url));
 
@@ -105,6 +105,29 @@ describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
     expect(await bindIn(ns, 'udp', '0.0.0.0', 30080)).toBe('bound');
     // The claim holds the port only: NodePort traffic still reaches the pods through the relay.
     expect((await tcpRequest(topo.client.ns, topo.node('node-1').ip, 30080, { count: 2 })).every((r) => r.ok)).toBe(true);
+  });
+
+  it('leaves a NodePort another program holds to it: no portal rule, the program keeps its traffic', async () => {
+    const ns = topo.node('node-1').ns;
+    // A program of the node's own already serving TCP 30090: its replies name it "squatter".
+    const squatter = spawnIn(ns, process.execPath, [ECHO_SERVER, 'squatter', '30090', '']);
+    await squatter.waitForLine((l) => l === 'ready');
+    try {
+      const taken = svc({ name: 'default/taken', clusterIP: '10.96.0.90', nodePort: 30090 });
+      await send({ op: 'sync', services: [web, dns, taken], endpoints: { ...endpoints, 'default/taken': endpoints['default/web'] }, full: false });
+      const nat = (await execIn(ns, 'iptables-save', ['-t', 'nat'])).stdout;
+      expect(nat).toContain('-d 10.96.0.90/32'); // the ClusterIP portal is there
+      expect(nat).not.toContain('--dport 30090');
+      const t = tally(await tcpRequest(topo.client.ns, topo.node('node-1').ip, 30090, { count: 2 }));
+      expect([...t.entries()]).toEqual([['squatter', 2]]);
+    } finally {
+      await squatter.stop();
+    }
+    // The next sync that writes rules claims the port once it is free.
+    await send({ op: 'sync', services: [web, dns, svc({ name: 'default/taken', clusterIP: '10.96.0.90', nodePort: 30090 })], endpoints, full: true });
+    expect((await execIn(ns, 'iptables-save', ['-t', 'nat'])).stdout).toContain('--dport 30090');
+    expect(await bindIn(ns, 'tcp', '0.0.0.0', 30090)).toBe('EADDRINUSE');
+    await send({ op: 'sync', services: [web, dns], endpoints, full: true });
   });
 
   it('cleanup removes the chains and jumps; a removed service refuses and frees its NodePort', async () => {

@@ -44,9 +44,10 @@ const hapCfg = `/tmp/${NS}-haproxy.cfg`;
 const backCfg = `/tmp/${NS}-backend.cfg`;
 const HAP = 'haproxy (tcp, 1 thread)';
 const SUBJECTS: Subject[] = [
-  { name: 'kube-proxy-ts relay', ports: [8101, 8102, 8103], cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
+  { name: 'kube-proxy-ts relay (kernel engine)', ports: [8101, 8102, 8103], cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
   { name: HAP, ports: [8201, 8202, 8203], cmd: ['haproxy', '-db', '-f', hapCfg] },
-  { name: 'raw node relay (floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
+  { name: 'kube-proxy-ts relay (node net)', ports: [8501, 8502, 8503], cmd: [...RELAY, here('./userspace-relay.ts'), '--engine=node', ...spec([8501, 8502, 8503])], ready: 'ready' },
+  { name: 'raw node relay (net floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
 ];
 // BENCH_BEFORE=DIR: also run the relay of another checkout (e.g. `git worktree add DIR REV`), side
 // by side in the same rounds, for a before/after comparison free of the machine's drift.

@@ -97,6 +97,8 @@ export class KernelRelay {
   request(m: ToWorker & { id: number }): Promise<Reply> {
     return new Promise((resolve, reject) => {
       this.#waiting.set(m.id, (r) => (r instanceof Error ? reject(r) : resolve(r)));
+      // An answer awaited keeps the process alive (an unref'd worker alone would not).
+      if (this.#waiting.size === 1) this.#worker.ref();
       this.send(m);
     });
   }
@@ -112,6 +114,7 @@ export class KernelRelay {
     }
     const done = this.#waiting.get(m.id);
     this.#waiting.delete(m.id);
+    if (this.#waiting.size === 0) this.#worker.unref();
     done?.(m);
   }
 }

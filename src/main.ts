@@ -95,12 +95,20 @@ async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromM
   }
   // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
   // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
-  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }] = await Promise.all([
+  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }] = await Promise.all([
     import('./sources/api-source.ts'),
     import('./sources/kube-client.ts'),
     import('./sources/kubeconfig.ts'),
+    import('./sources/token-bucket.ts'),
   ]);
-  const kc = loadKubeConfig({ kubeconfig: config.clientConnection.kubeconfig, master: config.clientConnection.master });
+  const cc = config.clientConnection;
+  const kc = loadKubeConfig({
+    kubeconfig: cc.kubeconfig,
+    master: cc.master,
+    rateLimit: effectiveRateLimit(cc.qps, cc.burst),
+    // client-go logs waits over a second (request.go tryThrottle); shorter ones only at debug.
+    onThrottled: (waitedMs) => logger[waitedMs > 1000 ? 'info' : 'debug']({ waitedMs, qps: cc.qps, burst: cc.burst }, 'API request waiting for client-side rate limit'),
+  });
   return new ApiSource({
     client: createKubeClient(kc),
     nodeName: config.nodeName,

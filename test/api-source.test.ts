@@ -237,4 +237,26 @@ describe('ApiSource against the test API server', () => {
     server.update('Node', { ...node, status: addrs('192.0.2.21') });
     await eventually(() => expect(changes).toEqual(['192.0.2.11 -> 192.0.2.21']), 5000);
   });
+
+  it('spaces its list and watch requests by clientConnection.qps/burst (a token bucket, as client-go)', async () => {
+    server = new TestApiServer({ bookmarkIntervalMs: 200 });
+    await server.start();
+    server.create('Node', { metadata: { name: 'node-a' } });
+    server.create('Service', svc('web'));
+    const limit = { qps: 4, burst: 2 };
+    const createdAt = Date.now();
+    const kc = loadKubeConfig({ master: server.url, rateLimit: limit });
+    const sink = new RecordingSink();
+    source = new ApiSource({ client: createKubeClient(kc), nodeName: 'node-a', log, timing: fast });
+    await source.start(sink);
+    // Three lists, then three watches: six requests, of which only `burst` may go at once.
+    await eventually(() => expect(server.requests.length).toBeGreaterThanOrEqual(6), 10_000);
+    const times = server.requests.map((r) => r.at - createdAt);
+    times.forEach((t, i) => {
+      // Request i needs i + 1 tokens: `burst` at start, then one per 1/qps s (1 ms for the clock's grain).
+      const earliest = (Math.max(0, i + 1 - limit.burst) * 1000) / limit.qps - 1;
+      expect(t, `request ${i} (${server.requests[i]?.path})`).toBeGreaterThanOrEqual(earliest);
+    });
+    await eventually(() => expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service']), 5000);
+  });
 });

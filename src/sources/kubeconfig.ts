@@ -7,12 +7,18 @@
 //   file and authenticate through our own provider that re-reads (and trims) the file every minute.
 // - client-node refuses `http://` servers unless skipTLSVerify is set; there is no TLS to verify on
 //   plain http, so we set it for those servers only (tests, `kubectl proxy`).
+// client-go's rate limit is added on the KubeConfig itself, through which every request of the
+// generated API clients and of Watch authenticates (applySecurityAuthentication):
+// clientConnection.qps/burst: each request first takes a token from a token bucket (rest.Config
+// QPS/Burst → flowcontrol.NewTokenBucketRateLimiter; request.go throttles lists and watches).
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, KubeConfig as KubeConfigType, User } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { KubeProxyError } from '../errors.ts';
+import { TokenBucket, type RateLimit } from './token-bucket.ts';
 
 export const TOKEN_FILE_PROVIDER = 'kube-proxy-ts-token-file';
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -29,6 +35,40 @@ export interface KubeConfigOptions {
   /** Where the ServiceAccount token and CA are mounted (tests point it elsewhere). */
   serviceAccountDir?: string;
   now?: () => number;
+  /** clientConnection.qps/burst as effectiveRateLimit gives them; null or absent: unlimited. */
+  rateLimit?: RateLimit | null;
+  /** Told how long a request waited for its token, when it had to wait. */
+  onThrottled?: (waitedMs: number) => void;
+}
+
+// client-node's RequestContext type is not re-exported from the package root either.
+type RequestContext = Parameters<KubeConfigType['applySecurityAuthentication']>[0];
+
+/** The KubeConfig the daemon uses: rate-limited requests. */
+export class ProxyKubeConfig extends KubeConfig {
+  #bucket: TokenBucket | undefined;
+  #onThrottled: ((waitedMs: number) => void) | undefined;
+  readonly tokens: TokenFileAuthenticator;
+
+  constructor(tokens: TokenFileAuthenticator) {
+    super();
+    this.tokens = tokens;
+    this.addAuthenticator(tokens);
+  }
+
+  setRateLimit(limit: RateLimit | null | undefined, onThrottled?: (waitedMs: number) => void): void {
+    this.#bucket = limit ? new TokenBucket(limit, Date.now) : undefined;
+    this.#onThrottled = onThrottled;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    const waitMs = this.#bucket?.reserve() ?? 0;
+    if (waitMs > 0) {
+      this.#onThrottled?.(waitMs);
+      await sleep(waitMs);
+    }
+    await super.applySecurityAuthentication(context);
+  }
 }
 
 // client-node does not re-export its Authenticator interface from the package root.
@@ -123,9 +163,9 @@ function inCluster(opts: KubeConfigOptions, kc: KubeConfig): void {
 }
 
 /** The KubeConfig main.ts hands to `createKubeClient`. Throws KP_ERR_KUBECONFIG with the reason. */
-export function loadKubeConfig(opts: KubeConfigOptions): KubeConfig {
-  const kc = new KubeConfig();
-  kc.addAuthenticator(new TokenFileAuthenticator(opts.now));
+export function loadKubeConfig(opts: KubeConfigOptions): ProxyKubeConfig {
+  const kc = new ProxyKubeConfig(new TokenFileAuthenticator(opts.now));
+  kc.setRateLimit(opts.rateLimit, opts.onThrottled);
   let tokenFiles = new Map<string, string>();
   if (opts.kubeconfig) {
     tokenFiles = fromFile(opts.kubeconfig, kc);

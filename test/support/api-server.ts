@@ -49,6 +49,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** Date.now() when the request arrived (for checking a client's rate limit). */
+  at: number;
 }
 
 const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0 });
@@ -66,6 +68,7 @@ export class TestApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<Watcher>();
   private readonly opts: ApiServerOptions;
+
   private listDelayMs = 0;
   private watchDelayMs = 0;
   private portNumber = 0;
@@ -153,7 +156,7 @@ export class TestApiServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    this.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now() });
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
       this.counters.unauthorized++;
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');

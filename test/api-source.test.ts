@@ -259,4 +259,33 @@ describe('ApiSource against the test API server', () => {
     });
     await eventually(() => expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service']), 5000);
   });
+
+  it('reads a rotated token file again after a 401 instead of retrying the old token', async () => {
+    server = new TestApiServer({ token: 'tok-1', bookmarkIntervalMs: 200 });
+    await server.start();
+    server.create('Service', svc('web'));
+    const dir = mkdtempSync(join(tmpdir(), 'kpt-api-rotate-'));
+    writeFileSync(join(dir, 'token'), 'tok-1\n');
+    writeFileSync(join(dir, 'kubeconfig'), [
+      'apiVersion: v1', 'kind: Config',
+      `clusters: [{ name: c, cluster: { server: "${server.url}" } }]`,
+      'users: [{ name: kube-proxy, user: { tokenFile: token } }]',
+      'contexts: [{ name: x, context: { cluster: c, user: kube-proxy } }]', 'current-context: x', '',
+    ].join('\n'));
+    // A frozen clock: the once-a-minute re-read never comes due, so only the 401 can trigger one.
+    const kc = loadKubeConfig({ kubeconfig: join(dir, 'kubeconfig'), now: () => 0 });
+    const sink = new RecordingSink();
+    source = new ApiSource({ client: createKubeClient(kc), nodeName: 'n', log, timing: fast });
+    await source.start(sink);
+    await eventually(() => expect([...sink.state.Service.keys()]).toEqual(['default/web']), 5000);
+    // The kubelet rotates the bound token; the API server stops accepting the old one.
+    writeFileSync(join(dir, 'token'), 'tok-2\n');
+    server.setToken('tok-2');
+    server.closeWatches();
+    server.create('Service', svc('after'));
+    await eventually(() => expect([...sink.state.Service.keys()].sort()).toEqual(['default/after', 'default/web']), 10_000);
+    expect(server.counters.unauthorized).toBeGreaterThan(0);
+    expect(server.requests.at(-1)?.authorization).toBe('Bearer tok-2');
+    expect(log.records.some((r) => r.msg.startsWith('API server refused our credentials (401)'))).toBe(true);
+  });
 });

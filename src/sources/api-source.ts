@@ -54,6 +54,7 @@ export class ApiSource implements ClusterSource {
       kc: client.kc, sink, timing,
       ...(this.opts.random ? { random: this.opts.random } : {}),
       ...(this.opts.onRestart ? { onRestart: this.opts.onRestart } : {}),
+      ...(client.onUnauthorized ? { onUnauthorized: client.onUnauthorized } : {}),
     };
     const make = <K extends ObjectKind>(
       kind: K, list: () => Promise<KubernetesListObject<KindMap[K]>>, selectors: { labelSelector?: string; fieldSelector?: string },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { skeletonOf } from './informer-supervisor.ts';
+import { isUnauthorized, skeletonOf } from './informer-supervisor.ts';
 
 describe('skeletonOf (what client-node ListWatch caches)', () => {
   it.each([
@@ -9,5 +9,17 @@ describe('skeletonOf (what client-node ListWatch caches)', () => {
     [{}, { metadata: { name: '' } }],
   ])('keeps name, namespace and resourceVersion only (%#)', (obj, want) => {
     expect(skeletonOf(obj)).toEqual(want);
+  });
+});
+
+describe('isUnauthorized', () => {
+  it.each([
+    ['a list ApiException 401', Object.assign(new Error('HTTP-Code: 401'), { code: 401 }), true],
+    ['a watch Error with statusCode 401', Object.assign(new Error('Unauthorized'), { statusCode: 401 }), true],
+    ['a 403', Object.assign(new Error('Forbidden'), { code: 403 }), false],
+    ['connection refused', Object.assign(new Error('ECONNREFUSED'), { code: 'ECONNREFUSED' }), false],
+    ['not an object', 'boom', false],
+  ])('%s → %s', (_label, err, want) => {
+    expect(isUnauthorized(err)).toBe(want);
   });
 });

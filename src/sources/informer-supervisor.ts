@@ -43,6 +43,15 @@ export interface SupervisorOptions<K extends ObjectKind> {
   random?: () => number;
   /** Told of every restart (the kubeproxy_source_watch_restarts_total metric); must not throw. */
   onRestart?: (kind: K) => void;
+  /** Told when a request was refused with 401 (a rotated token to read again); must not throw. */
+  onUnauthorized?: () => void;
+}
+
+/** Whether a list (ApiException.code) or watch (Error.statusCode) failed with HTTP 401. */
+export function isUnauthorized(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  return e.code === 401 || e.statusCode === 401;
 }
 
 /** What ListWatch caches per object: enough for its dedupe by resourceVersion and its deletes. */
@@ -228,6 +237,10 @@ export class InformerSupervisor<K extends ObjectKind> {
     this.failures++;
     this.o.stats.restarts++;
     this.o.onRestart?.(this.o.kind);
+    if (isUnauthorized(err)) {
+      this.o.log.warn({ resource: this.o.kind, delayMs }, 'API server refused our credentials (401); reading the token again and retrying');
+      this.o.onUnauthorized?.();
+    }
     this.o.log.warn({ resource: this.o.kind, err, delayMs }, 'watch restarting');
     this.restartTimer = setTimeout(() => {
       this.run().catch((e: unknown) => this.scheduleRestart(e));

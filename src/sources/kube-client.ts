@@ -3,16 +3,20 @@
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeProxyError } from '../errors.ts';
+import { ProxyKubeConfig } from './kubeconfig.ts';
 
 export interface KubeClient {
   readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly discovery: DiscoveryV1Api;
+  /** A request got 401: drop cached credentials so the retry reads them again (kubeconfig.ts). */
+  readonly onUnauthorized?: () => void;
 }
 
 export function createKubeClient(kc: KubeConfig): KubeClient {
   try {
-    return { kc, core: kc.makeApiClient(CoreV1Api), discovery: kc.makeApiClient(DiscoveryV1Api) };
+    const client = { kc, core: kc.makeApiClient(CoreV1Api), discovery: kc.makeApiClient(DiscoveryV1Api) };
+    return kc instanceof ProxyKubeConfig ? { ...client, onUnauthorized: () => kc.tokenRejected() } : client;
   } catch (err) {
     throw new KubeProxyError('KP_ERR_KUBECONFIG', 'cannot build API client from kubeconfig', { cause: err });
   }

@@ -61,6 +61,22 @@ describe('loadKubeConfig', () => {
     expect(opts.headers?.Authorization).toBe('Bearer two');
   });
 
+  it('reads the token file again at once after a 401 reset, before the minute is up', async () => {
+    const file = join(dir, 'rejected');
+    writeFileSync(file, 'old');
+    const kc = loadKubeConfig({ kubeconfig: kubeconfig(`{ tokenFile: rejected }`), now: () => 0 });
+    const header = async (): Promise<unknown> => {
+      const opts: { headers?: Record<string, unknown> } = {};
+      await kc.applyToHTTPSOptions(opts);
+      return opts.headers?.Authorization;
+    };
+    expect(await header()).toBe('Bearer old');
+    writeFileSync(file, 'new');
+    expect(await header()).toBe('Bearer old');
+    kc.tokenRejected();
+    expect(await header()).toBe('Bearer new');
+  });
+
   it('lets --master override the server and allows plain http', () => {
     const kc = loadKubeConfig({ kubeconfig: kubeconfig('{ token: t }'), master: 'http://127.0.0.1:8080' });
     expect(kc.getCurrentCluster()).toMatchObject({ server: 'http://127.0.0.1:8080', skipTLSVerify: true });

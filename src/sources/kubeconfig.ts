@@ -7,10 +7,13 @@
 //   file and authenticate through our own provider that re-reads (and trims) the file every minute.
 // - client-node refuses `http://` servers unless skipTLSVerify is set; there is no TLS to verify on
 //   plain http, so we set it for those servers only (tests, `kubectl proxy`).
-// client-go's rate limit is added on the KubeConfig itself, through which every request of the
+// Two client-go behaviours are added on the KubeConfig itself, through which every request of the
 // generated API clients and of Watch authenticates (applySecurityAuthentication):
-// clientConnection.qps/burst: each request first takes a token from a token bucket (rest.Config
-// QPS/Burst → flowcontrol.NewTokenBucketRateLimiter; request.go throttles lists and watches).
+// - clientConnection.qps/burst: each request first takes a token from a token bucket (rest.Config
+//   QPS/Burst → flowcontrol.NewTokenBucketRateLimiter; request.go throttles lists and watches);
+// - a 401 drops the cached token file contents, so the retry reads the file again
+//   (transport/round_trippers.go tokenSourceTransport → ResetTokenOlderThan), instead of sending
+//   the rejected token until the minute is up.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +47,7 @@ export interface KubeConfigOptions {
 // client-node's RequestContext type is not re-exported from the package root either.
 type RequestContext = Parameters<KubeConfigType['applySecurityAuthentication']>[0];
 
-/** The KubeConfig the daemon uses: rate-limited requests. */
+/** The KubeConfig the daemon uses: rate-limited requests and a token re-read after a 401. */
 export class ProxyKubeConfig extends KubeConfig {
   #bucket: TokenBucket | undefined;
   #onThrottled: ((waitedMs: number) => void) | undefined;
@@ -69,6 +72,11 @@ export class ProxyKubeConfig extends KubeConfig {
     }
     await super.applySecurityAuthentication(context);
   }
+
+  /** The API server answered 401: the token may have been rotated under us; read it again next time. */
+  tokenRejected(): void {
+    this.tokens.reset();
+  }
 }
 
 // client-node does not re-export its Authenticator interface from the package root.
@@ -80,6 +88,10 @@ export class TokenFileAuthenticator implements Authenticator {
   private readonly now: () => number;
   constructor(now: () => number = Date.now) {
     this.now = now;
+  }
+  /** Forget what was read, so the next request reads every token file again. */
+  reset(): void {
+    this.cache.clear();
   }
   isAuthProvider(user: User): boolean {
     const provider = user.authProvider as { name?: string } | undefined;

@@ -51,6 +51,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   /** Date.now() when the request arrived (for checking a client's rate limit). */
   at: number;
+  /** The Authorization header as sent, if any. */
+  authorization?: string;
 }
 
 const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0 });
@@ -68,13 +70,14 @@ export class TestApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<Watcher>();
   private readonly opts: ApiServerOptions;
-
+  private token: string | undefined;
   private listDelayMs = 0;
   private watchDelayMs = 0;
   private portNumber = 0;
 
   constructor(opts: ApiServerOptions = {}) {
     this.opts = opts;
+    this.token = opts.token;
     this.store = new Store(opts.maxHistory ?? 1000, (ev) => this.broadcast(ev));
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s: Socket) => {
@@ -117,6 +120,8 @@ export class TestApiServer {
   /** Hold new watch requests this long before answering (the RV is judged when answered): opens a window to miss events. */
   setWatchDelay(ms: number): void { this.watchDelayMs = ms; }
   get watchCount(): number { return this.watchers.size; }
+  /** Accept only this bearer token from now on (a rotated ServiceAccount token); open watches go on. */
+  setToken(token: string): void { this.token = token; }
 
   /** Forget the history: open watches get an ERROR 410 event, and resuming from any RV gets 410. */
   compactHistory(): void {
@@ -156,8 +161,12 @@ export class TestApiServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now() });
-    if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
+    const authorization = req.headers.authorization;
+    this.requests.push({
+      method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now(),
+      ...(authorization === undefined ? {} : { authorization }),
+    });
+    if (this.token !== undefined && authorization !== `Bearer ${this.token}`) {
       this.counters.unauthorized++;
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     }

@@ -4,7 +4,8 @@ import net from 'node:net';
 import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LoadBalancer, makeTarget } from '../src/backends/userspace/load-balancer.ts';
-import { KernelRelay } from '../src/backends/userspace/io/kernel-relay.ts';
+import { KernelRelay, KernelTcpListener } from '../src/backends/userspace/io/kernel-relay.ts';
+import { Listeners } from '../src/backends/userspace/io/listeners.ts';
 import { TcpRelay } from '../src/backends/userspace/io/tcp-relay.ts';
 import { TimerWheel } from '../src/backends/userspace/io/timer-wheel.ts';
 import { UdpRelay } from '../src/backends/userspace/io/udp-relay.ts';
@@ -278,5 +279,27 @@ describe('userspace UDP relay on loopback', () => {
     expect(relay.sessions).toBe(1);
     await until(() => relay.sessions === 0);
     expect((await ask(c, port, 'y')).text).toBe('a:y');
+  });
+});
+
+describe('Listeners picks the TCP engine', () => {
+  it.each([
+    { tcpEngine: undefined, want: KernelTcpListener },
+    { tcpEngine: 'kernel' as const, want: KernelTcpListener },
+    { tcpEngine: 'node' as const, want: TcpRelay },
+  ])('tcpEngine $tcpEngine relays TCP with $want.name', async ({ tcpEngine, want }) => {
+    const [a] = await Promise.all([tcpBackend('a')]);
+    cleanups.push(() => a?.close() ?? Promise.resolve());
+    const lb = new LoadBalancer({ now: () => Date.now() });
+    const wheel = new TimerWheel(10);
+    const listeners = new Listeners({ family: 'IPv4', listenIP: '127.0.0.1', lb, wheel, logger: silentLogger, ...(tcpEngine ? { tcpEngine } : {}) });
+    cleanups.push(() => listeners.closeAll());
+    const l = await listeners.open(NAME, 'TCP');
+    lb.setService(NAME, none, [makeTarget('127.0.0.1', a?.port ?? 0)]);
+    listeners.drainRemoved();
+    expect(l.relay).toBeInstanceOf(want);
+    expect(await exchange(l.port, 'q')).toEqual({ ok: true, text: 'a\nqbye 1\n' });
+    await listeners.closeAll();
+    expect((await exchange(l.port, 'q')).ok).toBe(false);
   });
 });

@@ -1,10 +1,15 @@
 // The daemon's listening sockets, one per served service port (upstream v1.25
 // addServiceOnPortInternal: a proxy socket on listenIP with a kernel-chosen port). Closing one
 // (service removed, protocol changed) closes its connections and sessions too.
+//
+// TCP runs on the kernel relay engine (kernel-relay.ts: one epoll worker thread for every service
+// port) by default; the Node `net` relay (tcp-relay.ts) stays as the fallback when the engine
+// cannot start (koffi or libc missing on an unusual platform), and as `tcpEngine: 'node'`.
 import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily, ServicePortName } from '../../../model/types.ts';
 import type { LoadBalancer } from '../load-balancer.ts';
 import type { ListenerState, ListenProtocol } from '../plan.ts';
+import type { KernelRelay, KernelTcpListener } from './kernel-relay.ts';
 import { TcpRelay, type TcpRelayOptions } from './tcp-relay.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 import { UdpRelay } from './udp-relay.ts';
@@ -18,16 +23,20 @@ export interface ListenersOptions {
   readonly logger: Logger;
   readonly udpIdleTimeoutMs?: number;
   readonly tcp?: Pick<TcpRelayOptions, 'maxConnections' | 'drainTimeoutMs' | 'dialTimeoutsMs' | 'highWaterMark'>;
+  /** Which TCP relay runs (default 'kernel', falling back to 'node' when it cannot start). */
+  readonly tcpEngine?: 'kernel' | 'node';
 }
 
 export interface Listener extends ListenerState {
   readonly port: number;
-  readonly relay: TcpRelay | UdpRelay;
+  readonly relay: KernelTcpListener | TcpRelay | UdpRelay;
 }
 
 export class Listeners {
   readonly #o: ListenersOptions;
   readonly #open = new Map<ServicePortName, Listener>();
+  /** The kernel engine, started with the first TCP listener; null once it could not start. */
+  #kernel: Promise<KernelRelay | null> | undefined;
 
   constructor(options: ListenersOptions) {
     this.#o = options;
@@ -39,8 +48,10 @@ export class Listeners {
 
   async open(name: ServicePortName, protocol: ListenProtocol): Promise<Listener> {
     const o = this.#o;
-    const relay =
-      protocol === 'TCP'
+    const kernel = protocol === 'TCP' ? await this.#kernelEngine() : null;
+    const relay = kernel
+      ? kernel.listener(name, o.lb, o.tcp)
+      : protocol === 'TCP'
         ? new TcpRelay({ name, lb: o.lb, wheel: o.wheel, logger: o.logger, ...o.tcp })
         : new UdpRelay({
             name,
@@ -70,5 +81,26 @@ export class Listeners {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.#open.keys()].map((n) => this.close(n)));
+    const kernel = await this.#kernel;
+    this.#kernel = undefined;
+    await kernel?.stop();
+  }
+
+  /** The one kernel engine, started on first use (opens never race to start two). */
+  #kernelEngine(): Promise<KernelRelay | null> {
+    this.#kernel ??= this.#startKernel();
+    return this.#kernel;
+  }
+
+  async #startKernel(): Promise<KernelRelay | null> {
+    if ((this.#o.tcpEngine ?? 'kernel') === 'node') return null;
+    try {
+      // Loaded on first use: a platform without koffi's binary still gets the Node relay.
+      const { KernelRelay } = await import('./kernel-relay.ts');
+      return new KernelRelay({ logger: this.#o.logger, failureBackoffMs: this.#o.lb.failureBackoffMs });
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'userspace: kernel TCP relay engine unavailable, relaying TCP with Node net');
+      return null;
+    }
   }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { HEALTHZ, METRICS, pollUntil, runDaemonOnce, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
-import { execIn } from './support/netns.ts';
+import { execIn, ipIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, sysctlIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
 import { dualStackManifests, endpointSliceYaml, lbServiceYaml, SVC } from './support/ipv6-manifests.ts';
@@ -187,6 +187,28 @@ for (const backend of ['legacy', 'nft'] as const) {
       expect(await tcpRequest(client().ns, SVC.lb, 80)).toMatchObject([{ ok: true, pod: 'web-b1' }]);
     });
 
+    // upstream writes `-s <LB IP> -j KUBE-EXT` when a source range holds the node's IP, for a node
+    // that has the LB IP itself (pkg/proxy/iptables/proxier.go, allowFromNode): the node's IPv6
+    // address must be known for that.
+    // KNOWN BUG, marked `fails`: the iptables setup (src/backends/iptables/io/setup.ts hostOptions)
+    // still takes the first non-loopback local address as the node IP, which is the LB IP itself
+    // once it sits on `lo` (interface order), so the rule is never written. The Node's IPs
+    // (wiring's `primaryNodeIPs`, node-a's InternalIP 2001:db8:0:2::11) are passed in but not read
+    // yet. Once setup.ts reads them, this test passes and vitest reports the `fails` mark: drop it.
+    it.fails('lets the node reach an IPv6 load-balancer IP it holds when a source range holds its node IP', async () => {
+      await ipIn(nodeNs(), ['-6', 'addr', 'add', `${SVC.lbVIP}/128`, 'dev', 'lo', 'nodad']);
+      try {
+        writeAtomically(ctx.dir, 'lb-svc.yaml', lbServiceYaml([`${v6(topo().node(NODE))}/128`]));
+        await pollUntil('allow-from-node rule written', DEADLINE_MS, async () =>
+          (await save(`ip6tables-${backend}-save`, 'nat')).includes(`-s ${SVC.lbVIP}/128`) ? true : undefined,
+        );
+        expect(await tcpRequest(nodeNs(), SVC.lbVIP, 80)).toMatchObject([{ ok: true, pod: 'web-b1' }]);
+        expect(await tcpRequest(topo().client.ns, SVC.lbVIP, 80, { timeoutMs: 1_500 })).toEqual([{ ok: false, error: 'ETIMEDOUT' }]);
+      } finally {
+        await ipIn(nodeNs(), ['-6', 'addr', 'del', `${SVC.lbVIP}/128`, 'dev', 'lo']);
+      }
+    });
+
     it('deletes the IPv6 UDP conntrack flows of a removed endpoint (conntrack -f ipv6)', async () => {
       expect(await udpRequest(client().ns, SVC.udpMove, 53)).toMatchObject([{ ok: true, pod: 'web-b1' }]);
       const flows = async (): Promise<string> =>
@@ -230,6 +252,25 @@ for (const backend of ['legacy', 'nft'] as const) {
         });
         const other = backend === 'nft' ? 'legacy' : 'nft';
         expect((await execIn(nodeB, `ip6tables-${other}-save`, ['-t', 'nat'])).stdout).not.toContain('KUBE-SERVICES');
+      } finally {
+        await d.stop();
+      }
+    });
+
+    it('--nodeport-addresses primary serves NodePorts on the node’s IPv6 and IPv4 addresses only', async () => {
+      const nodeB = topo().node('node-b');
+      const d = startDaemon(nodeB.ns, [...flags('node-b'), '--nodeport-addresses', 'primary']);
+      try {
+        await waitReady(d);
+        await pollUntil('node-b serves the IPv6 NodePort on its node IP', DEADLINE_MS, async () => {
+          const [r] = await tcpRequest(topo().client.ns, v6(nodeB), 30080, { timeoutMs: 1_000 });
+          return r?.ok ? r : undefined;
+        });
+        expect(await tcpRequest(topo().client.ns, nodeB.ip, 30082)).toMatchObject([{ ok: true }]);
+        // Not on the pod bridge's addresses (nothing listens there: refused).
+        const pod = topo().pod('web-b2').ns;
+        expect(await tcpRequest(pod, nodeB.bridgeIP6 ?? '', 30080, { timeoutMs: 5_000 })).toEqual([{ ok: false, error: 'ECONNREFUSED' }]);
+        expect(await tcpRequest(pod, nodeB.bridgeIP, 30082, { timeoutMs: 5_000 })).toEqual([{ ok: false, error: 'ECONNREFUSED' }]);
       } finally {
         await d.stop();
       }

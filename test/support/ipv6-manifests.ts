@@ -89,13 +89,14 @@ export function dualStackManifests(topo: Topology): Map<string, string> {
     return [ip, p.node];
   };
   const six = (...pods: string[]) => pods.map((p) => at(p, 'IPv6'));
-  const node = topo.node('node-a');
   const files = new Map<string, string>();
-  files.set(
-    'node.yaml',
-    `apiVersion: v1
+  // Both Nodes, each with an InternalIP per family: the daemon's node IPs (upstream detectNodeIPs).
+  for (const node of topo.nodes) {
+    files.set(
+      `node-${node.name}.yaml`,
+      `apiVersion: v1
 kind: Node
-metadata: { name: node-a, labels: { kubernetes.io/hostname: node-a } }
+metadata: { name: ${node.name}, labels: { kubernetes.io/hostname: ${node.name} } }
 spec:
   podCIDR: ${node.podCIDR}
   podCIDRs: [${node.podCIDR}, "${node.podCIDR6 ?? ''}"]
@@ -104,7 +105,8 @@ status:
     - { type: InternalIP, address: ${node.ip} }
     - { type: InternalIP, address: "${node.ip6 ?? ''}" }
 `,
-  );
+    );
+  }
   const add = (name: string, svc: string, ...slices: string[]): void => {
     files.set(`${name}-svc.yaml`, svc);
     if (slices.length > 0) files.set(`${name}.yaml`, slices.join('---\n'));

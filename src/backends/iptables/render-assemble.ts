@@ -12,7 +12,8 @@ import { categorizeEndpoints, externallyAccessible } from '../../model/topology.
 import type { NodePortSelection, RenderOptions } from './options.ts';
 import { writeServiceChains } from './render-chains.ts';
 import { LineChunks } from './render-lines.ts';
-import type { DirtyTop, RenderMemo, ServiceMemo, TopKey } from './render-memo.ts';
+import { chainCount, chainsOf, type DirtyTop, type RenderMemo, type ServiceMemo, type TopKey } from './render-memo.ts';
+import { serviceNames } from './name-cache.ts';
 import { RestorePayload } from './render-payload.ts';
 import { portFacts } from './render-service.ts';
 import { renderForwardRules, renderMarkMasq, renderNodePortsJump, renderPostrouting } from './render-top.ts';
@@ -138,7 +139,7 @@ export function assemble(a: AssembleInput): RenderResult {
   let declCount = 0;
   let ruleCount = 0;
   for (const m of a.written) {
-    declCount += m.chains.length;
+    declCount += chainCount(m);
     ruleCount += m.chainRules;
   }
   const { opts: o, node, largeClusterMode, written } = a;
@@ -147,7 +148,7 @@ export function assemble(a: AssembleInput): RenderResult {
     lines.push('*nat');
     for (const c of n.out) lines.push(`:${c.chain} - [0:0]`);
     for (const m of written) {
-      for (const c of m.chains) lines.push(`:${c} - [0:0]`);
+      for (const c of chainsOf(m)) lines.push(`:${c} - [0:0]`);
       if (lines.full) yield lines.take();
     }
     for (const c of stale) lines.push(`:${c} - [0:0]`);
@@ -156,7 +157,7 @@ export function assemble(a: AssembleInput): RenderResult {
     for (const m of written) {
       // Recomputed from the memo entry (cheap) rather than kept from the plan for every port.
       const cat = categorizeEndpoints(m.ordered, m.svc, node);
-      writeServiceChains(o, largeClusterMode, m.svc, cat, portFacts(m.svc, cat, externallyAccessible(m.svc), m.names.service), m.names, out);
+      writeServiceChains(o, largeClusterMode, m.svc, cat, portFacts(m.svc, cat, externallyAccessible(m.svc), serviceNames(m.names.serviceHash)), m.names, out);
       if (lines.full) yield lines.take();
     }
     for (const c of stale) lines.push(`-X ${c}`);

@@ -6,14 +6,15 @@
 import type { Endpoint, ServicePort } from '../../model/types.ts';
 import type { CategorizedEndpoints } from '../../model/topology.ts';
 import { quotedComment } from './comment.ts';
-import type { PortNames } from './name-cache.ts';
+import { joinHostPort } from './chain-names.ts';
+import { sepChain, type PortNames } from './name-cache.ts';
 import type { RenderOptions } from './options.ts';
 import { probability } from './probability.ts';
 import { MARK_MASQ, allowFromNode, indicesOf, type PortFacts } from './render-service.ts';
 
 /**
- * Appends the port's chain rules to `out`. `names.epKeys`/`epChains` are aligned with
- * `cat.allReachableEndpoints` (the plan hashed them in that order).
+ * Appends the port's chain rules to `out`. `names.eps` is `cat.allReachableEndpoints` (the plan
+ * hashed their chains in that order).
  */
 export function writeServiceChains(
   opts: RenderOptions,
@@ -25,9 +26,15 @@ export function writeServiceChains(
   out: string[],
 ): void {
   const { name, n, pm } = f;
-  const keys = names.epKeys;
-  const seps = names.epChains;
   const all = cat.allReachableEndpoints;
+  // Made for this write only; the memo keeps hashes and endpoints (name-cache.ts).
+  const keys: string[] = new Array<string>(all.length);
+  const seps: string[] = new Array<string>(all.length);
+  for (let j = 0; j < all.length; j++) {
+    const e = all[j] as Endpoint;
+    keys[j] = joinHostPort(e.ip, e.port);
+    seps[j] = sepChain(names, j);
+  }
 
   // Internal traffic: masquerade off-cluster sources, so replies come back through this node.
   if (f.hasInternalEndpoints) {

@@ -147,7 +147,7 @@ describe('per-service-port memo', () => {
     const first = renderRules(base, opts);
     const endpoints = new Map(base.endpoints).set(a.name, [ep('10.0.1.2', 80)]);
     const next = renderRules({ ...base, endpoints, full: false, changedEndpoints: new Set([a.name]) }, opts, first.memo);
-    expect(next.memo.services.get(a.name)?.names.epKeys).toEqual(['10.0.1.2:80']);
+    expect(next.memo.services.get(a.name)?.names.eps.map((e) => `${e.ip}:${e.port}`)).toEqual(['10.0.1.2:80']);
     expect(next.memo.services.get(b.name)?.names).toBe(first.memo.services.get(b.name)?.names);
   });
 });

@@ -1,13 +1,14 @@
 // What one render leaves for the next (KEP-3453 partial syncs), per service port: its inputs
 // (by identity: the model hands over the same objects for unchanged ports), its sorted
-// endpoints and their `IP:port` strings, its chain names, its lines in the top-level chains and
-// its counts. A partial render reuses this for every unchanged port without rendering it, so it
-// costs O(changed ports) plus an O(ports) scan; the memo never holds per-service rule text or
-// the previous payload.
+// endpoints, its chain-name hashes (name-cache.ts), which of its own chains it has, its lines in
+// the top-level chains and its counts. A partial render reuses this for every unchanged port
+// without rendering it, so it costs O(changed ports) plus an O(ports) scan; the memo never holds
+// per-service rule text or the previous payload. It stays in memory between syncs for every
+// port (10k services × 10 endpoints: ~27 MiB before it was made compact, see name-cache.ts).
 import type { Endpoint, IPFamily, ServicePort, ServicePortName } from '../../model/types.ts';
 import { joinHostPort } from './chain-names.ts';
-import type { PortNames } from './name-cache.ts';
-import { TOP_KEYS, type ServiceTop } from './render-service.ts';
+import { sepChain, serviceNames, type PortNames } from './name-cache.ts';
+import { OWN_EXT, OWN_FW, OWN_SVC, OWN_SVL, TOP_KEYS, type ServiceTop } from './render-service.ts';
 
 export interface ServiceMemo {
   readonly svc: ServicePort;
@@ -15,10 +16,9 @@ export interface ServiceMemo {
   readonly raw: readonly Endpoint[] | undefined;
   /** `raw` sorted by `IP:port` and de-duplicated (usually `raw` itself). */
   readonly ordered: readonly Endpoint[];
-  readonly strs: readonly string[];
   readonly names: PortNames;
-  /** Per-service nat chains, in declaration order. */
-  readonly chains: readonly string[];
+  /** Which of the port's SVC/SVL/EXT/FW chains it has: OWN_* bits. */
+  readonly own: number;
   readonly chainRules: number;
   readonly top: ServiceTop;
   readonly noLocalInternal: boolean;
@@ -37,8 +37,34 @@ export interface RenderMemo {
   readonly order: readonly ServicePortName[];
 }
 
+/** The port's own nat chains, in declaration order: EXT, FW, SVC, SVL, then every SEP. */
+export function chainsOf(m: Pick<ServiceMemo, 'own' | 'names'>): string[] {
+  const out: string[] = [];
+  if (m.own !== 0) {
+    const n = serviceNames(m.names.serviceHash);
+    if ((m.own & OWN_EXT) !== 0) out.push(n.ext);
+    if ((m.own & OWN_FW) !== 0) out.push(n.fw);
+    if ((m.own & OWN_SVC) !== 0) out.push(n.svc);
+    if ((m.own & OWN_SVL) !== 0) out.push(n.svl);
+  }
+  for (let j = 0; j < m.names.eps.length; j++) out.push(sepChain(m.names, j));
+  return out;
+}
+
+/** How many chains chainsOf(m) lists. */
+export function chainCount(m: Pick<ServiceMemo, 'own' | 'names'>): number {
+  let bits = 0;
+  for (let o = m.own; o !== 0; o >>= 1) bits += o & 1;
+  return bits + m.names.eps.length;
+}
+
 const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+/** `IP:port` of each endpoint. */
+export function endpointKeys(eps: readonly Endpoint[]): string[] {
+  return eps.map((e) => joinHostPort(e.ip, e.port));
+}
 
 /** Sorted by `IP:port` and de-duplicated, as upstream's EndpointSlice cache hands them over. */
 export function orderedEndpoints(eps: readonly Endpoint[] | undefined): { ordered: readonly Endpoint[]; strs: readonly string[] } {

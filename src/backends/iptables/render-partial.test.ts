@@ -3,11 +3,14 @@
 // payload on top of the previous one gives exactly what a full render gives.
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState } from '../../model/types.ts';
+import { chainsOf as memoChains, type ServiceMemo } from './render-memo.ts';
 import { renderRules, type RenderResult } from './render.ts';
 import { applyRestore, parseRestore, type ParsedTable } from './restore-parse.ts';
 import { checkJumps } from './testing/consistency.ts';
 import { ep, makeState, svcPort, upstreamOptions } from './testing/fixtures.ts';
 import { bigState } from './testing/scale.ts';
+
+const ownChains = (m: ServiceMemo | undefined): string[] => (m === undefined ? [] : memoChains(m));
 
 const opts = upstreamOptions();
 
@@ -36,10 +39,10 @@ describe('partial sync', () => {
     expect(partial.stats).toMatchObject({ full: false, servicePortsWritten: 1, deletedChains: 1 });
     // b's chains are not mentioned at all, so iptables-restore leaves them alone; nor is
     // KUBE-SERVICES, whose rules did not change.
-    for (const c of first.memo.services.get(b.name)?.chains ?? []) expect(partial.payload.nat).not.toContain(c);
+    for (const c of ownChains(first.memo.services.get(b.name))) expect(partial.payload.nat).not.toContain(c);
     expect(partial.payload.nat).not.toContain(':KUBE-SERVICES ');
     // The removed endpoint's chain is flushed and deleted.
-    const gone = first.memo.services.get(a.name)?.chains.find((c) => !partial.memo.services.get(a.name)?.chains.includes(c));
+    const gone = ownChains(first.memo.services.get(a.name)).find((c) => !ownChains(partial.memo.services.get(a.name)).includes(c));
     expect(gone).toBeDefined();
     expect(partial.payload.nat).toContain(`:${gone} - [0:0]\n`);
     expect(partial.payload.nat).toContain(`-X ${gone}\n`);
@@ -76,7 +79,7 @@ describe('partial sync', () => {
     services.delete(b.name);
     const next: ProxyState = { ...base, services, full: false, changedServices: new Set([b.name]) };
     const partial = renderRules(next, opts, first.memo);
-    for (const c of first.memo.services.get(b.name)?.chains ?? []) expect(partial.payload.nat).toContain(`-X ${c}\n`);
+    for (const c of ownChains(first.memo.services.get(b.name))) expect(partial.payload.nat).toContain(`-X ${c}\n`);
     const kernel = applyRestore(parseRestore(first.payload.text), partial.payload.text);
     expect(chainsOf(kernel, 'nat')).toEqual(chainsOf(parseRestore(renderRules({ ...next, full: true }, opts).payload.text), 'nat'));
   });
@@ -85,7 +88,7 @@ describe('partial sync', () => {
     const first = renderRules(base, opts);
     const partial = renderRules(withEndpoints(base, b.name, []), opts, first.memo);
     expect(partial.payload.filter).toContain('"ns1/b:p80 has no endpoints"');
-    expect(partial.stats.deletedChains).toBe(first.memo.services.get(b.name)?.chains.length);
+    expect(partial.stats.deletedChains).toBe(ownChains(first.memo.services.get(b.name)).length);
   });
 
   it('full renders are self-contained and ignore the memo for what they write', () => {
@@ -110,7 +113,7 @@ describe('partial sync', () => {
     services.delete(b.name);
     const r = renderRules({ ...base, services, full: false }, upstreamOptions('IPv4', { masqueradeAll: true }), first.memo);
     expect(r.stats.full).toBe(true);
-    for (const c of first.memo.services.get(b.name)?.chains ?? []) expect(r.payload.nat).toContain(`-X ${c}\n`);
+    for (const c of ownChains(first.memo.services.get(b.name))) expect(r.payload.nat).toContain(`-X ${c}\n`);
   });
 
   it('deletes stale service chains the applier found in the kernel (restart without memo)', () => {

@@ -13,6 +13,22 @@ import type { CategorizedEndpoints } from '../../model/topology.ts';
 
 export const MARK_MASQ = 'KUBE-MARK-MASQ';
 
+/** Bits of ServiceMemo.own: which of its SVC/SVL/EXT/FW chains a port has. */
+export const OWN_EXT = 1;
+export const OWN_FW = 2;
+export const OWN_SVC = 4;
+export const OWN_SVL = 8;
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+/**
+ * `line` as one flat string. Template literals build trees of 32-byte cons cells (a top-level
+ * line is ~12 of them, ~4x its text); lines the memo keeps between syncs are copied flat once.
+ */
+export function flatLine(line: string): string {
+  return text.decode(utf8.encode(line));
+}
+
 export interface ServiceRenderContext {
   readonly opts: RenderOptions;
   readonly isIPv6: boolean;
@@ -42,15 +58,16 @@ export const EMPTY_TOP: ServiceTop = Object.freeze({
 
 export interface ServiceRenderResult {
   readonly top: ServiceTop;
-  /** Per-service nat chains this port owns, in declaration order. */
-  readonly chains: readonly string[];
+  /** Which of its SVC/SVL/EXT/FW chains the port has (OWN_* of render-memo.ts); SEP chains: names. */
+  readonly own: number;
   /** Rules render-chains.ts writes into them. */
   readonly chainRules: number;
   readonly noLocalInternal: boolean;
   readonly noLocalExternal: boolean;
 }
 
-const orEmpty = (xs: string[]): readonly string[] => (xs.length === 0 ? EMPTY_LINES : xs);
+/** Kept in the memo between syncs: flat copies (render-memo.ts flatLine). */
+const orEmpty = (xs: string[]): readonly string[] => (xs.length === 0 ? EMPTY_LINES : xs.map(flatLine));
 
 /** Indices in `ordered` of `sub`, a subsequence of it (topology filters keep input order). */
 export function indicesOf(ordered: readonly Endpoint[], sub: readonly Endpoint[]): number[] {
@@ -141,7 +158,7 @@ function chainRuleCount(ctx: ServiceRenderContext, svc: ServicePort, cat: Catego
  * `ordered`: the port's endpoints sorted by `IP:port`; `strs[i]` is that string for
  * `ordered[i]`; `cat` was computed from `ordered`. Hashes (or recalls) the KUBE-SEP names of the
  * reachable endpoints into `names`, in ascending order, so `names.done()` lists them aligned with
- * `cat.allReachableEndpoints`, which is what the chain writer relies on.
+ * `cat.allReachableEndpoints` (pass them to `names.done`), which the chain writer relies on.
  */
 export function planServicePort(
   ctx: ServiceRenderContext,
@@ -154,7 +171,6 @@ export function planServicePort(
 ): ServiceRenderResult {
   const f = portFacts(svc, cat, externallyAccessible, names.service);
   const { name, bare, pm, n, hasEndpoints, hasInternalEndpoints, hasExternalEndpoints, usesFWChain } = f;
-  const chains: string[] = [];
   const nat = { services: [] as string[], nodePorts: [] as string[] };
   const filter = { services: [] as string[], external: [] as string[], nodePorts: [] as string[], firewall: [] as string[] };
   let noLocalInternal = false;
@@ -231,22 +247,15 @@ export function planServicePort(
     filter.nodePorts.push(`-A KUBE-NODEPORTS -m comment --comment ${quotedComment(`${name} health check node port`)} -m tcp -p tcp --dport ${svc.healthCheckNodePort} -j ACCEPT`);
   }
 
-  // The port's own chains, in upstream's declaration order.
-  if (f.usesExternalTrafficChain) chains.push(n.ext);
-  if (usesFWChain) chains.push(n.fw);
-  if (f.usesClusterPolicyChain) chains.push(n.svc);
-  if (f.usesLocalPolicyChain) chains.push(n.svl);
-  for (const i of indicesOf(ordered, cat.allReachableEndpoints)) {
-    const str = strs[i] as string;
-    const c = names.endpoint(str);
-    names.keep(str, c);
-    chains.push(c);
-  }
+  // The port's own chains (declared in this order: EXT, FW, SVC, SVL, SEPs).
+  const own = (f.usesExternalTrafficChain ? OWN_EXT : 0) | (usesFWChain ? OWN_FW : 0) |
+    (f.usesClusterPolicyChain ? OWN_SVC : 0) | (f.usesLocalPolicyChain ? OWN_SVL : 0);
+  for (const i of indicesOf(ordered, cat.allReachableEndpoints)) names.keep(names.endpoint(strs[i] as string));
 
   const top: ServiceTop = {
     natServices: orEmpty(nat.services), natNodePorts: orEmpty(nat.nodePorts),
     filterServices: orEmpty(filter.services), filterExternal: orEmpty(filter.external),
     filterNodePorts: orEmpty(filter.nodePorts), filterFirewall: orEmpty(filter.firewall),
   };
-  return { top, chains, chainRules: chainRuleCount(ctx, svc, cat, f), noLocalInternal, noLocalExternal };
+  return { top, own, chainRules: chainRuleCount(ctx, svc, cat, f), noLocalInternal, noLocalExternal };
 }

@@ -35,7 +35,7 @@ import { isServiceChainName } from './chain-names.ts';
 import { PortNameCache } from './name-cache.ts';
 import { selectNodePortAddresses, type RenderOptions } from './options.ts';
 import type { RestorePayload } from './render-payload.ts';
-import { markDirty, noDirtyTop, orderedEndpoints, type RenderMemo, type ServiceMemo } from './render-memo.ts';
+import { chainsOf, endpointKeys, markDirty, noDirtyTop, orderedEndpoints, type RenderMemo, type ServiceMemo } from './render-memo.ts';
 import { EMPTY_TOP, planServicePort, type ServiceRenderContext } from './render-service.ts';
 import { assemble } from './render-assemble.ts';
 import { categorizeEndpoints, externallyAccessible } from '../../model/topology.ts';
@@ -112,13 +112,18 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
       written.push(m);
       continue;
     }
-    const { ordered, strs } = m !== undefined && m.raw === raw ? m : orderedEndpoints(raw);
+    const { ordered, strs } = m !== undefined && m.raw === raw ? { ordered: m.ordered, strs: endpointKeys(m.ordered) } : orderedEndpoints(raw);
     const cat = categorizeEndpoints(ordered, svc, state.node);
     const names = new PortNameCache(name, svc.protocol, m?.names);
     const r = planServicePort(ctx, svc, ordered, strs, cat, externallyAccessible(svc), names);
     if (!full) markDirty(dirty, m?.top ?? EMPTY_TOP, r.top);
-    if (m !== undefined) for (const c of m.chains) if (!r.chains.includes(c)) stale.add(c);
-    const entry: ServiceMemo = { svc, raw, ordered, strs, names: names.done(), ...r };
+    // Every endpoint reachable: keep the sorted list itself (usually the model's), not a copy.
+    const reachable = cat.allReachableEndpoints.length === ordered.length ? ordered : cat.allReachableEndpoints;
+    const entry: ServiceMemo = { svc, raw, ordered, names: names.done(reachable), ...r };
+    if (m !== undefined) {
+      const now = new Set(chainsOf(entry));
+      for (const c of chainsOf(m)) if (!now.has(c)) stale.add(c);
+    }
     services.set(name, entry);
     written.push(entry);
   }
@@ -126,7 +131,7 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
   if (previous !== undefined && !sameNames) {
     for (const [name, m] of previous.services) {
       if (services.has(name)) continue;
-      for (const c of m.chains) stale.add(c);
+      for (const c of chainsOf(m)) stale.add(c);
       if (!full) markDirty(dirty, m.top, EMPTY_TOP);
     }
   }
@@ -134,7 +139,7 @@ export function renderRules(state: ProxyState, opts: RenderOptions, previous?: R
   const existing = opts.existingNatChains ?? [];
   if (existing.length > 0) {
     const active = new Set<string>();
-    for (const m of services.values()) for (const c of m.chains) active.add(c);
+    for (const m of services.values()) for (const c of chainsOf(m)) active.add(c);
     for (const c of existing) if (isServiceChainName(c) && !active.has(c)) stale.add(c);
   }
   return assemble({ opts, node: state.node, full, order, services, dirty, stale, written, totalEndpoints, largeClusterMode, localhostNodePorts, npSel, isIPv6, key, family });

@@ -10,7 +10,9 @@
 //   as upstream rewrites it on every sync).
 // - peak RSS of the proxier process (target ≤ 150 MiB).
 // Run: `npm run bench -- iptables` (root; env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS,
-// BENCH_CHANGES = changes per round per back-end, BENCH_BACKENDS=legacy,nft).
+// BENCH_CHANGES = changes per round per back-end, BENCH_BACKENDS=legacy,nft, BENCH_AGENT_FLAGS =
+// extra Node flags for the proxier process, e.g. `--max-semi-space-size=2`: V8 grows the young
+// generation to 128 MiB while the long-lived state is built, most of the peak RSS at 10k).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'legacy,nft').split(',') as ('legacy' | 'nft')[];
+const AGENT_FLAGS = (process.env.BENCH_AGENT_FLAGS ?? '').split(' ').filter((f) => f !== '');
 const PREFIX = `kpt-bench-${process.pid}`;
 const namespaces = new Set<string>();
 const agents = new Set<ChildProcess>();
@@ -88,7 +91,7 @@ interface Agent {
 }
 
 function startAgent(ns: string, backend: string, dir: string): Agent {
-  const args = ['netns', 'exec', ns, process.execPath, '--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+  const args = ['netns', 'exec', ns, process.execPath, '--expose-gc', ...AGENT_FLAGS, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
     here('./iptables-agent.ts'), backend, String(N), String(E), dir];
   // The xtables lock is a file (/run/xtables.lock), shared by every namespace on the machine: a
   // private one keeps other runs' long restores from making our `-w 5` calls time out.
@@ -162,7 +165,7 @@ const data = new Map<string, PerBackend>(BACKENDS.map((b) => [b, {
   full: [], warm: [], toolCold: [], toolWarm: [], change: [], toolDelta: [], toolLegal: [], deltaBytes: [], legalBytes: [], fullBytes: [], peakMiB: [],
 }]));
 const versions = sh('iptables-legacy', ['--version']).trim();
-console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds × ${CHANGES} changes per back-end; ${versions}; kernel ${sh('uname', ['-r']).trim()}; ${sh('nproc', []).trim()} CPUs; node ${process.version}`);
+console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds × ${CHANGES} changes per back-end; ${versions}; kernel ${sh('uname', ['-r']).trim()}; ${sh('nproc', []).trim()} CPUs; node ${process.version}${AGENT_FLAGS.length > 0 ? `; proxier flags ${AGENT_FLAGS.join(' ')}` : ''}`);
 
 try {
   for (let round = 0; round < ROUNDS; round++) {

@@ -60,13 +60,21 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       expect(await ruleset(ns, backend)).toBe(before);
     });
 
-    it(`${backend}: ensureBuiltins creates what is missing, then costs one process, and repairs a deleted jump`, async () => {
+    it(`${backend}: ensureBuiltins writes what is missing in one restore, then costs one process, and repairs a deleted jump`, async () => {
       const ns = await createNamespace(`ipt2-builtins-${backend}`);
       const calls: string[] = [];
       const exec = counting(ns, calls);
       const ipt = createIptables(exec, 'IPv4', backend);
       const probe = createProbe(exec, 'IPv4', backend);
       expect(await ensureBuiltins(ipt, probe, jumps)).toBe(false);
+      // Empty tables: the failed probe, one save per table, one restore writing it all.
+      expect(calls.map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
+        `iptables-${backend}-restore --noflush${backend === 'legacy' ? ' --test' : ' -w'}`,
+        `iptables-${backend}-save -t filter`,
+        `iptables-${backend}-save -t nat`,
+        `iptables-${backend}-save -t mangle`,
+        `iptables-${backend}-restore --noflush --counters`,
+      ]);
       const saved = async (): Promise<string[]> => (await execIn(ns, `iptables-${backend}-save`, [])).stdout.split('\n');
       const first = await saved();
       // Each jump once, in upstream's order (later ones prepended ahead), and a canary per table.

@@ -27,7 +27,10 @@ export interface ProbeLine {
   readonly line: string;
 }
 
-/** The restore input for `lines`: one section per table, tables in first-seen order. Pure. */
+/**
+ * The restore input for `lines`: one section per table, tables in first-seen order, each table's
+ * lines in their order. Pure; also used to write a batch of `-N`/`-I` lines.
+ */
 export function probePayload(lines: readonly ProbeLine[]): string {
   const byTable = new Map<string, string[]>();
   for (const l of lines) {

@@ -1,12 +1,15 @@
 // Jumps from built-in chains and the canary chains, ensured on every full sync with one probe
 // (src/system/iptables-probe.ts: every `-C` jump and `-S` canary in one iptables-restore that
-// writes nothing) and only when something is missing one command at a time as upstream does
-// (pkg/proxy/iptables/proxier.go syncProxyRules: EnsureChain + EnsureRule(Prepend) per jump;
-// pkg/util/iptables Monitor: EnsureChain of the canary per table). Whether a rule is there is
-// iptables' own `-C` answer, so any spelling of an equal rule counts, as upstream.
+// writes nothing). Only when something is missing (first start, tables flushed, a jump deleted)
+// is each table saved once, and what is missing is written in one iptables-restore, in the order
+// upstream ensures it one command at a time (pkg/proxy/iptables/proxier.go syncProxyRules:
+// EnsureChain + EnsureRule(Prepend) per jump; pkg/util/iptables Monitor: EnsureChain of the canary
+// per table). Whether a rule is there is iptables' own `-C` answer whenever the saved text does not
+// show it in our spelling, so an equal rule spelled otherwise counts, as upstream.
 import type { Iptables } from '../../../system/iptables.ts';
-import type { Probe, ProbeLine } from '../../../system/iptables-probe.ts';
-import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule } from '../jumps.ts';
+import { savedChains } from '../../../system/iptables.ts';
+import { probePayload, type Probe, type ProbeLine } from '../../../system/iptables-probe.ts';
+import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jumps.ts';
 
 /** The probe's questions: each canary chain exists, then each jump rule is there. Pure. */
 export function builtinsProbeLines(jumps: readonly JumpRule[], canaryTables: readonly string[] = CANARY_TABLES): ProbeLine[] {
@@ -16,17 +19,69 @@ export function builtinsProbeLines(jumps: readonly JumpRule[], canaryTables: rea
   ];
 }
 
+/** One table as iptables-save shows it: its chains, and the rules of the chains we jump from (`sources`). */
+export interface SavedTable {
+  readonly chains: Set<string>;
+  readonly rules: Set<string>;
+}
+
+export function savedTable(saved: string, sources: ReadonlySet<string>): SavedTable {
+  const rules = new Set<string>();
+  for (const line of saved.split('\n')) {
+    if (line.startsWith('-A ') && sources.has(line.slice(3, line.indexOf(' ', 3)))) rules.add(line.trimEnd());
+  }
+  return { chains: new Set(savedChains(saved)), rules };
+}
+
 /**
- * Ensures `jumps` (each target chain, then the rule prepended) and the canary chains. Returns true
- * when the probe found everything present (one process, nothing written), false when the slow path
- * ran. A jump is never deleted and re-added, so traffic never passes a moment without it.
+ * The `-N`/`-I` lines that make `saved` hold every jump (target chain first) and canary. `check`
+ * is asked only for a jump whose target chain exists but whose rule is not saved verbatim. Pure
+ * apart from `check`; exported for tests.
+ */
+export async function missingBuiltins(
+  jumps: readonly JumpRule[], saved: ReadonlyMap<string, SavedTable>, check: (table: string, line: string) => Promise<boolean>,
+): Promise<ProbeLine[]> {
+  const out: ProbeLine[] = [];
+  const tables = new Map<string, SavedTable>();
+  const table = (t: string): SavedTable => {
+    let s = tables.get(t);
+    if (s === undefined) {
+      const was = saved.get(t);
+      s = { chains: new Set(was?.chains), rules: new Set(was?.rules) };
+      tables.set(t, s);
+    }
+    return s;
+  };
+  /** Chains this batch creates: a jump to one cannot be there yet, so `check` is not asked. */
+  const created = new Set<string>();
+  for (const j of jumps) {
+    const s = table(j.table);
+    const args = argsToRestore(j.args);
+    if (!s.chains.has(j.target)) {
+      out.push({ table: j.table, line: `-N ${j.target}` });
+      s.chains.add(j.target);
+      created.add(`${j.table} ${j.target}`);
+    }
+    const known = s.rules.has(`-A ${j.chain} ${args}`) || (!created.has(`${j.table} ${j.target}`) && (await check(j.table, `-C ${j.chain} ${args}`)));
+    if (known) continue;
+    out.push({ table: j.table, line: `-I ${j.chain} 1 ${args}` });
+    s.rules.add(`-A ${j.chain} ${args}`);
+  }
+  for (const t of CANARY_TABLES) if (!table(t).chains.has(CANARY_CHAIN)) out.push({ table: t, line: `-N ${CANARY_CHAIN}` });
+  return out;
+}
+
+/**
+ * Ensures `jumps` and the canary chains. Returns true when the probe found everything present
+ * (one process, nothing written), false when something was written. A jump is never deleted and
+ * re-added, so traffic never passes a moment without it.
  */
 export async function ensureBuiltins(ipt: Iptables, probe: Probe, jumps: readonly JumpRule[]): Promise<boolean> {
   if (await probe(builtinsProbeLines(jumps))) return true;
-  for (const j of jumps) {
-    await ipt.ensureChain(j.table, j.target);
-    await ipt.ensureRule('prepend', j.table, j.chain, j.args);
-  }
-  for (const t of CANARY_TABLES) await ipt.ensureChain(t, CANARY_CHAIN);
+  const sources = new Set(jumps.map((j) => j.chain));
+  const saved = new Map<string, SavedTable>();
+  for (const t of new Set<Table>([...jumps.map((j) => j.table), ...CANARY_TABLES])) saved.set(t, savedTable(await ipt.save(t), sources));
+  const lines = await missingBuiltins(jumps, saved, (table, line) => probe([{ table, line }]));
+  if (lines.length > 0) await ipt.restore(probePayload(lines));
   return false;
 }

@@ -45,6 +45,13 @@ const cases: { name: string; args: () => string[]; names: () => string; reason: 
     names: () => `${join(dir, 'mode.yaml')}: mode:`,
     reason: /must be one of .*got "foo"/,
   },
+  { name: 'an unknown feature gate', args: () => ['--feature-gates', 'NFTablesProxyMode=true,NoSuchGate=true'], names: () => '--feature-gates', reason: /unrecognized feature gate: NoSuchGate$/ },
+  {
+    name: 'a --config file with an unknown feature gate',
+    args: () => ['--config', file('gates.yaml', `${HEADER}featureGates:\n  NoSuchGate: true\n`)],
+    names: () => `${join(dir, 'gates.yaml')}: featureGates:`,
+    reason: /unrecognized feature gate: NoSuchGate$/,
+  },
   {
     name: 'a --config file with a bad duration',
     args: () => ['--config', file('duration.yaml', `${HEADER}iptables:\n  syncPeriod: banana\n`)],

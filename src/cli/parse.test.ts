@@ -51,7 +51,7 @@ describe('parseCommandLine', () => {
       '--conntrack-udp-timeout-stream=1m', '--healthz-bind-address=0.0.0.0:12345', '--metrics-bind-address=0.0.0.0',
       '--bind-address-hard-fail', '--detect-local-mode=InterfaceNamePrefix', '--pod-interface-name-prefix=veth',
       '--pod-bridge-interface=cbr0', '--oom-score-adj=-500', '--config-sync-period=5m', '--kube-api-qps=20',
-      '--kube-api-burst=40', '--feature-gates=A=true,B=false', '--feature-gates=C=true', '-v=3', '--logging-format=json',
+      '--kube-api-burst=40', '--feature-gates=PreferSameTrafficDistribution=true,WatchListClient=false', '--feature-gates=ContextualLogging=true', '-v=3', '--logging-format=json',
       '--manifests=/m', '--dry-run', '--iptables-backend=legacy', '--cleanup',
     ]);
     const d = defaultConfig();
@@ -70,7 +70,7 @@ describe('parseCommandLine', () => {
       detectLocal: { bridgeInterface: 'cbr0', interfaceNamePrefix: 'veth' },
       nodePortAddresses: ['192.0.2.0/24'],
       oomScoreAdj: -500,
-      featureGates: { A: true, B: false, C: true },
+      featureGates: { PreferSameTrafficDistribution: true, WatchListClient: false, ContextualLogging: true },
       iptables: { masqueradeBit: 13, masqueradeAll: true, localhostNodePorts: false, syncPeriodMs: 10_000, minSyncPeriodMs: 2_000, backend: 'legacy' },
       ipvs: { syncPeriodMs: 60_000, minSyncPeriodMs: 1_000, scheduler: 'wlc', excludeCIDRs: ['10.9.0.0/16'], strictARP: true, tcpTimeoutMs: 900_000, tcpFinTimeoutMs: 60_000, udpTimeoutMs: 30_000 },
       nftables: { ...d.nftables, masqueradeAll: true },
@@ -101,6 +101,8 @@ describe('parseCommandLine', () => {
     [['--detect-local-mode=Magic'], '--detect-local-mode: must be one of ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix, got "Magic"'],
     [['--detect-local-mode=BridgeInterface'], 'detectLocal.bridgeInterface: must not be empty when detectLocalMode is BridgeInterface'],
     [['--feature-gates=A'], '--feature-gates: want Name=true|false pairs, got "A"'],
+    [['--feature-gates=NoSuchGate=true'], '--feature-gates: unrecognized feature gate: NoSuchGate'],
+    [['--feature-gates=TopologyAwareHints=false'], '--feature-gates: cannot set feature gate TopologyAwareHints to false, feature is locked to true'],
     [['--logging-format=xml'], '--logging-format: must be one of text, json, got "xml"'],
     [['--log-level=loud'], '--log-level: must be one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
     [['--iptables-backend=xt'], '--iptables-backend: must be one of auto, legacy, nft, got "xt"'],
@@ -119,6 +121,7 @@ describe('parseCommandLine', () => {
     [`${head}mode: nftables`, '/c.yaml: mode: "nftables" is not implemented yet (use iptables or ipvs)'],
     [`${head}mode: foo`, '/c.yaml: mode: must be one of iptables, ipvs, userspace, nftables, got "foo"'],
     ['apiVersion: v1\nkind: ConfigMap', '/c.yaml: apiVersion: must be kubeproxy.config.k8s.io/v1alpha1, got "v1"'],
+    [`${head}featureGates: {NoSuchGate: true}`, '/c.yaml: featureGates: unrecognized feature gate: NoSuchGate'],
   ])('a bad config file names the file and field: %j', (text, message) => {
     expect(run(['--config=/c.yaml'], { '/c.yaml': text })).toEqual({ kind: 'error', message });
   });

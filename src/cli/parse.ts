@@ -56,6 +56,7 @@ const FLAG_FOR_FIELD: Readonly<Record<string, keyof FlagValues>> = {
   'logging.verbosity': 'verbosity',
   nodePortAddresses: 'nodePortAddresses',
   'ipvs.excludeCIDRs': 'ipvsExcludeCIDRs',
+  featureGates: 'featureGates',
 };
 const FLAG_NAME: Readonly<Partial<Record<keyof FlagValues, string>>> = {
   proxyMode: '--proxy-mode', bindAddress: '--bind-address', healthzBindAddress: '--healthz-bind-address',

@@ -4,6 +4,7 @@
 // first, so an operator fixes the file once.
 import { ConfigError } from '../errors.ts';
 import { formatGoDuration } from './duration.ts';
+import { validateFeatureGates } from './feature-gates.ts';
 import { cidrFamily, ipFamily } from './net.ts';
 import type { HostPort, ProxyConfig } from './types.ts';
 
@@ -90,6 +91,9 @@ export function validateConfig(c: ProxyConfig): ConfigError[] {
   if (c.detectLocalMode === 'InterfaceNamePrefix' && c.detectLocal.interfaceNamePrefix === '') {
     fail('detectLocal.interfaceNamePrefix', 'must not be empty when detectLocalMode is InterfaceNamePrefix');
   }
+
+  // Upstream applies the gates (featuregate.SetFromMap) before validating; its errors end start-up too.
+  errs.push(...validateFeatureGates(c.featureGates));
 
   if (!Number.isInteger(c.logging.verbosity) || c.logging.verbosity < 0) {
     fail('logging.verbosity', `must be a whole number >= 0, got ${c.logging.verbosity}`);

@@ -8,7 +8,6 @@ import { ensureBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
 import { argsToRestore, CANARY_CHAIN, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createIptables, type XtablesBackend } from '../src/system/iptables.ts';
-import { createProbe } from '../src/system/iptables-probe.ts';
 import { createNamespace, deleteAllNamespaces, execIn, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 
@@ -38,7 +37,7 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
   for (const backend of backends) {
     it(`${backend}: a probe answers each -C and -S truthfully and writes nothing`, async () => {
       const ns = await createNamespace(`ipt2-probe-${backend}`);
-      const probe = createProbe(nsExec(ns), 'IPv4', backend);
+      const probe = createIptables(nsExec(ns), 'IPv4', backend).probe;
       await execIn(ns, `iptables-${backend}-restore`, ['--noflush'], '*nat\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n');
       // Legacy instantiates a namespace's table on first use (empty, ACCEPT policies), which a
       // probe of that table does too: instantiate them first, so "unchanged" means our chains.
@@ -65,8 +64,7 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       const calls: string[] = [];
       const exec = counting(ns, calls);
       const ipt = createIptables(exec, 'IPv4', backend);
-      const probe = createProbe(exec, 'IPv4', backend);
-      expect(await ensureBuiltins(ipt, probe, jumps)).toBe(false);
+      expect(await ensureBuiltins(ipt, jumps)).toBe(false);
       // Empty tables: the failed probe, one save per table, one restore writing it all.
       expect(calls.map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
         `iptables-${backend}-restore --noflush${backend === 'legacy' ? ' --test' : ' -w'}`,
@@ -84,7 +82,7 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
 
       calls.length = 0;
       const before = await ruleset(ns, backend);
-      expect(await ensureBuiltins(ipt, probe, jumps)).toBe(true);
+      expect(await ensureBuiltins(ipt, jumps)).toBe(true);
       expect(calls).toHaveLength(1);
       expect(calls[0]).toMatch(new RegExp(`^iptables-${backend}-restore --noflush`));
       expect(await ruleset(ns, backend)).toBe(before);
@@ -93,9 +91,9 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       await execIn(ns, `iptables-${backend}`, ['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING']);
       await execIn(ns, `iptables-${backend}`, ['-t', 'mangle', '-X', CANARY_CHAIN]);
       expect(await ruleset(ns, backend)).not.toBe(before);
-      expect(await ensureBuiltins(ipt, probe, jumps)).toBe(false);
+      expect(await ensureBuiltins(ipt, jumps)).toBe(false);
       expect(await ruleset(ns, backend)).toBe(before);
-      expect(await ensureBuiltins(ipt, probe, jumps)).toBe(true);
+      expect(await ensureBuiltins(ipt, jumps)).toBe(true);
     });
   }
 });

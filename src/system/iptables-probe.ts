@@ -5,9 +5,7 @@
 // six built-in chains, canaries in three tables) one process each read the nat table four times;
 // one probe reads each table once (bench/iptables-fixed-costs.bench.ts).
 import { ExecError } from '../errors.ts';
-import type { IPFamily } from '../model/types.ts';
 import type { Exec } from './exec.ts';
-import { binaries, type XtablesBackend } from './iptables.ts';
 
 /**
  * How a probe runs without writing. iptables-legacy-restore evaluates `-C`/`-S` under `--test`
@@ -16,8 +14,8 @@ import { binaries, type XtablesBackend } from './iptables.ts';
  * Both checked against the installed iptables by test/iptables-probe.test.ts, which also checks
  * that the ruleset is unchanged afterwards.
  */
-const PROBE_FLAGS: Record<XtablesBackend, readonly string[]> = { legacy: ['--noflush', '--test'], nft: ['--noflush'] };
-/** As src/system/iptables.ts: wait up to 5 s for the xtables lock, give up after 60 s. */
+const PROBE_FLAGS: Record<'legacy' | 'nft', readonly string[]> = { legacy: ['--noflush', '--test'], nft: ['--noflush'] };
+/** As in iptables.ts: wait up to 5 s for the xtables lock, give up after 60 s. */
 const WAIT_ARGS = ['-w', '5'] as const;
 const TIMEOUT_MS = 60_000;
 
@@ -47,11 +45,11 @@ export function probePayload(lines: readonly ProbeLine[]): string {
 export type Probe = (lines: readonly ProbeLine[]) => Promise<boolean>;
 
 /**
- * True when every line succeeded; false when one failed (a rule or chain is missing) or the tool
+ * A probe through `restore` (an iptables-<backend>-restore binary; createIptables makes one per
+ * Iptables as its `probe`). True when every line succeeded; false when one failed (a rule or chain is missing) or the tool
  * could not run, and the caller then asks one question at a time, which reports real failures.
  */
-export function createProbe(exec: Exec, family: IPFamily, backend: XtablesBackend): Probe {
-  const restore = binaries(family, backend).restore;
+export function createProbe(exec: Exec, restore: string, backend: 'legacy' | 'nft'): Probe {
   return async (lines) => {
     if (lines.length === 0) return true;
     try {

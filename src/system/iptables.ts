@@ -5,6 +5,7 @@
 import { ExecError, KubeProxyError } from '../errors.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { Exec } from './exec.ts';
+import { createProbe, type ProbeLine } from './iptables-probe.ts';
 
 export type Table = 'filter' | 'nat' | 'mangle' | 'raw';
 export type XtablesBackend = 'legacy' | 'nft';
@@ -83,6 +84,11 @@ export interface Iptables {
   restore(payload: RestoreInput): Promise<void>;
   /** `iptables-restore --test`: parse and check the payload against the kernel without committing. */
   test(payload: RestoreInput): Promise<void>;
+  /**
+   * Read-only questions (`-C CHAIN RULE`, `-S CHAIN`) in one iptables-restore that writes nothing:
+   * true when all succeeded, false when one failed or the tool could not run (iptables-probe.ts).
+   */
+  probe(lines: readonly ProbeLine[]): Promise<boolean>;
   save(table?: Table): Promise<string>;
   chainExists(table: Table, chain: string): Promise<boolean>;
   /** `-S CHAIN`: the chain's rules in save syntax (`-A CHAIN ...`); fails when it does not exist. */
@@ -133,6 +139,7 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
     backend,
     restore: (payload) => restoreWith(['--noflush', '--counters'], payload),
     test: (payload) => restoreWith(['--noflush', '--test'], payload),
+    probe: createProbe(exec, bin.restore, backend),
     async save(table) {
       const { stdout } = await exec(bin.save, table ? ['-t', table] : [], { timeoutMs: TIMEOUT_MS });
       return stdout;

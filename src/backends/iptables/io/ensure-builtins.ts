@@ -1,5 +1,5 @@
 // Jumps from built-in chains and the canary chains, ensured on every full sync with one probe
-// (src/system/iptables-probe.ts: every `-C` jump and `-S` canary in one iptables-restore that
+// (Iptables.probe, src/system/iptables-probe.ts: every `-C` jump and `-S` canary in one iptables-restore that
 // writes nothing). Only when something is missing (first start, tables flushed, a jump deleted)
 // is each table saved once, and what is missing is written in one iptables-restore, in the order
 // upstream ensures it one command at a time (pkg/proxy/iptables/proxier.go syncProxyRules:
@@ -8,7 +8,7 @@
 // show it in our spelling, so an equal rule spelled otherwise counts, as upstream.
 import type { Iptables } from '../../../system/iptables.ts';
 import { savedChains } from '../../../system/iptables.ts';
-import { probePayload, type Probe, type ProbeLine } from '../../../system/iptables-probe.ts';
+import { probePayload, type ProbeLine } from '../../../system/iptables-probe.ts';
 import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jumps.ts';
 
 /** The probe's questions: each canary chain exists, then each jump rule is there. Pure. */
@@ -76,12 +76,12 @@ export async function missingBuiltins(
  * (one process, nothing written), false when something was written. A jump is never deleted and
  * re-added, so traffic never passes a moment without it.
  */
-export async function ensureBuiltins(ipt: Iptables, probe: Probe, jumps: readonly JumpRule[]): Promise<boolean> {
-  if (await probe(builtinsProbeLines(jumps))) return true;
+export async function ensureBuiltins(ipt: Iptables, jumps: readonly JumpRule[]): Promise<boolean> {
+  if (await ipt.probe(builtinsProbeLines(jumps))) return true;
   const sources = new Set(jumps.map((j) => j.chain));
   const saved = new Map<string, SavedTable>();
   for (const t of new Set<Table>([...jumps.map((j) => j.table), ...CANARY_TABLES])) saved.set(t, savedTable(await ipt.save(t), sources));
-  const lines = await missingBuiltins(jumps, saved, (table, line) => probe([{ table, line }]));
+  const lines = await missingBuiltins(jumps, saved, (table, line) => ipt.probe([{ table, line }]));
   if (lines.length > 0) await ipt.restore(probePayload(lines));
   return false;
 }

@@ -15,6 +15,17 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * The host to pass to `server.listen`: undefined for the IPv4 wildcard, so Node listens on `::`
+ * for both families (falling back to 0.0.0.0 where the kernel has no IPv6). Upstream binds
+ * "0.0.0.0" and Go treats that as every address of both families ("It doesn't matter whether we
+ * listen on "0.0.0.0", "::", or ""; go treats them all the same", pkg/proxy/healthcheck/
+ * service_health.go), so a load balancer probing a node's IPv6 address is answered.
+ */
+export function listenHost(host: string): string | undefined {
+  return host === '0.0.0.0' || host === '' ? undefined : host;
+}
+
 export function listen(what: string, server: Server, host: string, port: number): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
@@ -28,7 +39,9 @@ export function listen(what: string, server: Server, host: string, port: number)
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(port, host);
+    const h = listenHost(host);
+    if (h === undefined) server.listen(port);
+    else server.listen(port, h);
   });
 }
 

@@ -25,6 +25,8 @@ import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
+import { openIpvs } from './backends/ipvs/io/setup.ts';
+import { runInitOnly } from './wiring/init-only.ts';
 import { detectRunBackend } from './wiring/iptables-backend.ts';
 import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
 import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
@@ -64,6 +66,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     if (config.cleanup) {
       await cleanupAllModes({ exec, logger });
+      return 0;
+    }
+    if (config.initOnly === true) {
+      const families = familiesFor(config);
+      await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism(), openIpvs });
       return 0;
     }
     return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger);

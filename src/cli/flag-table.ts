@@ -33,6 +33,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'config', kind: 'string', group: G.control, describe: 'The path to the configuration file (KubeProxyConfiguration v1alpha1).' },
   { name: 'write-config-to', kind: 'string', group: G.control, describe: 'If set, write the configuration values to this file and exit.' },
   { name: 'cleanup', kind: 'boolean', group: G.control, describe: 'If true cleanup iptables and ipvs rules and exit.', shown: 'false' },
+  { name: 'init-only', kind: 'boolean', group: G.control, describe: 'If true, perform any initialization steps that must be done with full root privileges, and then exit. After doing this, you can run kube-proxy again with only the CAP_NET_ADMIN capability.', shown: 'false' },
   { name: 'version', kind: 'boolean', group: G.control, describe: 'Print version information and quit.' },
   { name: 'help', kind: 'boolean', group: G.control, describe: 'Show this help.' },
   { name: 'feature-gates', kind: 'list', group: G.control, describe: `A set of key=value pairs that describe feature gates (e.g. Foo=true,Bar=false).${IGNORED}` },

@@ -147,6 +147,7 @@ export function toFlagValues(raw: RawFlags): FlagParse {
     hostnameOverride: str('hostname-override'),
     master: str('master'),
     cleanup: bool('cleanup'),
+    initOnly: bool('init-only'),
     manifestsDir: str('manifests'),
     dryRun: bool('dry-run'),
     iptablesBackend: oneOf('iptables-backend', BACKENDS),

@@ -120,6 +120,10 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
       });
       return { kind: 'error', message: lines.join('; ') };
     }
+    // upstream Options.Validate: --init-only does the set-up and exits, --cleanup undoes it.
+    if (config.initOnly === true && (config.cleanup || config.dryRun)) {
+      return { kind: 'error', message: `--init-only: cannot be combined with ${config.cleanup ? '--cleanup' : '--dry-run'}` };
+    }
     const writeTo = raw.get('write-config-to');
     if (typeof writeTo === 'string' && writeTo !== '') return { kind: 'write-config', path: writeTo, text: encodeConfig(config) };
     return { kind: 'run', config, warnings, ...(file ? { configFile: String(configFile) } : {}) };

@@ -10,7 +10,7 @@
 //    - `--hostname-override` when non-empty (processHostnameOverrideFlag), which kubeadm's
 //      DaemonSet passes as `--hostname-override=$(NODE_NAME)` next to `--config`;
 //    - flags that are not part of KubeProxyConfiguration at all: `--master` (upstream keeps it
-//      outside the config and always passes it to the client), `--cleanup`, and ours
+//      outside the config and always passes it to the client), `--cleanup`, `--init-only`, and ours
 //      (`--manifests`, `--dry-run`, `--iptables-backend`).
 // Only explicitly given flags are in FlagValues, which is how "set explicitly" is known.
 import { ConfigError } from '../errors.ts';
@@ -70,6 +70,7 @@ export interface FlagValues {
   readonly hostnameOverride?: string;
   readonly master?: string;
   readonly cleanup?: boolean;
+  readonly initOnly?: boolean;
   readonly manifestsDir?: string;
   readonly dryRun?: boolean;
   readonly iptablesBackend?: IptablesBackend;
@@ -153,6 +154,7 @@ export function applyOverridingFlags(base: ProxyConfig, f: FlagValues): ProxyCon
     clientConnection: { ...base.clientConnection, master: f.master ?? base.clientConnection.master },
     iptables: { ...base.iptables, backend: f.iptablesBackend ?? base.iptables.backend },
     cleanup: f.cleanup ?? base.cleanup,
+    ...(f.initOnly !== undefined ? { initOnly: f.initOnly } : base.initOnly !== undefined ? { initOnly: base.initOnly } : {}),
     manifestsDir: f.manifestsDir ?? base.manifestsDir,
     dryRun: f.dryRun ?? base.dryRun,
   };

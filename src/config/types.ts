@@ -86,4 +86,6 @@ export interface ProxyConfig {
   /** Ours: print what would be programmed and exit, touching nothing. */
   readonly dryRun: boolean;
   readonly cleanup: boolean;
+  /** `--init-only`: the privileged start-up steps, then exit (absent = false). */
+  readonly initOnly?: boolean;
 }

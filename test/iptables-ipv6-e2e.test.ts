@@ -8,7 +8,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { HEALTHZ, METRICS, pollUntil, runDaemonOnce, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
+import { HEALTHZ, METRICS, httpGetIn, pollUntil, runDaemonOnce, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
 import { execIn, ipIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, sysctlIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
@@ -51,6 +51,8 @@ for (const backend of ['legacy', 'nft'] as const) {
     const flags = (node: string = NODE, iptablesBackend: string = backend): string[] => [
       '--manifests', ctx.dir, '--hostname-override', node, '--healthz-bind-address', HEALTHZ,
       '--metrics-bind-address', METRICS, '--cluster-cidr', '10.244.0.0/16,fd00:10:244::/56', '--iptables-backend', iptablesBackend,
+      // Periodic syncs (and so canary checks) every 3 s instead of 30 s, for the flush test.
+      '--iptables-sync-period', '3s',
     ];
     const nodeNs = () => topo().node(NODE).ns;
     const client = () => topo().pod('client-a');
@@ -129,6 +131,18 @@ for (const backend of ['legacy', 'nft'] as const) {
     // port-unreachable only for the retransmitted SYN, whatever sends it (measured with a plain
     // ip6tables REJECT between two namespaces, no kube-proxy involved); ICMPv4 aborts at the first.
     // Still a refusal, not the timeout a missing rule would give. Upstream writes the same REJECT.
+    // upstream's health-check servers listen on "0.0.0.0", which Go treats as both families
+    // (pkg/proxy/healthcheck/service_health.go): a load balancer probes the node's IPv6 address too.
+    it('answers the externalTrafficPolicy Local health check on the node’s IPv6 and IPv4 addresses', async () => {
+      for (const ip of [`[${v6(topo().node(NODE))}]`, topo().node(NODE).ip]) {
+        const r = await httpGetIn(topo().client.ns, `http://${ip}:32081/`);
+        expect(r, ip).toMatchObject({ status: 200 });
+        expect('body' in r && JSON.parse(r.body)).toMatchObject({ localEndpoints: 1 });
+      }
+      // The LB VIP with Local policy keeps the client address too.
+      expect(await tcpRequest(topo().client.ns, SVC.localVIP, 80, { count: 5 })).toEqual(Array(5).fill({ ok: true, pod: 'web-a1', source: v6(topo().client) }));
+    });
+
     it('refuses an IPv6 Service without endpoints at once, over TCP and UDP (REJECT, icmp6)', async () => {
       expect(await tcpRequest(client().ns, SVC.empty, 80, { timeoutMs: 10_000 })).toEqual([{ ok: false, error: 'ECONNREFUSED' }]);
       expect(await udpRequest(client().ns, SVC.empty, 53, { timeoutMs: 10_000 })).toEqual([{ ok: false, error: 'ECONNREFUSED' }]);
@@ -221,6 +235,21 @@ for (const backend of ['legacy', 'nft'] as const) {
       });
       // The flow to web-b1 would live 600 s: only the daemon's clean-up removes it.
       await pollUntil('flows to web-b1 deleted', DEADLINE_MS, async () => ((await flows()).includes(ip6of('web-b1')) ? undefined : true));
+    });
+
+    it('repairs flushed ip6tables with a full IPv6 sync (canary) while IPv4 keeps serving', async () => {
+      const ip6 = (args: string[]) => execIn(nodeNs(), `ip6tables-${backend}`, args);
+      for (const table of ['nat', 'mangle', 'filter']) {
+        await ip6(['-t', table, '-F']);
+        await ip6(['-t', table, '-X']);
+      }
+      expect(await tcpRequest(client().ns, SVC.web, 80, { timeoutMs: 1_500 })).toMatchObject([{ ok: false }]);
+      expect(await tcpRequest(client().ns, SVC.dual4, 80)).toMatchObject([{ ok: true }]);
+      await pollUntil('IPv6 ClusterIP answers again', DEADLINE_MS, async () => {
+        const [r] = await tcpRequest(client().ns, SVC.web, 80, { timeoutMs: 1_000 });
+        return r?.ok ? r : undefined;
+      });
+      expect(ctx.daemon?.output()).toMatch(/canary chain missing.*family=IPv6/);
     });
 
     it('--cleanup removes every KUBE- chain from ip6tables too', async () => {

@@ -8,8 +8,9 @@ import type { Topology } from './topology.ts';
 export const SVC = {
   /** NodePort 30080, Cluster policy: web-a1, web-a2, web-b1. */
   web: 'fd00:10:96::10',
-  /** NodePort 30081, externalTrafficPolicy Local: web-a1 (node-a), web-b1 (node-b). */
+  /** LoadBalancer, NodePort 30081, externalTrafficPolicy Local (health check 32081): web-a1 (node-a), web-b1 (node-b). */
   local: 'fd00:10:96::11',
+  localVIP: '2001:db8:0:ff::11',
   /** ClientIP affinity: web-a1, web-a2, web-b1. */
   sticky: 'fd00:10:96::12',
   /** No endpoints; TCP 80 (NodePort 30083) and UDP 53 (NodePort 30084). */
@@ -114,7 +115,7 @@ status:
   add('web', serviceYaml('web', [SVC.web], [{ ...HTTP, nodePort: 30080 }]), endpointSliceYaml('web', 'IPv6', six('web-a1', 'web-a2', 'web-b1'), HTTP));
   add(
     'local',
-    serviceYaml('local', [SVC.local], [{ ...HTTP, nodePort: 30081 }], '  externalTrafficPolicy: Local\n  healthCheckNodePort: 32081\n'),
+    serviceYaml('local', [SVC.local], [{ ...HTTP, nodePort: 30081 }], '  externalTrafficPolicy: Local\n  healthCheckNodePort: 32081\n', [SVC.localVIP]),
     endpointSliceYaml('local', 'IPv6', six('web-a1', 'web-b1'), HTTP),
   );
   add(

@@ -49,13 +49,17 @@ function stderrLogger(): Logger {
  * the restore starts); `stream` is the time spent making the payload's chunks while the restore
  * reads them (the per-service chain rules), which overlaps the restore and is part of `restore`.
  */
-const t = { render: 0, stream: 0, restore: 0, applierOther: 0, options: 0, bytes: 0 };
-const timed = async <T>(key: 'restore' | 'applierOther' | 'options', fn: () => Promise<T>): Promise<T> => {
+const ZERO = { render: 0, stream: 0, restore: 0, applierOther: 0, jumps: 0, canary: 0, natChains: 0, options: 0, bytes: 0 };
+const t = { ...ZERO };
+/** applierOther is the sum of the applier calls other than the restore: jumps, canary, natChains. */
+const timed = async <T>(key: 'restore' | 'jumps' | 'canary' | 'natChains' | 'options', fn: () => Promise<T>): Promise<T> => {
   const s = performance.now();
   try {
     return await fn();
   } finally {
-    t[key] += performance.now() - s;
+    const d = performance.now() - s;
+    t[key] += d;
+    if (key === 'jumps' || key === 'canary' || key === 'natChains') t.applierOther += d;
   }
 };
 
@@ -80,10 +84,10 @@ function timedApplier(a: RulesApplier): RulesApplier {
   return {
     family: a.family,
     backend: a.backend,
-    ensureJumps: (j) => timed('applierOther', () => a.ensureJumps(j)),
-    ensureCanary: () => timed('applierOther', () => a.ensureCanary()),
-    canaryPresent: () => timed('applierOther', () => a.canaryPresent()),
-    natChains: () => timed('applierOther', () => a.natChains()),
+    ensureJumps: (j) => timed('jumps', () => a.ensureJumps(j)),
+    ensureCanary: () => timed('canary', () => a.ensureCanary()),
+    canaryPresent: () => timed('canary', () => a.canaryPresent()),
+    natChains: () => timed('natChains', () => a.natChains()),
     restore: (p) => {
       // Each chunk is copied to the file as the restore takes it (the payload is made lazily, as
       // it is read): iterating it first would render it twice, and a joined copy would add ~30 MB
@@ -135,7 +139,7 @@ async function sync(full: boolean, change?: () => void): Promise<Record<string, 
   const s0 = performance.now();
   const { state: st, proxier: px } = setup();
   const setupMs = performance.now() - s0;
-  Object.assign(t, { render: 0, stream: 0, restore: 0, applierOther: 0, options: 0, bytes: 0 });
+  Object.assign(t, ZERO);
   const c0 = performance.now();
   change?.();
   const snap = st.snapshot('IPv4', { full });

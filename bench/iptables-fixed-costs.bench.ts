@@ -2,12 +2,13 @@
 // in alternating order per round, inside a throw-away namespace (kpt-fixed-<pid>-<backend>) that
 // holds a kube-proxy-shaped ruleset of BENCH_SERVICES × BENCH_ENDPOINTS (default 2,000 × 10):
 // - local addresses, read on every sync: `ip -j addr show` vs two rtnetlink dumps on an open socket
+// - a first start's jumps and canaries (empty tables), the same two ways
 // - a full sync's jumps and canaries (all present): the applier's ensureJumps (a `-S` listing per
 //   built-in chain) + ensureCanary (a `-S` per table), as the proxier calls them today, vs
 //   ensureBuiltins (one read-only iptables-restore probe)
 // - a partial sync's canary check (every syncPeriod): all three tables vs mangle only (upstream's
 //   Monitor polls tables[0] = mangle)
-// - for scale: the restore tool alone re-loading the whole ruleset (warm)
+// - for scale: the restore tool alone loading the whole ruleset (cold, then once more warm)
 // The ruleset is synthetic (KUBE-SERVICES → KUBE-SVC → KUBE-SEP with DNAT), not the renderer's, so
 // this bench does not move with renderer changes; what it measures depends on the table's size.
 // Run: `npm run bench -- fixed-costs` (root). Env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS,
@@ -66,15 +67,31 @@ async function inside(backend: XtablesBackend, file: string): Promise<void> {
   const applier = createIptablesApplier(ipt);
   const jumps = [...requiredJumps(), ...kubeletJumps()];
   const source = openNetlinkAddressSource();
+  const s: Sample = { restoreCold: [], restoreWarm: [], ipAddr: [], netlink: [], oldBuiltins: [], newBuiltins: [], oldCold: [], newCold: [], oldCanary: [], newCanary: [] };
+  // Empty tables: each sample starts from flushed tables (the flush is not timed).
+  const empty = async (): Promise<void> => {
+    for (const t of ['filter', 'nat', 'mangle']) for (const op of ['-F', '-X']) await exec(binaries('IPv4', backend).main, ['-w', '5', '-t', t, op]);
+  };
+  const old = async (): Promise<void> => {
+    await applier.ensureJumps(jumps);
+    await applier.ensureCanary();
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order: [string, () => Promise<unknown>][] = [['oldCold', old], ['newCold', () => ensureBuiltins(ipt, jumps)]];
+    for (const [key, fn] of r % 2 === 0 ? order : order.reverse()) {
+      for (let k = 0; k < REPS; k++) {
+        await empty();
+        s[key]?.push(await timeIt(fn));
+      }
+    }
+  }
+  await empty();
   const restoreMs = await timeIt(() => exec(binaries('IPv4', backend).restore, ['--noflush', '-w', '5'], { input: ruleset(N, E), timeoutMs: 1_800_000 }));
+  s.restoreCold?.push(restoreMs);
   await ensureBuiltins(ipt, jumps);
-  const s: Sample = { restoreCold: [restoreMs], restoreWarm: [], ipAddr: [], netlink: [], oldBuiltins: [], newBuiltins: [], oldCanary: [], newCanary: [] };
   const ways: [string, () => Promise<unknown>, string, () => Promise<unknown>][] = [
     ['ipAddr', () => localAddresses(exec, 'IPv4'), 'netlink', () => source.read('IPv4')],
-    ['oldBuiltins', async () => {
-      await applier.ensureJumps(jumps);
-      await applier.ensureCanary();
-    }, 'newBuiltins', async () => {
+    ['oldBuiltins', old, 'newBuiltins', async () => {
       if (!(await ensureBuiltins(ipt, jumps))) throw new Error('probe missed a jump or canary that is there');
     }],
     ['oldCanary', () => applier.canaryPresent(), 'newCanary', () => ipt.chainExists('mangle', CANARY_CHAIN)],
@@ -84,8 +101,9 @@ async function inside(backend: XtablesBackend, file: string): Promise<void> {
       const order: [string, () => Promise<unknown>][] = r % 2 === 0 ? [[a, fa], [b, fb]] : [[b, fb], [a, fa]];
       for (const [key, fn] of order) for (let k = 0; k < REPS; k++) s[key]?.push(await timeIt(fn));
     }
-    s.restoreWarm?.push(await timeIt(() => exec(binaries('IPv4', backend).restore, ['--noflush', '-w', '5'], { input: ruleset(N, E), timeoutMs: 1_800_000 })));
   }
+  // Once: at 2k a warm nft restore takes tens of seconds.
+  s.restoreWarm?.push(await timeIt(() => exec(binaries('IPv4', backend).restore, ['--noflush', '-w', '5'], { input: ruleset(N, E), timeoutMs: 1_800_000 })));
   source.close();
   writeFileSync(file, JSON.stringify(s));
 }
@@ -133,7 +151,8 @@ table(
     };
     return [
       row('local addresses (every sync)', 'ipAddr', 'netlink'),
-      row('jumps + canaries (full sync)', 'oldBuiltins', 'newBuiltins'),
+      row('jumps + canaries, empty tables (first start)', 'oldCold', 'newCold'),
+      row('jumps + canaries, all present (full sync)', 'oldBuiltins', 'newBuiltins'),
       row('canary check (partial sync, per syncPeriod)', 'oldCanary', 'newCanary'),
       [b, 'restore tool, whole ruleset', `cold ${cell(s, 'restoreCold')}`, `warm ${cell(s, 'restoreWarm')}`, '', ''],
     ];

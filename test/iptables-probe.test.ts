@@ -4,7 +4,7 @@
 // nft --test pitfall), a probe writes nothing, and ensureBuiltins costs one process when all is in
 // place and repairs exactly what was removed otherwise.
 import { afterAll, expect, it } from 'vitest';
-import { ensureBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
+import { canaryPresent, ensureBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
 import { argsToRestore, CANARY_CHAIN, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createIptables, type XtablesBackend } from '../src/system/iptables.ts';
@@ -91,9 +91,11 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       await execIn(ns, `iptables-${backend}`, ['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING']);
       await execIn(ns, `iptables-${backend}`, ['-t', 'mangle', '-X', CANARY_CHAIN]);
       expect(await ruleset(ns, backend)).not.toBe(before);
+      expect(await canaryPresent(ipt)).toBe(false);
       expect(await ensureBuiltins(ipt, jumps)).toBe(false);
       expect(await ruleset(ns, backend)).toBe(before);
       expect(await ensureBuiltins(ipt, jumps)).toBe(true);
+      expect(await canaryPresent(ipt)).toBe(true);
     });
   }
 });

@@ -1,7 +1,7 @@
 // Process plumbing for the userspace bench: children in the bench namespace (optionally pinned to
 // a CPU), their resident memory and CPU time from /proc, and teardown of exactly what we started.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const NS = `kpt-us-${process.pid}-bench`;
 const children: ChildProcess[] = [];
@@ -42,11 +42,17 @@ export async function output(cmd: string[], cpu?: number): Promise<string> {
   return out;
 }
 
-/** Kill one child we started and wait for it to be gone. */
+/** Kill one child we started, and what it started (socat's forks), and wait for it to be gone. */
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const gone = new Promise((r) => child.on('exit', r));
-  process.kill(child.pid, 'SIGKILL');
+  for (const pid of treePids(child.pid).reverse()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
   await gone;
 }
 
@@ -58,13 +64,64 @@ function statusKiB(pid: number): number {
 /** Resident memory of one process in KiB. */
 export const rssKiB = (pid: number): number => statusKiB(pid);
 
-/** User and system CPU time of one process, in µs (from /proc/PID/stat, clock ticks of 10 ms). */
-export function cpuMicros(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at state, field 3.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const tick = 1e6 / 100;
-  return { user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
+/** A /proc read that failed because the process ended meanwhile (ENOENT, or ESRCH mid-read). */
+const gone = (err: unknown): boolean => ['ENOENT', 'ESRCH'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/** The pids whose parent is `pid` (socat forks one per connection). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch (err) {
+      // The process ended between readdir and read: it is no child of anything any more.
+      if (!gone(err)) throw err;
+    }
+  }
+  return out;
+}
+
+function pssKiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch (err) {
+    if (!gone(err)) throw err;
+    return 0;
+  }
+}
+
+/** `pid` and every process below it. */
+export function treePids(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...childPids(out[i] ?? 0));
+  return out;
+}
+
+/**
+ * Proportional memory (PSS, KiB) of a process and its descendants: for a forking proxy, RSS would
+ * count the pages every child shares with the parent once per child.
+ */
+export const treePssKiB = (pid: number): number => treePids(pid).reduce((a, p) => a + pssKiB(p), 0);
+
+/**
+ * User + system CPU time of a process and its descendants, in µs (/proc/PID/stat, clock ticks of
+ * 10 ms), with cutime/cstime: a forking proxy's children count, alive or reaped.
+ */
+export function cpuMicros(pid: number): number {
+  let total = 0;
+  for (const p of treePids(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at state, field 3.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * (1e6 / 100);
+    } catch (err) {
+      if (!gone(err)) throw err;
+    }
+  }
+  return total;
 }
 
 export async function teardown(): Promise<void> {

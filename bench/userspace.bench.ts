@@ -16,12 +16,16 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmtRange, median, table } from './stats.ts';
-import { NS, cpuMicros, output, rssKiB, settle, sh, start, stop, teardown } from './userspace-procs.ts';
+import { NS, cpuMicros, output, settle, sh, start, stop, teardown, treePssKiB } from './userspace-procs.ts';
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const IDLE = Number(process.env.BENCH_IDLE ?? 4000);
+// socat forks a process per connection: 4000 idle pairs are 4000 processes, which stalled the
+// bench (the load client waited for answers that never came); fewer, and a time limit.
+const SOCAT_IDLE = Math.min(IDLE, Number(process.env.BENCH_SOCAT_IDLE ?? 400));
+const IDLE_LIMIT_MS = 60_000;
 const CONC = 32;
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
 const LOAD_CPU = PIN ? 0 : undefined;
@@ -37,6 +41,8 @@ interface Subject {
   readonly ports: readonly [number, number, number];
   readonly cmd: string[];
   readonly ready?: string;
+  /** Idle pairs for this proxy when fewer than BENCH_IDLE (socat forks a process per pair). */
+  readonly idle?: number;
 }
 
 const spec = (p: readonly number[]): string[] => [`${p[0]}:9001`, `${p[1]}:9102`, `${p[2]}:9003`];
@@ -47,6 +53,13 @@ const SUBJECTS: Subject[] = [
   { name: 'kube-proxy-ts relay (kernel engine)', ports: [8101, 8102, 8103], cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
   { name: HAP, ports: [8201, 8202, 8203], cmd: ['haproxy', '-db', '-f', hapCfg] },
   { name: 'kube-proxy-ts relay (node net)', ports: [8501, 8502, 8503], cmd: [...RELAY, here('./userspace-relay.ts'), '--engine=node', ...spec([8501, 8502, 8503])], ready: 'ready' },
+  {
+    name: 'socat (fork per conn)',
+    ports: [8601, 8602, 8603],
+    // One shell holding the three listeners; its process tree is measured and killed as one.
+    cmd: ['sh', '-c', `${spec([8601, 8602, 8603]).map((p) => `socat TCP-LISTEN:${p.replace(':', ',bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:')} &`).join(' ')} wait`],
+    idle: SOCAT_IDLE,
+  },
   { name: 'raw node relay (net floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
 ];
 // BENCH_BEFORE=DIR: also run the relay of another checkout (e.g. `git worktree add DIR REV`), side
@@ -117,8 +130,7 @@ async function traffic(s: Subject): Promise<Omit<Sample, 'rss' | 'rssMarginal'>>
     const bulk = await load(['bulk', String(s.ports[0]), String(SECONDS), '2']);
     const c0 = cpuMicros(pid);
     const crr = await wrk(s.ports[1], SECONDS);
-    const c1 = cpuMicros(pid);
-    const cpu = (c1.user + c1.sys - c0.user - c0.sys) / Math.max(1, crr.requests);
+    const cpu = (cpuMicros(pid) - c0) / Math.max(1, crr.requests);
     return { bulk: bulk.mbps ?? Number.NaN, rate: crr.rate, p50: crr.p50, p99: crr.p99, cpu, errors: crr.errors };
   } finally {
     await stop(proxy);
@@ -126,21 +138,30 @@ async function traffic(s: Subject): Promise<Omit<Sample, 'rss' | 'rssMarginal'>>
 }
 
 /**
- * RSS per idle pair in a fresh proxy process, two ways: from empty, (RSS with IDLE pairs − RSS
- * before) / IDLE, which also counts one-off growth (V8's young generation, JIT code) spread over
- * IDLE; and marginal, (RSS with IDLE − RSS with IDLE/2) / (IDLE/2), what one more pair costs.
+ * Memory per idle pair in a fresh proxy process, two ways: from empty, (M with N pairs − M
+ * before) / N, which also counts one-off growth (V8's young generation, JIT code) spread over
+ * N; and marginal, (M with N − M with N/2) / (N/2), what one more pair costs. M is the proxy's
+ * PSS summed over its process tree: RSS for a one-process proxy, and for socat (a process per
+ * pair) its pages shared with the parent counted once. N is BENCH_IDLE, less for socat; a stage
+ * that does not finish within IDLE_LIMIT_MS gives NaN (n/a) for that proxy only.
  */
 async function idleRss(s: Subject): Promise<{ rss: number; rssMarginal: number }> {
   const proxy = await start(s.cmd, s.ready, PROXY_CPU);
   const holders = [];
   try {
     await settle(500);
-    const half = Math.floor(IDLE / 2);
-    const kib = [rssKiB(proxy.pid ?? 0)];
+    const half = Math.floor((s.idle ?? IDLE) / 2);
+    const kib = [treePssKiB(proxy.pid ?? 0)];
     for (let i = 0; i < 2; i++) {
-      holders.push(await start([node, here('./userspace-load.ts'), 'idle', String(s.ports[2]), String(half)], 'held', LOAD_CPU));
+      const holder = start([node, here('./userspace-load.ts'), 'idle', String(s.ports[2]), String(half)], 'held', LOAD_CPU);
+      const held = await Promise.race([holder, settle(IDLE_LIMIT_MS).then(() => undefined)]);
+      if (!held) {
+        console.error(`${s.name}: ${half} idle pairs not held within ${IDLE_LIMIT_MS} ms: n/a`);
+        return { rss: Number.NaN, rssMarginal: Number.NaN };
+      }
+      holders.push(held);
       await settle(1000);
-      kib.push(rssKiB(proxy.pid ?? 0));
+      kib.push(treePssKiB(proxy.pid ?? 0));
     }
     const [k0 = 0, k1 = 0, k2 = 0] = kib;
     return { rss: ((k2 - k0) * 1024) / (2 * half), rssMarginal: ((k2 - k1) * 1024) / half };
@@ -152,7 +173,7 @@ async function idleRss(s: Subject): Promise<{ rss: number; rssMarginal: number }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the userspace bench needs root (it creates a network namespace)');
-  for (const tool of ['haproxy', 'wrk', 'taskset']) sh('sh', ['-c', `command -v ${tool}`]);
+  for (const tool of ['haproxy', 'wrk', 'taskset', 'socat']) sh('sh', ['-c', `command -v ${tool}`]);
   sh('ip', ['netns', 'add', NS]);
   sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
   sh('ip', ['netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=20000 65000']);

@@ -21,7 +21,9 @@ const args = process.argv.slice(2);
 const engine = args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? 'kernel';
 const lb = new LoadBalancer({ now: () => Date.now() });
 const wheel = new TimerWheel();
-const kernel = engine === 'kernel' ? new KernelRelay({ logger: quiet, failureBackoffMs: lb.failureBackoffMs }) : undefined;
+// BENCH_RELAY_BUFFER: the kernel engine's bytes per recv (default 64 KiB), to compare sizes.
+const bufferSize = Number(process.env.BENCH_RELAY_BUFFER ?? 64 * 1024);
+const kernel = engine === 'kernel' ? new KernelRelay({ logger: quiet, failureBackoffMs: lb.failureBackoffMs, bufferSize }) : undefined;
 for (const spec of args.filter((a) => !a.startsWith('--'))) {
   const [listen = 0, backend = 0] = spec.split(':').map(Number);
   const name = `bench/p${listen}`;

@@ -1,7 +1,8 @@
-// Userspace-mode relay vs HAProxy (TCP mode, one thread) vs a minimal raw Node relay (the floor
-// of Node's `net`), on loopback in one throw-away network namespace (nothing touches the root
-// namespace): bulk MB/s, connect-request-response rate with p50/p99 (wrk, `Connection: close`),
-// the proxy's CPU µs per connection, and RSS per idle proxied pair.
+// Userspace-mode relay (the kernel engine the daemon runs, and the Node `net` relay it falls back
+// to) vs HAProxy (TCP mode, one thread) vs socat vs a minimal raw Node relay (the floor of Node's
+// `net`), on loopback in one throw-away network namespace (nothing touches the root namespace):
+// bulk MB/s, connect-request-response rate with p50/p99 (wrk, `Connection: close`), the proxy's
+// CPU µs per connection, and memory per idle proxied pair.
 //
 // Fairness: every proxy talks to the same backends (a Node streamer/echo for bulk and idle pairs,
 // a one-thread HAProxy answering HTTP for CRR, faster than Node so the far side is not the limit);
@@ -11,7 +12,8 @@
 // to CPU 0, so the proxy has a core to itself (BENCH_PIN=0 to let the scheduler place them); the
 // `direct` row (wrk straight at the backend) shows what the load side can do without a proxy.
 // Run: `npm run bench -- userspace` (root). BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (4000),
-// BENCH_BEFORE, BENCH_RELAY_FLAGS (below).
+// BENCH_BEFORE, BENCH_RELAY_FLAGS, BENCH_ONLY, BENCH_SOCAT_IDLE (below), BENCH_RELAY_BUFFER
+// (bench/userspace-relay.ts).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +51,7 @@ const spec = (p: readonly number[]): string[] => [`${p[0]}:9001`, `${p[1]}:9102`
 const hapCfg = `/tmp/${NS}-haproxy.cfg`;
 const backCfg = `/tmp/${NS}-backend.cfg`;
 const HAP = 'haproxy (tcp, 1 thread)';
-const SUBJECTS: Subject[] = [
+const ALL_SUBJECTS: Subject[] = [
   { name: 'kube-proxy-ts relay (kernel engine)', ports: [8101, 8102, 8103], cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
   { name: HAP, ports: [8201, 8202, 8203], cmd: ['haproxy', '-db', '-f', hapCfg] },
   { name: 'kube-proxy-ts relay (node net)', ports: [8501, 8502, 8503], cmd: [...RELAY, here('./userspace-relay.ts'), '--engine=node', ...spec([8501, 8502, 8503])], ready: 'ready' },
@@ -62,6 +64,10 @@ const SUBJECTS: Subject[] = [
   },
   { name: 'raw node relay (net floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
 ];
+// BENCH_ONLY=a,b: only the proxies whose name contains one of these (HAProxy is always kept: the
+// ratios are to it).
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const SUBJECTS = ALL_SUBJECTS.filter((s) => s.name === HAP || ONLY.length === 0 || ONLY.some((o) => s.name.includes(o)));
 // BENCH_BEFORE=DIR: also run the relay of another checkout (e.g. `git worktree add DIR REV`), side
 // by side in the same rounds, for a before/after comparison free of the machine's drift.
 const BEFORE = process.env.BENCH_BEFORE;

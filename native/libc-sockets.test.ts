@@ -36,6 +36,7 @@ describe('libc sockets via koffi', () => {
   it('listens, connects without blocking, relays bytes and a half-close through epoll', () => {
     const ep = track(c.check('epoll_create1', c.epollCreate1(c.EPOLL_CLOEXEC)));
     const lfd = track(c.check('socket', c.socket(c.AF_INET, c.SOCK_STREAM | FLAGS, 0)));
+    expect(c.setsockopt(lfd, c.IPPROTO_TCP, c.TCP_NODELAY, new Int32Array([1]))).toBe(0);
     expect(c.bind(lfd, encodeSockaddr('127.0.0.1', 0))).toBe(0);
     expect(c.listen(lfd, 16)).toBe(0);
     const addr = new Uint8Array(SOCKADDR_MAX);
@@ -57,6 +58,10 @@ describe('libc sockets via koffi', () => {
     expect(err[0]).toBe(0);
 
     const sfd = track(c.check('accept4', c.accept4(lfd, FLAGS)));
+    // The relay engine relies on accepted sockets inheriting TCP_NODELAY from the listener.
+    const nodelay = new Int32Array(1);
+    expect(c.getsockopt(sfd, c.IPPROTO_TCP, c.TCP_NODELAY, nodelay, new Uint32Array([4]))).toBe(0);
+    expect(nodelay[0]).toBe(1);
     const peer = new Uint8Array(SOCKADDR_MAX);
     const plen = new Uint32Array([SOCKADDR_MAX]);
     expect(c.getpeername(sfd, peer, plen)).toBe(0);

@@ -138,6 +138,9 @@ export class RelayEngine {
     if (fd < 0) return fail('socket', fd, -1);
     let r = c.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, this.#one);
     if (r < 0) return fail('setsockopt', r, fd);
+    // Accepted sockets inherit TCP_NODELAY from the listener (Linux clones the listening socket),
+    // which saves a setsockopt per connection.
+    if ((r = c.setsockopt(fd, c.IPPROTO_TCP, c.TCP_NODELAY, this.#one)) < 0) return fail('setsockopt', r, fd);
     if ((r = c.bind(fd, addr)) < 0) return fail('bind', r, fd);
     if ((r = c.listen(fd, 4096)) < 0) return fail('listen', r, fd);
     this.#addrLen[0] = SOCKADDR_MAX;
@@ -218,7 +221,6 @@ export class RelayEngine {
       t.svc[fd] = this.#t.svc[lfd] ?? 0;
       t.state[fd] = DIALING;
       t.attempt[fd] = 0;
-      c.setsockopt(fd, c.IPPROTO_TCP, c.TCP_NODELAY, this.#one);
       this.#dial(fd, s);
     }
   }

@@ -4,7 +4,8 @@
 // nft --test pitfall), a probe writes nothing, and ensureBuiltins costs one process when all is in
 // place and repairs exactly what was removed otherwise.
 import { afterAll, expect, it } from 'vitest';
-import { canaryPresent, ensureBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
+import { canaryPresent, ensureBuiltins, withProbedBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
+import { createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
 import { argsToRestore, CANARY_CHAIN, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createIptables, type XtablesBackend } from '../src/system/iptables.ts';
@@ -96,6 +97,32 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       expect(await ruleset(ns, backend)).toBe(before);
       expect(await ensureBuiltins(ipt, jumps)).toBe(true);
       expect(await canaryPresent(ipt)).toBe(true);
+    });
+
+    it(`${backend}: the applier as setup.ts wires it: a full sync's jumps and canaries in one process, the canary poll in one`, async () => {
+      const ns = await createNamespace(`ipt2-applier-${backend}`);
+      const calls: string[] = [];
+      const ipt = createIptables(counting(ns, calls), 'IPv4', backend);
+      const applier = withProbedBuiltins(createIptablesApplier(ipt), ipt);
+      const fullSync = async (): Promise<void> => {
+        await applier.ensureJumps(jumps);
+        await applier.ensureCanary();
+      };
+      await fullSync();
+      const first = await ruleset(ns, backend);
+      for (const t of ['mangle', 'nat', 'filter']) expect(first).toContain(`*${t}\n`);
+      expect(first.split('\n').filter((l) => l.startsWith(`:${CANARY_CHAIN} `))).toHaveLength(3);
+      calls.length = 0;
+      await fullSync();
+      expect(calls).toHaveLength(1);
+      calls.length = 0;
+      expect(await applier.canaryPresent()).toBe(true);
+      expect(calls).toEqual([`iptables-${backend} -w 5 -t mangle -S ${CANARY_CHAIN} 1`]);
+      // After a clean-up, ensureCanary on its own (no ensureJumps before it) creates the canaries again.
+      await applier.cleanup();
+      expect(await applier.canaryPresent()).toBe(false);
+      await applier.ensureCanary();
+      expect(await applier.canaryPresent()).toBe(true);
     });
   }
 });

@@ -7,6 +7,7 @@
 // per table). Whether a rule is there is iptables' own `-C` answer whenever the saved text does not
 // show it in our spelling, so an equal rule spelled otherwise counts, as upstream.
 import type { Iptables } from '../../../system/iptables.ts';
+import type { RulesApplier } from '../iptables-applier.ts';
 import { savedChains } from '../../../system/iptables.ts';
 import { probePayload, type ProbeLine } from '../../../system/iptables-probe.ts';
 import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jumps.ts';
@@ -95,4 +96,34 @@ export async function ensureBuiltins(ipt: Iptables, jumps: readonly JumpRule[]):
  */
 export function canaryPresent(ipt: Iptables): Promise<boolean> {
   return ipt.chainExists(CANARY_TABLES[0] ?? 'mangle', CANARY_CHAIN);
+}
+
+/**
+ * `applier` with the jumps and canaries of a full sync ensured by one probe (ensureBuiltins) and
+ * the canary polled in mangle only (canaryPresent). ensureJumps ensures the canaries too, so the
+ * proxier's ensureCanary right after it costs nothing; called without it, ensureCanary ensures
+ * them as before. Everything else is `applier`'s own.
+ */
+export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesApplier {
+  let canariesEnsured = false;
+  return {
+    ...applier,
+    async ensureJumps(jumps) {
+      canariesEnsured = false;
+      await ensureBuiltins(ipt, jumps);
+      canariesEnsured = true;
+    },
+    async ensureCanary() {
+      if (canariesEnsured) {
+        canariesEnsured = false;
+        return;
+      }
+      await applier.ensureCanary();
+    },
+    canaryPresent: () => canaryPresent(ipt),
+    async cleanup() {
+      canariesEnsured = false;
+      await applier.cleanup();
+    },
+  };
 }

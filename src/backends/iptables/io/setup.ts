@@ -1,6 +1,8 @@
 // Builds the iptables-mode proxiers for main.ts: picks the back-end (iptables-backend.ts), sets
 // the sysctls upstream sets (route_localnet), and wires renderer, applier, conntrack and host facts
-// per family. `--dry-run` gets appliers that print instead of running anything.
+// per family. The applier ensures a full sync's jumps and canaries with one probe and polls the
+// canary in mangle only (ensure-builtins.ts); host addresses come over rtnetlink. `--dry-run` gets
+// appliers that print instead of running anything.
 import type { ProxyConfig } from '../../../config/types.ts';
 import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily, ProxyState } from '../../../model/types.ts';
@@ -16,6 +18,7 @@ import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '.
 import { kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
 import { renderOptionsFromConfig, type RenderOptions } from '../options.ts';
 import { IptablesProxier } from '../proxier.ts';
+import { withProbedBuiltins } from './ensure-builtins.ts';
 import { renderRules, type RenderMemo } from '../render.ts';
 
 export interface IptablesSetup {
@@ -54,7 +57,10 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
   } else {
     const choice = await detectBackend(exec, config.iptables.backend, s.families, logger);
     await prepareIptablesSysctls(sysctl, logger, config.iptables.localhostNodePorts && s.families.includes('IPv4'));
-    makeApplier = (family) => createIptablesApplier(createIptables(exec, family, choice.backend));
+    makeApplier = (family) => {
+      const ipt = createIptables(exec, family, choice.backend);
+      return withProbedBuiltins(createIptablesApplier(ipt), ipt);
+    };
   }
   const liberal = dry ? false : await readLiberal(sysctl);
   const readAddresses = s.localAddresses ?? addressReader(exec, logger);

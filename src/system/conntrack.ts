@@ -18,18 +18,25 @@ export interface Conntrack {
   clear(family: IPFamily, protocol: Protocol, filter: ConntrackFilter): Promise<number>;
 }
 
-/** The conntrack(8) arguments for one filter (exported for the unit test). */
+/**
+ * The conntrack(8) arguments for one filter (exported for the unit test). "NATed to an endpoint"
+ * is matched on the reply tuple's source (`--reply-src`), as upstream's netlink filters do
+ * (pkg/proxy/conntrack/cleanup.go filterForNAT/filterForPortNAT), not with `--dst-nat`, which
+ * also needs the entry's NAT status bit: an entry whose reply tuple was rewritten without netfilter
+ * NAT (IPVS only rewrites the reply tuple; entries created with conntrack -I) was never matched
+ * (seen in the IPVS test kernel, test/ipvs-conntrack.test.ts).
+ */
 export function conntrackArgs(family: IPFamily, protocol: Protocol, f: ConntrackFilter): string[] {
   const args = ['-D', '-f', family === 'IPv4' ? 'ipv4' : 'ipv6', '-p', protocol.toLowerCase()];
   switch (f.kind) {
     case 'service-ip':
       return [...args, '--orig-dst', f.ip];
     case 'service-ip-to-endpoint':
-      return [...args, '--orig-dst', f.ip, '--dst-nat', f.endpointIP];
+      return [...args, '--orig-dst', f.ip, '--reply-src', f.endpointIP];
     case 'nodeport':
       return [...args, '--orig-port-dst', String(f.port)];
     case 'nodeport-to-endpoint':
-      return [...args, '--orig-port-dst', String(f.port), '--dst-nat', f.endpointIP];
+      return [...args, '--orig-port-dst', String(f.port), '--reply-src', f.endpointIP];
   }
 }
 

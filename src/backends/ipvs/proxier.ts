@@ -5,13 +5,15 @@
 // those against the model kept from the last sync, so one endpoint change costs O(1) netlink
 // messages. Then: addresses bound before services (the VIP is local when traffic starts), IPVS
 // changes in batches, one ipset restore, one iptables-restore when the rules changed, stale
-// addresses unbound last. Failed steps are logged each with what and why, counted, the others
+// addresses unbound last, then the UDP conntrack clean-up (conntrack-work.ts). Failed steps are logged each with what and why, counted, the others
 // still applied, and the sync throws so the loop retries, fully. Pending graceful deletions are
 // rechecked by a timer (upstream: every minute). Pure: everything reaches the kernel via the applier.
 import { KubeProxyError, describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
+import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
+import { UdpConntrackCleaner } from '../conntrack-work.ts';
 import { cidrContains } from '../iptables/options.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
 import type { ApplierStats, IpvsApplier } from './ipvs-applier.ts';
@@ -37,6 +39,8 @@ export interface IpvsProxierOptions {
   readonly schedule?: (fn: () => void, ms: number) => { cancel(): void };
   /** Graceful-termination recheck interval; upstream rsCheckDeleteInterval is 1 minute. */
   readonly gracefulRecheckMs?: number;
+  /** UDP flow clean-up after each successful sync; absent (--dry-run): none. */
+  readonly conntrack?: Conntrack;
 }
 
 export interface IpvsSyncStats {
@@ -61,6 +65,7 @@ export class IpvsProxier implements Proxier {
   #needFull = true;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: { cancel(): void } | undefined;
+  readonly #udp: UdpConntrackCleaner;
   /** Failed steps so far. */
   errors = 0;
   lastSync: IpvsSyncStats | undefined;
@@ -68,6 +73,7 @@ export class IpvsProxier implements Proxier {
   constructor(options: IpvsProxierOptions) {
     this.#o = options;
     this.family = options.family;
+    this.#udp = new UdpConntrackCleaner({ family: options.family, logger: options.logger, ...(options.conntrack ? { conntrack: options.conntrack } : {}) });
   }
 
   /** Netlink requests the applier sent so far (IPVS changes and dumps). */
@@ -93,6 +99,7 @@ export class IpvsProxier implements Proxier {
       } catch (err) {
         // Whatever broke (a dump, a socket), the model may be stale: the next sync reads everything.
         this.#needFull = true;
+        this.#udp.syncFailed(state);
         throw err;
       }
     });
@@ -193,6 +200,10 @@ export class IpvsProxier implements Proxier {
     }
     this.#index = index;
     this.#needFull = false;
+    // Upstream ipvs proxier: conntrack.CleanStaleEntries at the end of syncProxyRules. IPVS expires
+    // its own connections to a deleted real server (expire_nodest_conn=1), but not conntrack
+    // entries it holds no connection for, which keep their old NAT while packets keep coming.
+    await this.#udp.afterSync(state);
     return {
       kind: full ? 'full' : d.ops.length + addr.add.length + addr.remove.length === 0 && script === '' && !writeRules ? 'noop' : 'partial',
       counts: { 'ipvs-virtual-servers': index.virtualServers.size, 'ipvs-ops': d.ops.length, 'ipvs-pending-deletions': this.#pending.size },
@@ -250,6 +261,7 @@ export class IpvsProxier implements Proxier {
       this.#index = undefined;
       this.#pending = new Map();
       this.#needFull = true;
+      this.#udp.reset();
     });
   }
 

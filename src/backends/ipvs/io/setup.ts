@@ -2,12 +2,13 @@
 // that the kernel has IPVS (the generic-netlink family lookup; the error names the modules to
 // load), sets the sysctls upstream sets, applies --ipvs-*-timeout, picks the iptables back-end
 // (inside the IPVS test kernel only legacy works; detectBackend falls back), and wires one
-// applier per family. --dry-run gets appliers that print and touch nothing.
+// applier and the conntrack(8) UDP clean-up per family. --dry-run gets appliers that print and touch nothing.
 import { release } from 'node:os';
 import type { ProxyConfig } from '../../../config/types.ts';
 import { KubeProxyError } from '../../../errors.ts';
 import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily } from '../../../model/types.ts';
+import { createConntrack, type Conntrack } from '../../../system/conntrack.ts';
 import type { Exec } from '../../../system/exec.ts';
 import { detectBackend } from '../../../system/iptables-backend.ts';
 import { createIptables } from '../../../system/iptables.ts';
@@ -36,6 +37,8 @@ export interface IpvsSetup {
   readonly now?: () => number;
   /** Kernel release for conn_reuse_mode; defaults to os.release(). */
   readonly kernelRelease?: string;
+  /** UDP flow deletion; defaults to the conntrack(8) tool (none with --dry-run). */
+  readonly conntrack?: Conntrack;
 }
 
 /** Opens IPVS, turning "no such generic netlink family" into the message operators need. */
@@ -109,7 +112,7 @@ export async function createIpvsProxiers(s: IpvsSetup): Promise<IpvsProxier[]> {
           randomFully: true,
         }),
         now: s.now ?? Date.now,
-        ...(config.dryRun ? {} : { schedule: timer }),
+        ...(config.dryRun ? {} : { schedule: timer, conntrack: s.conntrack ?? createConntrack(exec) }),
       }),
   );
 }

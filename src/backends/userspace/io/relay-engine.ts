@@ -251,6 +251,9 @@ export class RelayEngine {
 
   #dialDone(ufd: number, events: number): void {
     const cfd = this.#t.peer[ufd] ?? -1;
+    // A failed connect reports EPOLLERR (with the error in SO_ERROR): writable without an error is
+    // connected, so the common case needs no getsockopt.
+    if ((events & (c.EPOLLERR | c.EPOLLHUP)) === 0 && (events & c.EPOLLOUT) !== 0) return this.#connected(cfd, ufd);
     this.#errLen[0] = 4;
     const r = c.getsockopt(ufd, c.SOL_SOCKET, c.SO_ERROR, this.#errVal, this.#errLen);
     if (r === 0 && this.#errVal[0] === 0 && (events & c.EPOLLOUT) !== 0) this.#connected(cfd, ufd);
@@ -335,6 +338,10 @@ export class RelayEngine {
     }
     // FIN: forward it once everything read before it has been sent.
     t.flags[fd] = (t.flags[fd] ?? 0) | EOF_READ;
+    // The second FIN with nothing owed either way (the end of every request-response connection):
+    // close both now. close() sends the FIN a shutdown would, so neither that shutdown nor
+    // unwatching fd is worth a syscall.
+    if (((t.flags[dst] ?? 0) & EOF_READ) !== 0 && !t.pending[dst] && !t.pending[fd]) return this.#closePair(cfd, false);
     this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
     if (t.pending[dst]) t.flags[dst] = (t.flags[dst] ?? 0) | SHUT_PENDING;
     else this.#shutWr(dst);

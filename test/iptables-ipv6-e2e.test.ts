@@ -4,85 +4,22 @@
 // programs with ip6tables-restore. Once per back-end (legacy, nft), as test/daemon-e2e.test.ts.
 // Upstream runs one proxier per family behind a meta-proxier (pkg/proxy/metaproxier); an IPv6
 // Service is programmed only by the IPv6 one, a dual-stack Service by both.
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { HEALTHZ, METRICS, httpGetIn, pollUntil, runDaemonOnce, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
-import { execIn, ipIn } from './support/netns.ts';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { httpGetIn, pollUntil, runDaemonOnce, startDaemon, waitReady } from './support/daemon.ts';
+import { DEADLINE_MS, NODE, dualStackDaemon, v6, writeAtomically } from './support/dual-stack-daemon.ts';
+import { endpointSliceYaml, lbServiceYaml, SVC } from './support/ipv6-manifests.ts';
+import { execIn, ipIn, spawnIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
-import { buildTopology, sysctlIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
-import { dualStackManifests, endpointSliceYaml, lbServiceYaml, SVC } from './support/ipv6-manifests.ts';
+import { tally, tcpRequest, udpRequest } from './support/topology.ts';
 
-const NODE = 'node-a';
-/** Generous: the manifest source applies a change within ~1 s, then the 1 s min-sync-period applies. */
-const DEADLINE_MS = 15_000;
+const LOAD_CLIENT = fileURLToPath(new URL('./support/daemon-load-client.ts', import.meta.url));
 const KUBELET_CHAINS = /KUBE-(FIREWALL|KUBELET-CANARY|IPTABLES-HINT|MARK-DROP)\b/;
-
-/** Pod IPv6 addresses follow the topology: node-a fd00:10:244:1::10/11/12, node-b fd00:10:244:2::10/11. */
-const topologySpec = {
-  ipv6: true,
-  nodes: [
-    { name: NODE, pods: [{ name: 'web-a1' }, { name: 'web-a2' }, { name: 'client-a', tcpPorts: [], udpPorts: [] }] },
-    { name: 'node-b', pods: [{ name: 'web-b1' }, { name: 'web-b2' }] },
-  ],
-  tcpPorts: [8080],
-  udpPorts: [5353],
-};
-
-function writeAtomically(dir: string, name: string, text: string): void {
-  writeFileSync(join(dir, `.${name}.tmp`), text);
-  renameSync(join(dir, `.${name}.tmp`), join(dir, name));
-}
-
-const v6 = (x: { readonly ip6?: string | undefined }): string => {
-  if (x.ip6 === undefined) throw new Error('topology built without ipv6');
-  return x.ip6;
-};
 
 for (const backend of ['legacy', 'nft'] as const) {
   describeWith(`IPv6 and dual-stack end to end, iptables mode (${backend})`, ['root', 'iptables', 'conntrack'], () => {
-    const ctx = { topo: undefined as Topology | undefined, dir: '', daemon: undefined as Daemon | undefined };
-    let restoreLock: (() => void) | undefined;
-    const topo = (): Topology => {
-      if (!ctx.topo) throw new Error('topology not built');
-      return ctx.topo;
-    };
-    const flags = (node: string = NODE, iptablesBackend: string = backend): string[] => [
-      '--manifests', ctx.dir, '--hostname-override', node, '--healthz-bind-address', HEALTHZ,
-      '--metrics-bind-address', METRICS, '--cluster-cidr', '10.244.0.0/16,fd00:10:244::/56', '--iptables-backend', iptablesBackend,
-      // Periodic syncs (and so canary checks) every 3 s instead of 30 s, for the flush test.
-      '--iptables-sync-period', '3s',
-    ];
-    const nodeNs = () => topo().node(NODE).ns;
-    const client = () => topo().pod('client-a');
+    const { ctx, topo, flags, nodeNs, client, save } = dualStackDaemon(backend);
     const ip6of = (pod: string) => v6(topo().pod(pod));
-    const save = async (cmd: string, table: string): Promise<string> => (await execIn(nodeNs(), cmd, ['-t', table])).stdout;
-
-    beforeAll(async () => {
-      restoreLock = usePrivateXtablesLock();
-      ctx.topo = await buildTopology(topologySpec);
-      ctx.dir = mkdtempSync(join(tmpdir(), 'kpt-v6-manifests-'));
-      for (const [name, text] of dualStackManifests(ctx.topo)) writeFileSync(join(ctx.dir, name), text);
-      // UDP flows outlive the test's deadline, so a flow gone after an endpoint change was deleted
-      // by the daemon, not expired (namespace-local sysctl).
-      await sysctlIn(ctx.topo.node(NODE).ns, 'net.netfilter.nf_conntrack_udp_timeout', '600');
-      ctx.daemon = startDaemon(ctx.topo.node(NODE).ns, flags());
-      await waitReady(ctx.daemon);
-      // The first sync covers both families; wait until the IPv6 one wrote the Services too.
-      await pollUntil('IPv6 services programmed', DEADLINE_MS, async () =>
-        (await save(`ip6tables-${backend}-save`, 'nat')).includes(`${SVC.web}/128`) ? true : undefined,
-      );
-    }, 120_000);
-    afterEach(({ task }) => {
-      if (task.result?.state === 'fail' && ctx.daemon) console.error(`kube-proxy-ts output (last 6000 chars):\n${ctx.daemon.output().slice(-6000)}`);
-    });
-    afterAll(async () => {
-      await ctx.daemon?.stop();
-      await ctx.topo?.teardown();
-      if (ctx.dir !== '') rmSync(ctx.dir, { recursive: true, force: true });
-      restoreLock?.();
-    });
 
     it('programs IPv6 Services with ip6tables on the requested back-end only', async () => {
       const other = backend === 'nft' ? 'legacy' : 'nft';
@@ -235,6 +172,24 @@ for (const backend of ['legacy', 'nft'] as const) {
       });
       // The flow to web-b1 would live 600 s: only the daemon's clean-up removes it.
       await pollUntil('flows to web-b1 deleted', DEADLINE_MS, async () => ((await flows()).includes(ip6of('web-b1')) ? undefined : true));
+    });
+
+    it('restarts under a steady IPv6 request loop without one failed request', async () => {
+      const load = spawnIn(client().ns, process.execPath, [LOAD_CLIENT, SVC.web, '80', '3000'], { stdin: true });
+      try {
+        await load.waitForLine((l) => l === 'count 20');
+        await ctx.daemon?.stop();
+        ctx.daemon = startDaemon(nodeNs(), flags());
+        await waitReady(ctx.daemon);
+        const after = Number(/count (\d+)\n(?!.*count)/s.exec(load.output())?.[1] ?? 0);
+        await load.waitForLine((l) => l === `count ${Math.ceil((after + 50) / 10) * 10}`);
+        load.write('stop\n');
+        const result = JSON.parse(await load.waitForLine((l) => l.startsWith('{'))) as { pods: Record<string, number>; failures: unknown[] };
+        expect(result.failures).toEqual([]);
+        expect(Object.keys(result.pods).sort()).toEqual(['web-a1', 'web-a2', 'web-b1']);
+      } finally {
+        await load.stop();
+      }
     });
 
     it('repairs flushed ip6tables with a full IPv6 sync (canary) while IPv4 keeps serving', async () => {

@@ -4,15 +4,17 @@
 // programs with ip6tables-restore. Once per back-end (legacy, nft), as test/daemon-e2e.test.ts.
 // Upstream runs one proxier per family behind a meta-proxier (pkg/proxy/metaproxier); an IPv6
 // Service is programmed only by the IPv6 one, a dual-stack Service by both.
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
-import { httpGetIn, pollUntil, runDaemonOnce, startDaemon, waitReady } from './support/daemon.ts';
+import { describe, expect, it } from 'vitest';
+import { DAEMON_BIN, httpGetIn, pollUntil, runDaemonOnce, startDaemon, waitReady } from './support/daemon.ts';
 import { DEADLINE_MS, NODE, dualStackDaemon, v6, writeAtomically } from './support/dual-stack-daemon.ts';
 import { endpointSliceYaml, lbServiceYaml, SVC } from './support/ipv6-manifests.ts';
 import { execIn, ipIn, spawnIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 import { tally, tcpRequest, udpRequest } from './support/topology.ts';
 
+const EXAMPLE = fileURLToPath(new URL('../examples/dual-stack', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./support/daemon-load-client.ts', import.meta.url));
 const KUBELET_CHAINS = /KUBE-(FIREWALL|KUBELET-CANARY|IPTABLES-HINT|MARK-DROP)\b/;
 
@@ -47,6 +49,15 @@ for (const backend of ['legacy', 'nft'] as const) {
       const t = tally(await tcpRequest(nodeNs(), SVC.web, 80, { count: 20 }));
       expect([...t.keys()].filter((k) => !k.startsWith('web-'))).toEqual([]);
       expect(t.size).toBeGreaterThan(1);
+    });
+
+    it('masquerades off-cluster traffic to an IPv6 ClusterIP and external IP (the client routes via node-a)', async () => {
+      for (const ip of [SVC.web, SVC.webExternal]) {
+        const replies = await tcpRequest(topo().client.ns, ip, 80, { count: 20 });
+        expect(replies.filter((r) => !r.ok), ip).toEqual([]);
+        expect(tally(replies).size, ip).toBeGreaterThan(1);
+        expect(replies.some((r) => r.ok && r.source === v6(topo().client)), ip).toBe(false);
+      }
     });
 
     it('masquerades an IPv6 NodePort request from the external client (Cluster policy)', async () => {
@@ -261,3 +272,23 @@ for (const backend of ['legacy', 'nft'] as const) {
     });
   });
 }
+
+// The dual-stack example, as an operator would first try it: --dry-run touches nothing (no root).
+describe('examples/dual-stack in --dry-run', () => {
+  it('writes each family with its own restore, from its own EndpointSlice', () => {
+    const out = execFileSync(
+      process.execPath,
+      [DAEMON_BIN, '--manifests', EXAMPLE, '--hostname-override', 'node-a', '--dry-run', '--cluster-cidr', '10.244.0.0/16,fd00:10:244::/56'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    const [v4 = '', v6part = ''] = out.split(/^# IPv6 .*restore.*$/m);
+    expect(v4).toContain('-d 10.96.0.70');
+    expect(v4).toContain('10.244.2.10:8080');
+    expect(v4).not.toContain('fd00:');
+    expect(v6part).toContain('-d fd00:10:96::70');
+    expect(v6part).toContain('-d fd00:10:96::53');
+    expect(v6part).toContain('[fd00:10:244:2::10]:5353');
+    expect(v6part).toContain('--dport 30070');
+    expect(v6part).not.toMatch(/\b10\.(96|244)\./);
+  });
+});

@@ -6,8 +6,9 @@
 import type { Topology } from './topology.ts';
 
 export const SVC = {
-  /** NodePort 30080, Cluster policy: web-a1, web-a2, web-b1. */
+  /** NodePort 30080, Cluster policy, external IP webExternal: web-a1, web-a2, web-b1. */
   web: 'fd00:10:96::10',
+  webExternal: '2001:db8:0:ee::10',
   /** LoadBalancer, NodePort 30081, externalTrafficPolicy Local (health check 32081): web-a1 (node-a), web-b1 (node-b). */
   local: 'fd00:10:96::11',
   localVIP: '2001:db8:0:ff::11',
@@ -112,7 +113,7 @@ status:
     files.set(`${name}-svc.yaml`, svc);
     if (slices.length > 0) files.set(`${name}.yaml`, slices.join('---\n'));
   };
-  add('web', serviceYaml('web', [SVC.web], [{ ...HTTP, nodePort: 30080 }]), endpointSliceYaml('web', 'IPv6', six('web-a1', 'web-a2', 'web-b1'), HTTP));
+  add('web', serviceYaml('web', [SVC.web], [{ ...HTTP, nodePort: 30080 }], `  externalIPs: ["${SVC.webExternal}"]\n`), endpointSliceYaml('web', 'IPv6', six('web-a1', 'web-a2', 'web-b1'), HTTP));
   add(
     'local',
     serviceYaml('local', [SVC.local], [{ ...HTTP, nodePort: 30081 }], '  externalTrafficPolicy: Local\n  healthCheckNodePort: 32081\n', [SVC.localVIP]),

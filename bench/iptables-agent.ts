@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createIptablesApplier, type RulesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import { withProbedBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
 import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
 import { DEFAULT_RENDER_OPTIONS } from '../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../src/backends/iptables/proxier.ts';
@@ -20,7 +21,8 @@ import type { Logger } from '../src/model/logger.ts';
 import { createConntrack } from '../src/system/conntrack.ts';
 import { exec as baseExec, type Exec } from '../src/system/exec.ts';
 import { binaries, createIptables, type XtablesBackend } from '../src/system/iptables.ts';
-import { localAddresses } from '../src/system/local-addresses.ts';
+import { localAddresses, type LocalAddress } from '../src/system/local-addresses.ts';
+import { openNetlinkAddressSource } from '../src/system/local-addresses-netlink.ts';
 import { BENCH_NODE, makeService, makeSlice } from './cluster-fixtures.ts';
 
 const [backendArg = 'nft', nArg = '10000', eArg = '10', dir = '/tmp'] = process.argv.slice(2);
@@ -100,6 +102,17 @@ function timedApplier(a: RulesApplier): RulesApplier {
   };
 }
 
+/** As setup.ts: the host's addresses over rtnetlink on every sync, `ip -j addr` where it cannot open. */
+function addressReader(): () => Promise<LocalAddress[]> {
+  try {
+    const source = openNetlinkAddressSource();
+    return () => source.read('IPv4');
+  } catch (err) {
+    process.stderr.write(`warn: rtnetlink unavailable, reading addresses with ip: ${String(err)}\n`);
+    return () => localAddresses(exec, 'IPv4');
+  }
+}
+
 let state: ClusterState | undefined;
 let proxier: IptablesProxier<RenderMemo> | undefined;
 const versions = new Map<number, number>();
@@ -111,9 +124,12 @@ function setup(): { state: ClusterState; proxier: IptablesProxier<RenderMemo> } 
   state.replace('EndpointSlice', Array.from({ length: N }, (_, i) => makeSlice(i, E)));
   state.synced('Service');
   state.synced('EndpointSlice');
+  const ipt = createIptables(exec, 'IPv4', backend);
+  const readAddresses = addressReader();
   proxier = new IptablesProxier<RenderMemo>({
     family: 'IPv4',
-    applier: timedApplier(createIptablesApplier(createIptables(exec, 'IPv4', backend))),
+    // Wired as setup.ts wires the daemon's applier: jumps and canaries with one probe.
+    applier: timedApplier(withProbedBuiltins(createIptablesApplier(ipt), ipt)),
     render: (s, o, p) => {
       const r0 = performance.now();
       const out = renderRules(s, o, p);
@@ -126,7 +142,7 @@ function setup(): { state: ClusterState; proxier: IptablesProxier<RenderMemo> } 
       ...DEFAULT_RENDER_OPTIONS,
       localDetector: { ifLocal: '-s 10.244.0.0/16', ifNotLocal: '! -s 10.244.0.0/16' },
       randomFully: true,
-      localAddresses: (await localAddresses(exec, 'IPv4')).map((a) => a.ip),
+      localAddresses: (await readAddresses()).map((a) => a.ip),
     })),
     conntrack: createConntrack(exec),
     logger: stderrLogger(),

@@ -9,7 +9,7 @@ import type { IPFamily, ProxyState } from '../../../model/types.ts';
 import type { BackendMetrics } from '../../../sync/sync-metrics.ts';
 import { createConntrack } from '../../../system/conntrack.ts';
 import type { Exec } from '../../../system/exec.ts';
-import { detectBackend } from '../../../system/iptables-backend.ts';
+import { detectBackend, type BackendChoice } from '../../../system/iptables-backend.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { localAddresses, type LocalAddress } from '../../../system/local-addresses.ts';
 import { openNetlinkAddressSource } from '../../../system/local-addresses-netlink.ts';
@@ -32,6 +32,13 @@ export interface IptablesSetup {
   /** --dry-run output (stdout); required when config.dryRun. */
   readonly write?: (text: string) => void;
   readonly now?: () => number;
+  /** The back-end detected once at start (src/wiring/iptables-backend.ts); detected here when absent. */
+  readonly backend?: BackendChoice;
+  /**
+   * The node's non-loopback IPs, primary first (src/config/node-ips.ts, from the Node object as
+   * upstream). Absent: each family's first non-loopback local address stands in.
+   */
+  readonly primaryNodeIPs?: readonly string[];
   /** The node's addresses, read on every sync; defaults to rtnetlink dumps in this process's namespace. */
   readonly localAddresses?: (family: IPFamily) => Promise<LocalAddress[]>;
 }
@@ -55,7 +62,7 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
     const write = s.write ?? ((text: string) => logger.info({ text }, 'dry-run output'));
     makeApplier = (family) => createDryRunApplier(family, write);
   } else {
-    const choice = await detectBackend(exec, config.iptables.backend, s.families, logger);
+    const choice = s.backend ?? (await detectBackend(exec, config.iptables.backend, s.families, logger));
     await prepareIptablesSysctls(sysctl, logger, config.iptables.localhostNodePorts && s.families.includes('IPv4'));
     makeApplier = (family) => {
       const ipt = createIptables(exec, family, choice.backend);
@@ -100,9 +107,12 @@ async function hostOptions(
   s: IptablesSetup, read: (family: IPFamily) => Promise<LocalAddress[]>, family: IPFamily, state: ProxyState, liberal: boolean,
 ): Promise<RenderOptions> {
   const addrs = (await read(family)).map((a) => a.ip);
-  // The node's primary IPs: upstream takes them from the Node object; without one, the first
-  // non-loopback address stands in.
-  const nodeIPs = addrs.filter((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:')).slice(0, 1);
+  // The node's primary IPs of this family, from its Node object (a loopback one is left out, so
+  // nodePortAddresses "primary" then matches all addresses, as upstream); without that input, the
+  // first non-loopback address stands in.
+  const nodeIPs = s.primaryNodeIPs !== undefined
+    ? s.primaryNodeIPs.filter((ip) => ip.includes(':') === (family === 'IPv6'))
+    : addrs.filter((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:')).slice(0, 1);
   return renderOptionsFromConfig(s.config, family, state.node, {
     nodeIPs,
     localAddresses: addrs,

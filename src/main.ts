@@ -82,9 +82,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** IP families to proxy: IPv4, plus IPv6 where the kernel has it (upstream checks the same way). */
+/**
+ * IP families to proxy: IPv4, plus IPv6 where the kernel has it (upstream checks the same way), in
+ * the modes that are dual-stack (ipvs here is IPv4 only).
+ */
 function familiesFor(config: ProxyConfig): IPFamily[] {
-  if (config.mode !== 'iptables') return ['IPv4'];
+  if (config.mode !== 'iptables' && config.mode !== 'userspace') return ['IPv4'];
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 

@@ -49,16 +49,58 @@ async function primaryAddress(exec: Exec, family: IPFamily): Promise<string> {
 }
 
 /**
- * Where host-originated traffic to a portal is DNATed: the node's IPv4 address (bindAddress or the
- * Node's), which upstream's userspace proxier took from bindAddress or the default-route interface;
- * a local address when the node IP is unknown (loopback would need route_localnet).
+ * Where host-originated traffic to a portal is DNATed: the node's address of the family (bindAddress
+ * or the Node's), which upstream's userspace proxier took from bindAddress or the default-route
+ * interface; a local address when the node IP is unknown (loopback would need route_localnet);
+ * undefined when the node has no usable address of the family.
  */
-async function userspaceHostIP(d: ProxierDeps): Promise<string> {
-  const ip = d.nodeIPs.byFamily.IPv4;
-  if (!isLoopbackIP(ip)) return ip;
-  const local = await primaryAddress(d.exec, 'IPv4');
-  d.logger.info({ hostIP: local }, 'userspace: node IP unknown; host traffic goes to a local address');
-  return local;
+async function userspaceHostIP(d: ProxierDeps, family: IPFamily): Promise<string | undefined> {
+  const ip = d.nodeIPs.byFamily[family];
+  if (ip !== undefined && !isLoopbackIP(ip)) return ip;
+  try {
+    const local = await primaryAddress(d.exec, family);
+    d.logger.info({ family, hostIP: local }, 'userspace: node IP unknown; host traffic goes to a local address');
+    return local;
+  } catch (err) {
+    if (KubeProxyError.is(err) && err.code === 'KP_ERR_CONFIG_INVALID') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The userspace Proxiers. Upstream v1.25 proxied one family, bindAddress's (IPv6 single-stack with
+ * bindAddress '::'); here a specific bindAddress still selects its family alone, and an unspecified
+ * one ('0.0.0.0', '::', unset) proxies every family of the node, one Proxier each listening on that
+ * family's unspecified address, as the iptables mode is dual-stack.
+ */
+async function createUserspace(d: ProxierDeps): Promise<Proxier[]> {
+  const bind = d.config.bindAddress;
+  const specific = bind !== '' && bind !== '0.0.0.0' && bind !== '::';
+  const families: readonly IPFamily[] = specific ? [bind.includes(':') ? 'IPv6' : 'IPv4'] : d.families;
+  const out: Proxier[] = [];
+  for (const family of families) {
+    const hostIP = specific ? bind : await userspaceHostIP(d, family);
+    if (hostIP === undefined) {
+      d.logger.warn({ family }, 'userspace: no address of this family on the node; family not proxied');
+      continue;
+    }
+    // The portal rules go to the back-end the node uses, chosen as for the iptables mode.
+    const { backend } = d.backend ?? (await detectBackend(d.exec, d.config.iptables.backend, [family], d.logger));
+    const bin = binaries(family, backend);
+    out.push(
+      createUserspaceProxier({
+        family,
+        exec: d.exec,
+        logger: d.logger,
+        now: () => Date.now(),
+        listenIP: specific ? bind : family === 'IPv6' ? '::' : '0.0.0.0',
+        hostIP,
+        restoreCommand: bin.restore,
+        saveCommand: bin.save,
+      }),
+    );
+  }
+  return out;
 }
 
 export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
@@ -84,22 +126,7 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
       if (config.dryRun) {
         throw new KubeProxyError('KP_ERR_CONFIG_INVALID', '--dry-run: not supported in userspace mode (its proxy ports are chosen when listening)');
       }
-      const bind = config.bindAddress;
-      // The portal rules go to the back-end the node uses, chosen as for the iptables mode.
-      const { backend } = d.backend ?? (await detectBackend(d.exec, config.iptables.backend, ['IPv4'], logger));
-      const bin = binaries('IPv4', backend);
-      return [
-        createUserspaceProxier({
-          family: 'IPv4',
-          exec: d.exec,
-          logger,
-          now: () => Date.now(),
-          listenIP: bind === '' ? '0.0.0.0' : bind,
-          hostIP: await userspaceHostIP(d),
-          restoreCommand: bin.restore,
-          saveCommand: bin.save,
-        }),
-      ];
+      return createUserspace(d);
     }
     case 'ipvs': {
       const setup: IpvsSetup & BackendInput = {

@@ -8,7 +8,7 @@ import { canaryPresent, ensureBuiltins, withProbedBuiltins } from '../src/backen
 import { createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
 import { argsToRestore, CANARY_CHAIN, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
-import { createIptables, type XtablesBackend } from '../src/system/iptables.ts';
+import { createIptables, RestoreError, type XtablesBackend } from '../src/system/iptables.ts';
 import { createNamespace, deleteAllNamespaces, execIn, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 
@@ -99,22 +99,37 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       expect(await canaryPresent(ipt)).toBe(true);
     });
 
-    it(`${backend}: the applier as setup.ts wires it: a full sync's jumps and canaries in one process, the canary poll in one`, async () => {
+    it(`${backend}: the applier as setup.ts wires it: checks ride on the restore once verified, and a deleted jump is repaired`, async () => {
       const ns = await createNamespace(`ipt2-applier-${backend}`);
       const calls: string[] = [];
       const ipt = createIptables(counting(ns, calls), 'IPv4', backend);
       const applier = withProbedBuiltins(createIptablesApplier(ipt), ipt);
-      const fullSync = async (): Promise<void> => {
+      const payload = (rule: string): string[] => ['*filter\n:KUBE-FORWARD - [0:0]\n-A KUBE-FORWARD -j ACCEPT\nCOMMIT\n', `*nat\n:KUBE-SERVICES - [0:0]\n${rule}\nCOMMIT\n`];
+      const fullSync = async (rule: string): Promise<void> => {
         await applier.ensureJumps(jumps);
         await applier.ensureCanary();
+        await applier.restore(payload(rule));
       };
-      await fullSync();
+      // First full sync: the probe finds nothing, so everything is written, then the payload.
+      await fullSync('-A KUBE-SERVICES -d 10.96.0.1/32 -j RETURN');
       const first = await ruleset(ns, backend);
-      for (const t of ['mangle', 'nat', 'filter']) expect(first).toContain(`*${t}\n`);
       expect(first.split('\n').filter((l) => l.startsWith(`:${CANARY_CHAIN} `))).toHaveLength(3);
+      for (const j of jumps) expect(first).toContain(`-A ${j.chain} ${argsToRestore(j.args)}`);
+      // Later full syncs: one process, the restore itself, with the checks inside.
       calls.length = 0;
-      await fullSync();
-      expect(calls).toHaveLength(1);
+      await fullSync('-A KUBE-SERVICES -d 10.96.0.2/32 -j RETURN');
+      expect(calls).toEqual([`iptables-${backend}-restore --noflush --counters -w 5`]);
+      expect(await ruleset(ns, backend)).toBe(first.replace('10.96.0.1/32', '10.96.0.2/32'));
+      // Someone deletes a jump and the mangle canary: the checked restore fails before committing
+      // nat, ensureBuiltins repairs, the payload goes in.
+      await execIn(ns, `iptables-${backend}`, ['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING']);
+      await execIn(ns, `iptables-${backend}`, ['-t', 'mangle', '-X', CANARY_CHAIN]);
+      await fullSync('-A KUBE-SERVICES -d 10.96.0.3/32 -j RETURN');
+      expect(await ruleset(ns, backend)).toBe(first.replace('10.96.0.1/32', '10.96.0.3/32'));
+      // A real error in the payload is still the caller's, checks or not.
+      await expect(fullSync('-A KUBE-SERVICES -j KUBE-SVC-MISSING')).rejects.toBeInstanceOf(RestoreError);
+      expect(await ruleset(ns, backend)).toBe(first.replace('10.96.0.1/32', '10.96.0.3/32'));
+      // The partial-sync canary poll: one process, mangle only.
       calls.length = 0;
       expect(await applier.canaryPresent()).toBe(true);
       expect(calls).toEqual([`iptables-${backend} -w 5 -t mangle -S ${CANARY_CHAIN} 1`]);

@@ -7,10 +7,11 @@
 // per table). Whether a rule is there is iptables' own `-C` answer whenever the saved text does not
 // show it in our spelling, so an equal rule spelled otherwise counts, as upstream.
 import type { Iptables } from '../../../system/iptables.ts';
-import type { RulesApplier } from '../iptables-applier.ts';
-import { savedChains } from '../../../system/iptables.ts';
+import { RestoreError, savedChains } from '../../../system/iptables.ts';
 import { probePayload, type ProbeLine } from '../../../system/iptables-probe.ts';
+import type { RulesApplier } from '../iptables-applier.ts';
 import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jumps.ts';
+import { isCheckLine, withChecks } from './restore-checks.ts';
 
 /** The probe's questions: each canary chain exists, then each jump rule is there. Pure. */
 export function builtinsProbeLines(jumps: readonly JumpRule[], canaryTables: readonly string[] = CANARY_TABLES): ProbeLine[] {
@@ -99,18 +100,30 @@ export function canaryPresent(ipt: Iptables): Promise<boolean> {
 }
 
 /**
- * `applier` with the jumps and canaries of a full sync ensured by one probe (ensureBuiltins) and
- * the canary polled in mangle only (canaryPresent). ensureJumps ensures the canaries too, so the
- * proxier's ensureCanary right after it costs nothing; called without it, ensureCanary ensures
- * them as before. Everything else is `applier`'s own.
+ * `applier` with the jumps and canaries of a full sync ensured cheaply, and the canary polled in
+ * mangle only (canaryPresent). The first full sync probes (ensureBuiltins); once that has seen or
+ * made everything, later full syncs ask the same questions inside their own restore
+ * (restore-checks.ts), which costs no process and no extra read of a table; if one fails, nothing
+ * of that table was committed, so ensureBuiltins repairs and the restore runs again without checks.
+ * ensureJumps covers the canaries, so the proxier's ensureCanary right after it costs nothing;
+ * called without it, ensureCanary ensures them as before. Everything else is `applier`'s own.
  */
 export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesApplier {
   let canariesEnsured = false;
+  /** ensureBuiltins succeeded once: jumps are checked inside the restore from then on. */
+  let verified = false;
+  /** The jumps whose checks ride on the next restore. */
+  let deferred: readonly JumpRule[] | undefined;
   return {
     ...applier,
     async ensureJumps(jumps) {
       canariesEnsured = false;
-      await ensureBuiltins(ipt, jumps);
+      deferred = undefined;
+      if (verified) deferred = jumps;
+      else {
+        await ensureBuiltins(ipt, jumps);
+        verified = true;
+      }
       canariesEnsured = true;
     },
     async ensureCanary() {
@@ -121,8 +134,23 @@ export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesA
       await applier.ensureCanary();
     },
     canaryPresent: () => canaryPresent(ipt),
+    async restore(payload) {
+      const jumps = deferred;
+      deferred = undefined;
+      if (jumps === undefined) return applier.restore(payload);
+      try {
+        await applier.restore(withChecks(payload, builtinsProbeLines(jumps)));
+      } catch (err) {
+        if (!(err instanceof RestoreError && isCheckLine(err.rule))) throw err;
+        // A jump or canary is gone (someone deleted it): nothing of that table was committed.
+        await ensureBuiltins(ipt, jumps);
+        await applier.restore(payload);
+      }
+    },
     async cleanup() {
       canariesEnsured = false;
+      verified = false;
+      deferred = undefined;
       await applier.cleanup();
     },
   };

@@ -152,12 +152,10 @@ for (const backend of ['legacy', 'nft'] as const) {
     // upstream writes `-s <LB IP> -j KUBE-EXT` when a source range holds the node's IP, for a node
     // that has the LB IP itself (pkg/proxy/iptables/proxier.go, allowFromNode): the node's IPv6
     // address must be known for that.
-    // KNOWN BUG, marked `fails`: the iptables setup (src/backends/iptables/io/setup.ts hostOptions)
-    // still takes the first non-loopback local address as the node IP, which is the LB IP itself
-    // once it sits on `lo` (interface order), so the rule is never written. The Node's IPs
-    // (wiring's `primaryNodeIPs`, node-a's InternalIP 2001:db8:0:2::11) are passed in but not read
-    // yet. Once setup.ts reads them, this test passes and vitest reports the `fails` mark: drop it.
-    it.fails('lets the node reach an IPv6 load-balancer IP it holds when a source range holds its node IP', async () => {
+    // Found by this test: the setup took the first non-loopback local address as the node IP, which
+    // is the LB IP itself once it sits on `lo`, so the rule was never written (fixed in ec6066f:
+    // the node IPs come from the Node object, here node-a's InternalIP 2001:db8:0:2::11).
+    it('lets the node reach an IPv6 load-balancer IP it holds when a source range holds its node IP', async () => {
       await ipIn(nodeNs(), ['-6', 'addr', 'add', `${SVC.lbVIP}/128`, 'dev', 'lo', 'nodad']);
       try {
         writeAtomically(ctx.dir, 'lb-svc.yaml', lbServiceYaml([`${v6(topo().node(NODE))}/128`]));

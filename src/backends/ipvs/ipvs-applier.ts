@@ -128,7 +128,10 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       return changed;
     },
     async cleanup(removeRules) {
-      const { bound } = await readAddresses();
+      // Not ensureDummyLink: a clean-up must not create kube-ipvs0 (the other family's may have removed it).
+      const link = await d.links.getLink(DUMMY_DEVICE);
+      const onLink = link === null ? [] : await d.links.listAddresses(link.index);
+      const bound = onLink.filter((a) => a.family === fam).map((a) => a.address);
       const ours = new Set(bound);
       const ops: IpvsOp[] = [];
       // Ours: virtual servers on kube-ipvs0's addresses, and NodePort ones (a port in our sets on
@@ -139,7 +142,12 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
         if (ours.has(s.address) || nodePorts.has(`${s.protocol.toLowerCase()}:${s.port}`)) ops.push({ op: 'deleteService', service: s });
       }
       for (const r of await d.ipvs.apply(ops, { tolerateBenign: true })) if (r.error) d.logger.error({ err: r.error, op: describeOp(r.op) }, 'ipvs clean-up step failed');
-      await d.links.deleteLink(DUMMY_DEVICE);
+      // Dual-stack: kube-ipvs0 is shared with the other family's proxier, so it goes only with the
+      // last family's addresses (upstream deletes it in CleanupLeftovers, once for both families).
+      const shared = onLink.some((a) => a.family !== fam && !a.address.toLowerCase().startsWith('fe80:'));
+      if (link !== null && shared) {
+        for (const r of await d.links.deleteAddresses(link, bound)) if (r.error) d.logger.error({ err: r.error }, 'ipvs clean-up: unbind address failed');
+      } else if (link !== null) await d.links.deleteLink(DUMMY_DEVICE);
       // Chains before sets: a set referenced by a rule cannot be destroyed.
       await (removeRules ?? (() => rules.cleanup()))();
       for (const name of allSetNames(d.family)) {

@@ -1,0 +1,125 @@
+// Runs inside the IPVS test kernel (test/ipvs-ipv6.test.ts boots it via runInUml): the ipvs mode
+// dual-stack, one proxier per family as upstream's NewDualStackProxier, with real traffic over
+// IPv6 to ClusterIPs (TCP, UDP) and a NodePort from an off-node client, and IPv4 beside it.
+// Pods are namespaces on bridge cbr0 with 10.244.1.x and fd00:10:244:1::x; the client is
+// 192.0.2.100 / 2001:db8::100 behind the node (192.0.2.11 / 2001:db8::11). Records what the kernel
+// shows (ipvsadm, ipset, ip addr, ip6tables-legacy-save) and the replies into $KPT_UML_RESULT.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createIpvsProxiers } from '../../src/backends/ipvs/io/setup.ts';
+import { defaultConfig } from '../../src/config/defaults.ts';
+import { describeError } from '../../src/errors.ts';
+import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/model/types.ts';
+import { exec } from '../../src/system/exec.ts';
+import { recordingLogger } from '../../src/sync/testing.ts';
+import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { ipIn, spawnIn } from './netns.ts';
+import { ECHO_SERVER, tally, tcpRequest, udpRequest } from './topology.ts';
+import { buildUmlNode } from './uml-node.ts';
+
+const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
+const tryShell = (cmd: string, args: string[]): string => {
+  try {
+    return sh(cmd, args);
+  } catch (err) {
+    return `failed: ${describeError(err)}`;
+  }
+};
+const out: Record<string, unknown> = {};
+const NODE6 = '2001:db8::11';
+const CLIENT6 = '2001:db8::100';
+const logger = recordingLogger();
+
+try {
+  const { pods, client } = await buildUmlNode({ podNames: ['pod-1', 'pod-2'], nodeIP: '192.0.2.11', clientIP: '192.0.2.100' });
+  // IPv6 beside IPv4 on the same links (nodad: usable at once).
+  sh('ip', ['-6', 'addr', 'add', 'fd00:10:244:1::1/64', 'dev', 'cbr0', 'nodad']);
+  sh('ip', ['-6', 'addr', 'add', `${NODE6}/64`, 'dev', 'vcl', 'nodad']);
+  sh('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+  // Pod to service to another pod on the same bridge: the reply is bridged straight back, so it
+  // must pass netfilter (and IPVS) to be un-NATed, as on a real node with a bridge CNI.
+  sh('sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
+  await ipIn(client, ['-6', 'addr', 'add', `${CLIENT6}/64`, 'dev', 'eth0', 'nodad']);
+  await ipIn(client, ['-6', 'route', 'add', 'default', 'via', NODE6]);
+  const pod6: string[] = [];
+  for (const [i, p] of pods.entries()) {
+    const ip6 = `fd00:10:244:1::${11 + i}`;
+    await ipIn(p.ns, ['-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad']);
+    await ipIn(p.ns, ['-6', 'route', 'add', 'default', 'via', 'fd00:10:244:1::1']);
+    // As the CNI bridge plugin with hairpinMode: with br_netfilter a pod sent to itself needs it.
+    sh('ip', ['link', 'set', `vp${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
+    // A second echo server per pod answering on IPv6 (8081/5354; the IPv4 one has 8080/5353).
+    await spawnIn(p.ns, process.execPath, [ECHO_SERVER, p.name, '8081', '5354', 'ipv6']).waitForLine((l) => l === 'ready', 20_000);
+    pod6.push(ip6);
+  }
+
+  const base = defaultConfig();
+  const config = {
+    ...base, iptables: { ...base.iptables, backend: 'legacy' as const }, mode: 'ipvs' as const,
+    clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'], detectLocalMode: 'ClusterCIDR' as const,
+  };
+  const proxiers = await createIpvsProxiers({ config, families: ['IPv4', 'IPv6'], exec, logger, kernelRelease: '6.1.0' });
+  const local = (ip: string, port: number): Endpoint => ep(ip, port, { isLocal: true });
+  const v6 = {
+    web: svcPort('default', 'web6', 'http', { family: 'IPv6', clusterIP: 'fd00:10:96::a', port: 80, nodePort: 30080 }),
+    dns: svcPort('kube-system', 'dns6', 'dns', { family: 'IPv6', clusterIP: 'fd00:10:96::35', port: 53, protocol: 'UDP' }),
+  };
+  const v4 = { web: svcPort('default', 'web4', 'http', { clusterIP: '10.96.0.10', port: 80, nodePort: 30081 }) };
+  const stateFor = (family: IPFamily, webEps6: readonly Endpoint[]): ProxyState => {
+    const entries: [ServicePort, readonly Endpoint[]][] = family === 'IPv6'
+      ? [[v6.web, webEps6], [v6.dns, pod6.map((ip) => local(ip, 5354))]]
+      : [[v4.web, pods.map((p) => local(p.ip, 8080))]];
+    const s = makeState(family, entries);
+    return { ...s, node: { ...s.node, name: 'test-node' } };
+  };
+  const all6 = pod6.map((ip) => local(ip, 8081));
+  for (const p of proxiers) {
+    try {
+      out[`sync${p.family}`] = await p.sync(stateFor(p.family, all6));
+    } catch (err) {
+      out[`sync${p.family}Error`] = describeError(err);
+    }
+  }
+  out.families = proxiers.map((p) => p.family);
+  out.ipvsadm = sh('ipvsadm', ['-Ln']);
+  out.addr6 = sh('ip', ['-6', '-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
+  out.addr4 = sh('ip', ['-4', '-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
+  out.ipsetClusterIP6 = tryShell('ipset', ['list', 'KUBE-6-CLUSTER-IP']);
+  out.ipsetNames = sh('ipset', ['list', '-n']);
+  out.ip6tables = tryShell('ip6tables-legacy-save', []);
+
+  out.tcp6 = [...tally(await tcpRequest(client, 'fd00:10:96::a', 80, { count: 8 }))];
+  out.udp6 = [...tally(await udpRequest(client, 'fd00:10:96::35', 53, { count: 8 }))];
+  out.nodePort6 = [...tally(await tcpRequest(client, NODE6, 30080, { count: 8 }))];
+  out.nodePort6Sources = (await tcpRequest(client, NODE6, 30080, { count: 2 })).map((r) => (r.ok ? r.source : r.error));
+  out.tcp4 = [...tally(await tcpRequest(client, '10.96.0.10', 80, { count: 6 }))];
+  out.fromPod6 = [...tally(await tcpRequest(pods[0]?.ns ?? '', 'fd00:10:96::a', 80, { count: 6 }))];
+  out.fromPod4 = [...tally(await tcpRequest(pods[0]?.ns ?? '', '10.96.0.10', 80, { count: 6 }))];
+
+  // One IPv6 endpoint leaves: a partial sync of the IPv6 proxier only.
+  const p6 = proxiers.find((p) => p.family === 'IPv6');
+  if (!p6) throw new Error('no IPv6 proxier');
+  const one = all6.slice(0, 1);
+  out.change6 = await p6.sync({ ...stateFor('IPv6', one), full: false, changedEndpoints: new Set([v6.web.name]) });
+  out.afterChange6 = [...tally(await tcpRequest(client, 'fd00:10:96::a', 80, { count: 6 }))];
+
+  // Clean-up of the IPv6 proxier leaves the IPv4 one's state alone.
+  await p6.cleanup();
+  out.afterCleanup6 = {
+    ipvsadm: sh('ipvsadm', ['-Ln']),
+    addr4: tryShell('ip', ['-4', '-o', 'addr', 'show', 'dev', 'kube-ipvs0']),
+    ipsets: sh('ipset', ['list', '-n']),
+    ip6tables: tryShell('ip6tables-legacy-save', []),
+  };
+  out.tcp4AfterCleanup6 = [...tally(await tcpRequest(client, '10.96.0.10', 80, { count: 4 }))];
+  // Then the IPv4 one's, the last family on kube-ipvs0: the link goes with it.
+  await proxiers.find((p) => p.family === 'IPv4')?.cleanup();
+  out.linkAfterBothCleanups = tryShell('ip', ['link', 'show', 'kube-ipvs0']);
+  out.ipvsAfterBothCleanups = sh('ipvsadm', ['-Ln']);
+  for (const p of proxiers) await p.close();
+} catch (err) {
+  out.fatal = describeError(err);
+}
+out.logErrors = logger.entries.filter((e) => e.level === 'error' || e.level === 'warn').map((e) => `${e.msg} ${String(e.fields.reason ?? e.fields.err ?? '')}`);
+writeFileSync(process.env.KPT_UML_RESULT ?? '/dev/stdout', JSON.stringify(out));
+process.exit(0);

@@ -5,7 +5,7 @@
 //                            IptablesProxier (real applier: iptables-<backend>-restore in this netns)
 //   {"op":"change","i":K}    one endpoint of Service K flips Ready: upsert → snapshot → sync → commit
 //   {"op":"restore","file":F} the restore tool alone on a file (`--noflush --counters -w 5 < F`)
-//   {"op":"rss"}             peak RSS of this process
+//   {"op":"rss"}             peak RSS of this process; live heap after a full GC
 // Every sync's payload is written to DIR/last-<backend>.txt for the tool-only baselines.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, writeSync } from 'node:fs';
@@ -198,7 +198,13 @@ for await (const line of createInterface({ input: process.stdin })) {
       versions.set(i, v);
       out = await sync(false, () => state?.upsert('EndpointSlice', makeSlice(i, E, v)));
     } else if (cmd.op === 'restore') out = await restoreFile(cmd.file ?? '');
-    else out = { peakMiB: process.resourceUsage().maxRSS / 1024, rssMiB: process.memoryUsage().rss / 2 ** 20 };
+    else {
+      const peakMiB = process.resourceUsage().maxRSS / 1024;
+      // What stays alive between syncs (state, memo), after a full collection (--expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      out = { peakMiB, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20 };
+    }
     console.log(JSON.stringify({ ok: true, ...out }));
   } catch (err) {
     console.log(JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }));

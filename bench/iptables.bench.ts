@@ -152,6 +152,8 @@ interface PerBackend {
   legalBytes: number[];
   fullBytes: number[];
   peakMiB: number[];
+  heapMiB: number[];
+  heapTotalMiB: number[];
 }
 
 const why = cannotRun();
@@ -162,7 +164,7 @@ if (why !== undefined) {
 
 const dir = mkdtempSync(join(tmpdir(), 'kpt-bench-ipt-'));
 const data = new Map<string, PerBackend>(BACKENDS.map((b) => [b, {
-  full: [], warm: [], toolCold: [], toolWarm: [], change: [], toolDelta: [], toolLegal: [], deltaBytes: [], legalBytes: [], fullBytes: [], peakMiB: [],
+  full: [], warm: [], toolCold: [], toolWarm: [], change: [], toolDelta: [], toolLegal: [], deltaBytes: [], legalBytes: [], fullBytes: [], peakMiB: [], heapMiB: [], heapTotalMiB: [],
 }]));
 const versions = sh('iptables-legacy', ['--version']).trim();
 console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds × ${CHANGES} changes per back-end; ${versions}; kernel ${sh('uname', ['-r']).trim()}; ${sh('nproc', []).trim()} CPUs; node ${process.version}${AGENT_FLAGS.length > 0 ? `; proxier flags ${AGENT_FLAGS.join(' ')}` : ''}`);
@@ -198,7 +200,10 @@ try {
           d.toolDelta.push((await ours.send({ op: 'restore', file: join(dir, 'delta.txt') })).ms ?? 0);
           d.toolLegal.push((await ours.send({ op: 'restore', file: join(dir, 'legal.txt') })).ms ?? 0);
         }
-        d.peakMiB.push((await ours.send({ op: 'rss' })).peakMiB ?? 0);
+        const mem = await ours.send({ op: 'rss' });
+        d.peakMiB.push(mem.peakMiB ?? 0);
+        d.heapMiB.push(mem.heapMiB ?? 0);
+        d.heapTotalMiB.push(mem.heapTotalMiB ?? 0);
       } finally {
         await ours.stop();
         await tool.stop();
@@ -261,12 +266,12 @@ table(
 
 console.log('\nProxier process (ClusterState + objects + render + applier; no client-node loaded):');
 table(
-  ['back-end', 'peak RSS MiB', 'state build ms (first full only)'],
+  ['back-end', 'peak RSS MiB', 'live heap after GC MiB (state + memo)', 'V8 heap committed MiB', 'state build ms (first full only)'],
   BACKENDS.map((b) => {
     const d = data.get(b) as PerBackend;
     const peak = median(d.peakMiB);
     targets.push([`${b}: proxier peak RSS ≤ 150 MiB`, peak.toFixed(0), verdict(peak <= 150)]);
-    return [b, fmtRange(d.peakMiB), fmtRange(pick(d.full, 'setupMs'))];
+    return [b, fmtRange(d.peakMiB), fmtRange(d.heapMiB), fmtRange(d.heapTotalMiB), fmtRange(pick(d.full, 'setupMs'))];
   }),
 );
 

@@ -91,6 +91,21 @@ for (const backend of ['legacy', 'nft'] as const) {
       expect(await tcpRequest(topo().client.ns, SVC.localVIP, 80, { count: 5 })).toEqual(Array(5).fill({ ok: true, pod: 'web-a1', source: v6(topo().client) }));
     });
 
+    it('drops external IPv6 traffic for Local policy without local endpoints, and its health check says 503', async () => {
+      const nodeIP = v6(topo().node(NODE));
+      expect(await tcpRequest(topo().client.ns, nodeIP, 30086, { timeoutMs: 1_500 })).toEqual([{ ok: false, error: 'ETIMEDOUT' }]);
+      expect(await tcpRequest(topo().client.ns, SVC.remoteOnlyVIP, 80, { timeoutMs: 1_500 })).toEqual([{ ok: false, error: 'ETIMEDOUT' }]);
+      const hc = await httpGetIn(topo().client.ns, `http://[${nodeIP}]:32086/`);
+      expect(hc).toMatchObject({ status: 503 });
+      expect('body' in hc && JSON.parse(hc.body)).toMatchObject({ localEndpoints: 0 });
+      // Pods still reach the remote endpoint through the ClusterIP.
+      expect(await tcpRequest(client().ns, SVC.remoteOnly, 80)).toEqual([{ ok: true, pod: 'web-b1', source: ip6of('client-a') }]);
+    });
+
+    it('keeps IPv6 pod traffic on local endpoints with internalTrafficPolicy Local', async () => {
+      expect(tally(await tcpRequest(client().ns, SVC.itpLocal, 80, { count: 20 }))).toEqual(new Map([['web-a2', 20]]));
+    });
+
     it('refuses an IPv6 Service without endpoints at once, over TCP and UDP (REJECT, icmp6)', async () => {
       expect(await tcpRequest(client().ns, SVC.empty, 80, { timeoutMs: 10_000 })).toEqual([{ ok: false, error: 'ECONNREFUSED' }]);
       expect(await udpRequest(client().ns, SVC.empty, 53, { timeoutMs: 10_000 })).toEqual([{ ok: false, error: 'ECONNREFUSED' }]);

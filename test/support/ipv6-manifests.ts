@@ -25,6 +25,11 @@ export const SVC = {
   /** LoadBalancer (NodePort 30085) with this ingress IP, source ranges: the client only; web-b1. */
   lb: 'fd00:10:96::15',
   lbVIP: '2001:db8:0:ff::10',
+  /** LoadBalancer, NodePort 30086, Local policy (health check 32086) with web-b1 only: none on node-a. */
+  remoteOnly: 'fd00:10:96::16',
+  remoteOnlyVIP: '2001:db8:0:ff::16',
+  /** internalTrafficPolicy Local: web-a2 (node-a), web-b2 (node-b). */
+  itpLocal: 'fd00:10:96::17',
   /** The dual-stack Service's two ClusterIPs (NodePort 30082): web-a2, web-b2 in each family. */
   dual4: '10.96.0.20',
   dual6: 'fd00:10:96::20',
@@ -128,6 +133,12 @@ status:
   add('self', serviceYaml('self', [SVC.self], [HTTP]), endpointSliceYaml('self', 'IPv6', six('web-a1'), HTTP));
   add('dns', serviceYaml('dns', [SVC.dns], [DNS]), endpointSliceYaml('dns', 'IPv6', six('web-a1', 'web-b1'), DNS));
   add('udp-move', serviceYaml('udp-move', [SVC.udpMove], [DNS]), endpointSliceYaml('udp-move', 'IPv6', six('web-b1'), DNS));
+  add(
+    'remote-only',
+    serviceYaml('remote-only', [SVC.remoteOnly], [{ ...HTTP, nodePort: 30086 }], '  externalTrafficPolicy: Local\n  healthCheckNodePort: 32086\n', [SVC.remoteOnlyVIP]),
+    endpointSliceYaml('remote-only', 'IPv6', six('web-b1'), HTTP),
+  );
+  add('itp-local', serviceYaml('itp-local', [SVC.itpLocal], [HTTP], '  internalTrafficPolicy: Local\n'), endpointSliceYaml('itp-local', 'IPv6', six('web-a2', 'web-b2'), HTTP));
   add('lb', lbServiceYaml(['2001:db8:0:2::100/128']), endpointSliceYaml('lb', 'IPv6', six('web-b1'), HTTP));
   add(
     'dual',

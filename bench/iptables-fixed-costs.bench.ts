@@ -3,9 +3,11 @@
 // holds a kube-proxy-shaped ruleset of BENCH_SERVICES × BENCH_ENDPOINTS (default 2,000 × 10):
 // - local addresses, read on every sync: `ip -j addr show` vs two rtnetlink dumps on an open socket
 // - a first start's jumps and canaries (empty tables), the same two ways
-// - a full sync's jumps and canaries (all present): the applier's ensureJumps (a `-S` listing per
-//   built-in chain) + ensureCanary (a `-S` per table), as the proxier calls them today, vs
-//   ensureBuiltins (one read-only iptables-restore probe)
+// - the first full sync after a start with everything present: the applier's ensureJumps (a `-S`
+//   listing per built-in chain) + ensureCanary (a `-S` per table) vs ensureBuiltins (one
+//   read-only iptables-restore probe)
+// - a later full sync: the same calls then a small restore, vs the applier as setup.ts wires it
+//   (withProbedBuiltins: the checks ride on that restore)
 // - a partial sync's canary check (every syncPeriod): all three tables vs mangle only (upstream's
 //   Monitor polls tables[0] = mangle)
 // - for scale: the restore tool alone loading the whole ruleset (cold, then once more warm)
@@ -18,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
+import { ensureBuiltins, withProbedBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
 import { createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
 import { CANARY_CHAIN, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import { exec } from '../src/system/exec.ts';
@@ -67,7 +69,7 @@ async function inside(backend: XtablesBackend, file: string): Promise<void> {
   const applier = createIptablesApplier(ipt);
   const jumps = [...requiredJumps(), ...kubeletJumps()];
   const source = openNetlinkAddressSource();
-  const s: Sample = { restoreCold: [], restoreWarm: [], ipAddr: [], netlink: [], oldBuiltins: [], newBuiltins: [], oldCold: [], newCold: [], oldCanary: [], newCanary: [] };
+  const s: Sample = { restoreCold: [], restoreWarm: [], ipAddr: [], netlink: [], oldBuiltins: [], newBuiltins: [], oldLater: [], newLater: [], oldCold: [], newCold: [], oldCanary: [], newCanary: [] };
   // Empty tables: each sample starts from flushed tables (the flush is not timed).
   const empty = async (): Promise<void> => {
     for (const t of ['filter', 'nat', 'mangle']) for (const op of ['-F', '-X']) await exec(binaries('IPv4', backend).main, ['-w', '5', '-t', t, op]);
@@ -89,7 +91,16 @@ async function inside(backend: XtablesBackend, file: string): Promise<void> {
   const restoreMs = await timeIt(() => exec(binaries('IPv4', backend).restore, ['--noflush', '-w', '5'], { input: ruleset(N, E), timeoutMs: 1_800_000 }));
   s.restoreCold?.push(restoreMs);
   await ensureBuiltins(ipt, jumps);
+  const wired = withProbedBuiltins(createIptablesApplier(ipt), ipt);
+  await wired.ensureJumps(jumps); // verified: later full syncs check inside the restore
+  const small = ['*filter\n:KUBE-FORWARD - [0:0]\nCOMMIT\n', '*nat\n:KUBE-SVC-BENCH - [0:0]\n-A KUBE-SVC-BENCH -j RETURN\nCOMMIT\n'];
+  const later = (a: typeof applier) => async (): Promise<void> => {
+    await a.ensureJumps(jumps);
+    await a.ensureCanary();
+    await a.restore(small);
+  };
   const ways: [string, () => Promise<unknown>, string, () => Promise<unknown>][] = [
+    ['oldLater', later(applier), 'newLater', later(wired)],
     ['ipAddr', () => localAddresses(exec, 'IPv4'), 'netlink', () => source.read('IPv4')],
     ['oldBuiltins', old, 'newBuiltins', async () => {
       if (!(await ensureBuiltins(ipt, jumps))) throw new Error('probe missed a jump or canary that is there');
@@ -152,7 +163,8 @@ table(
     return [
       row('local addresses (every sync)', 'ipAddr', 'netlink'),
       row('jumps + canaries, empty tables (first start)', 'oldCold', 'newCold'),
-      row('jumps + canaries, all present (full sync)', 'oldBuiltins', 'newBuiltins'),
+      row('jumps + canaries, all present (first full sync after a start)', 'oldBuiltins', 'newBuiltins'),
+      row('later full sync: jumps + canaries + a small restore', 'oldLater', 'newLater'),
       row('canary check (partial sync, per syncPeriod)', 'oldCanary', 'newCanary'),
       [b, 'restore tool, whole ruleset', `cold ${cell(s, 'restoreCold')}`, `warm ${cell(s, 'restoreWarm')}`, '', ''],
     ];

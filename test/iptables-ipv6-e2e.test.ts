@@ -75,6 +75,33 @@ for (const backend of ['legacy', 'nft'] as const) {
       expect([...inside.keys()].sort()).toEqual(['web-a1', 'web-b1']);
     });
 
+    // upstream's health-check servers listen on "0.0.0.0", which Go treats as both families
+    // (pkg/proxy/healthcheck/service_health.go): a load balancer probes the node's IPv6 address too.
+    it('answers the externalTrafficPolicy Local health check on the node’s IPv6 and IPv4 addresses', async () => {
+      for (const ip of [`[${v6(topo().node(NODE))}]`, topo().node(NODE).ip]) {
+        const r = await httpGetIn(topo().client.ns, `http://${ip}:32081/`);
+        expect(r, ip).toMatchObject({ status: 200 });
+        expect('body' in r && JSON.parse(r.body)).toMatchObject({ localEndpoints: 1 });
+      }
+      // The LB VIP with Local policy keeps the client address too.
+      expect(await tcpRequest(topo().client.ns, SVC.localVIP, 80, { count: 5 })).toEqual(Array(5).fill({ ok: true, pod: 'web-a1', source: v6(topo().client) }));
+    });
+
+    it('drops external IPv6 traffic for Local policy without local endpoints, and its health check says 503', async () => {
+      const nodeIP = v6(topo().node(NODE));
+      expect(await tcpRequest(topo().client.ns, nodeIP, 30086, { timeoutMs: 1_500 })).toEqual([{ ok: false, error: 'ETIMEDOUT' }]);
+      expect(await tcpRequest(topo().client.ns, SVC.remoteOnlyVIP, 80, { timeoutMs: 1_500 })).toEqual([{ ok: false, error: 'ETIMEDOUT' }]);
+      const hc = await httpGetIn(topo().client.ns, `http://[${nodeIP}]:32086/`);
+      expect(hc).toMatchObject({ status: 503 });
+      expect('body' in hc && JSON.parse(hc.body)).toMatchObject({ localEndpoints: 0 });
+      // Pods still reach the remote endpoint through the ClusterIP.
+      expect(await tcpRequest(client().ns, SVC.remoteOnly, 80)).toEqual([{ ok: true, pod: 'web-b1', source: ip6of('client-a') }]);
+    });
+
+    it('keeps IPv6 pod traffic on local endpoints with internalTrafficPolicy Local', async () => {
+      expect(tally(await tcpRequest(client().ns, SVC.itpLocal, 80, { count: 20 }))).toEqual(new Map([['web-a2', 20]]));
+    });
+
     // TCP sees the refusal one SYN retransmission (~1 s) late here: between veths on one machine the
     // ICMPv6 error comes back while connect() still holds the socket lock, and the kernel keeps it
     // only as a soft error (the client's TcpExtLockDroppedIcmps counts one per connection); the

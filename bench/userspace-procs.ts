@@ -20,7 +20,9 @@ export function start(cmd: string[], wait?: string, cpu?: number): Promise<Child
   // The hard limit may be low in a container: raise the soft limit to it.
   const script = 'ulimit -n "$(ulimit -Hn)"; exec "$@"';
   const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
-  const child = spawn('ip', ['netns', 'exec', NS, 'sh', '-c', script, 'sh', ...pin, ...cmd], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', NS, 'sh', '-c', script, 'sh', ...pin, ...cmd], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(child);
   if (wait === undefined) return Promise.resolve(child);
   return new Promise((resolve, reject) => {
@@ -65,7 +67,8 @@ function statusKiB(pid: number): number {
 export const rssKiB = (pid: number): number => statusKiB(pid);
 
 /** A /proc read that failed because the process ended meanwhile (ENOENT, or ESRCH mid-read). */
-const gone = (err: unknown): boolean => ['ENOENT', 'ESRCH'].includes((err as NodeJS.ErrnoException).code ?? '');
+const gone = (err: unknown): boolean =>
+  ['ENOENT', 'ESRCH'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 /** The pids whose parent is `pid` (socat forks one per connection). */
 export function childPids(pid: number): number[] {
@@ -134,7 +137,12 @@ export async function teardown(): Promise<void> {
     } catch (err) {
       if (i === 4) console.error(`could not delete ${NS}: ${String(err)}`);
     }
-    if (!sh('ip', ['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === NS)) return;
+    if (
+      !sh('ip', ['netns', 'list'])
+        .split('\n')
+        .some((l) => l.split(' ')[0] === NS)
+    )
+      return;
     await settle(200);
   }
 }

@@ -23,7 +23,12 @@ const lb = new LoadBalancer({ now: () => Date.now() });
 const wheel = new TimerWheel();
 // BENCH_RELAY_BUFFER: the kernel engine's bytes per recv (default 64 KiB), to compare sizes.
 const bufferSize = Number(process.env.BENCH_RELAY_BUFFER ?? 64 * 1024);
-const kernel = engine === 'kernel' ? new KernelRelay({ logger: quiet, failureBackoffMs: lb.failureBackoffMs, bufferSize }) : undefined;
+// BENCH_RELAY_SPLICE=1: the kernel engine moves bytes with splice(2) instead of recv/send.
+const splice = process.env.BENCH_RELAY_SPLICE === '1';
+const kernel =
+  engine === 'kernel'
+    ? new KernelRelay({ logger: quiet, failureBackoffMs: lb.failureBackoffMs, bufferSize, splice })
+    : undefined;
 for (const spec of args.filter((a) => !a.startsWith('--'))) {
   const [listen = 0, backend = 0] = spec.split(':').map(Number);
   const name = `bench/p${listen}`;

@@ -12,7 +12,7 @@
 // to CPU 0, so the proxy has a core to itself (BENCH_PIN=0 to let the scheduler place them); the
 // `direct` row (wrk straight at the backend) shows what the load side can do without a proxy.
 // Run: `npm run bench -- userspace` (root). BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (4000),
-// BENCH_BEFORE, BENCH_RELAY_FLAGS, BENCH_ONLY, BENCH_SOCAT_IDLE (below), BENCH_RELAY_BUFFER
+// BENCH_BEFORE, BENCH_RELAY_FLAGS, BENCH_ONLY, BENCH_SOCAT_IDLE, BENCH_SPLICE (below), BENCH_RELAY_BUFFER
 // (bench/userspace-relay.ts).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -52,35 +52,80 @@ const hapCfg = `/tmp/${NS}-haproxy.cfg`;
 const backCfg = `/tmp/${NS}-backend.cfg`;
 const HAP = 'haproxy (tcp, 1 thread)';
 const ALL_SUBJECTS: Subject[] = [
-  { name: 'kube-proxy-ts relay (kernel engine)', ports: [8101, 8102, 8103], cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])], ready: 'ready' },
+  {
+    name: 'kube-proxy-ts relay (kernel engine)',
+    ports: [8101, 8102, 8103],
+    cmd: [...RELAY, here('./userspace-relay.ts'), ...spec([8101, 8102, 8103])],
+    ready: 'ready',
+  },
   { name: HAP, ports: [8201, 8202, 8203], cmd: ['haproxy', '-db', '-f', hapCfg] },
-  { name: 'kube-proxy-ts relay (node net)', ports: [8501, 8502, 8503], cmd: [...RELAY, here('./userspace-relay.ts'), '--engine=node', ...spec([8501, 8502, 8503])], ready: 'ready' },
+  {
+    name: 'kube-proxy-ts relay (node net)',
+    ports: [8501, 8502, 8503],
+    cmd: [...RELAY, here('./userspace-relay.ts'), '--engine=node', ...spec([8501, 8502, 8503])],
+    ready: 'ready',
+  },
   {
     name: 'socat (fork per conn)',
     ports: [8601, 8602, 8603],
     // One shell holding the three listeners; its process tree is measured and killed as one.
-    cmd: ['sh', '-c', `${spec([8601, 8602, 8603]).map((p) => `socat TCP-LISTEN:${p.replace(':', ',bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:')} &`).join(' ')} wait`],
+    cmd: [
+      'sh',
+      '-c',
+      `${spec([8601, 8602, 8603])
+        .map(
+          (p) =>
+            `socat TCP-LISTEN:${p.replace(':', ',bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:')} &`,
+        )
+        .join(' ')} wait`,
+    ],
     idle: SOCAT_IDLE,
   },
-  { name: 'raw node relay (net floor)', ports: [8301, 8302, 8303], cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])], ready: 'ready' },
+  {
+    name: 'raw node relay (net floor)',
+    ports: [8301, 8302, 8303],
+    cmd: [node, here('./userspace-raw-relay.ts'), ...spec([8301, 8302, 8303])],
+    ready: 'ready',
+  },
 ];
+// BENCH_SPLICE=1: also the kernel engine moving bytes with splice(2), side by side.
+if (process.env.BENCH_SPLICE === '1') {
+  const ports = [8701, 8702, 8703] as const;
+  ALL_SUBJECTS.splice(1, 0, {
+    name: 'kube-proxy-ts relay (kernel engine, splice)',
+    ports,
+    cmd: ['env', 'BENCH_RELAY_SPLICE=1', ...RELAY, here('./userspace-relay.ts'), ...spec(ports)],
+    ready: 'ready',
+  });
+}
 // BENCH_ONLY=a,b: only the proxies whose name contains one of these (HAProxy is always kept: the
 // ratios are to it).
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
-const SUBJECTS = ALL_SUBJECTS.filter((s) => s.name === HAP || ONLY.length === 0 || ONLY.some((o) => s.name.includes(o)));
+const SUBJECTS = ALL_SUBJECTS.filter(
+  (s) => s.name === HAP || ONLY.length === 0 || ONLY.some((o) => s.name.includes(o)),
+);
 // BENCH_BEFORE=DIR: also run the relay of another checkout (e.g. `git worktree add DIR REV`), side
 // by side in the same rounds, for a before/after comparison free of the machine's drift.
 const BEFORE = process.env.BENCH_BEFORE;
 if (BEFORE) {
   const ports = [8401, 8402, 8403] as const;
-  SUBJECTS.push({ name: 'relay before (BENCH_BEFORE)', ports, cmd: [...RELAY, `${BEFORE}/bench/userspace-relay.ts`, ...spec(ports)], ready: 'ready' });
+  SUBJECTS.push({
+    name: 'relay before (BENCH_BEFORE)',
+    ports,
+    cmd: [...RELAY, `${BEFORE}/bench/userspace-relay.ts`, ...spec(ports)],
+    ready: 'ready',
+  });
 }
 
 function writeConfigs(): void {
   const global = 'global\n  maxconn 9000\n  nbthread 1\n';
   const timeouts = '  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n';
-  const listen = (n: number, b: number): string => `listen p${n}\n  bind 127.0.0.1:${n}\n  server s 127.0.0.1:${b}\n`;
-  writeFileSync(hapCfg, `${global}defaults\n  mode tcp\n${timeouts}${listen(8201, 9001)}${listen(8202, 9102)}${listen(8203, 9003)}`);
+  const listen = (n: number, b: number): string =>
+    `listen p${n}\n  bind 127.0.0.1:${n}\n  server s 127.0.0.1:${b}\n`;
+  writeFileSync(
+    hapCfg,
+    `${global}defaults\n  mode tcp\n${timeouts}${listen(8201, 9001)}${listen(8202, 9102)}${listen(8203, 9003)}`,
+  );
   // The CRR backend: HAProxy answering HTTP itself (C, one thread), the same for every proxy.
   writeFileSync(
     backCfg,
@@ -107,7 +152,15 @@ interface Crr {
 
 /** Connect-request-response with wrk (C, one thread; `Connection: close`: a new connection per request). */
 async function wrk(port: number, seconds: number): Promise<Crr> {
-  const args = ['-t1', `-c${CONC}`, `-d${seconds}s`, '--latency', '-H', 'Connection: close', `http://127.0.0.1:${port}/`];
+  const args = [
+    '-t1',
+    `-c${CONC}`,
+    `-d${seconds}s`,
+    '--latency',
+    '-H',
+    'Connection: close',
+    `http://127.0.0.1:${port}/`,
+  ];
   const out = await output(['wrk', ...args], LOAD_CPU);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
@@ -123,7 +176,10 @@ async function wrk(port: number, seconds: number): Promise<Crr> {
 type Sample = Record<'bulk' | 'rate' | 'p50' | 'p99' | 'cpu' | 'rss' | 'rssMarginal' | 'errors', number>;
 
 async function load(args: string[]): Promise<Record<string, number>> {
-  return JSON.parse((await output([node, here('./userspace-load.ts'), ...args], LOAD_CPU)).trim()) as Record<string, number>;
+  return JSON.parse((await output([node, here('./userspace-load.ts'), ...args], LOAD_CPU)).trim()) as Record<
+    string,
+    number
+  >;
 }
 
 /** Throughput and CRR in one fresh proxy process, after a warm-up. */
@@ -137,7 +193,14 @@ async function traffic(s: Subject): Promise<Omit<Sample, 'rss' | 'rssMarginal'>>
     const c0 = cpuMicros(pid);
     const crr = await wrk(s.ports[1], SECONDS);
     const cpu = (cpuMicros(pid) - c0) / Math.max(1, crr.requests);
-    return { bulk: bulk.mbps ?? Number.NaN, rate: crr.rate, p50: crr.p50, p99: crr.p99, cpu, errors: crr.errors };
+    return {
+      bulk: bulk.mbps ?? Number.NaN,
+      rate: crr.rate,
+      p50: crr.p50,
+      p99: crr.p99,
+      cpu,
+      errors: crr.errors,
+    };
   } finally {
     await stop(proxy);
   }
@@ -159,7 +222,11 @@ async function idleRss(s: Subject): Promise<{ rss: number; rssMarginal: number }
     const half = Math.floor((s.idle ?? IDLE) / 2);
     const kib = [treePssKiB(proxy.pid ?? 0)];
     for (let i = 0; i < 2; i++) {
-      const holder = start([node, here('./userspace-load.ts'), 'idle', String(s.ports[2]), String(half)], 'held', LOAD_CPU);
+      const holder = start(
+        [node, here('./userspace-load.ts'), 'idle', String(s.ports[2]), String(half)],
+        'held',
+        LOAD_CPU,
+      );
       const held = await Promise.race([holder, settle(IDLE_LIMIT_MS).then(() => undefined)]);
       if (!held) {
         console.error(`${s.name}: ${half} idle pairs not held within ${IDLE_LIMIT_MS} ms: n/a`);
@@ -178,11 +245,21 @@ async function idleRss(s: Subject): Promise<{ rss: number; rssMarginal: number }
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the userspace bench needs root (it creates a network namespace)');
+  if (process.getuid?.() !== 0)
+    throw new Error('the userspace bench needs root (it creates a network namespace)');
   for (const tool of ['haproxy', 'wrk', 'taskset', 'socat']) sh('sh', ['-c', `command -v ${tool}`]);
   sh('ip', ['netns', 'add', NS]);
   sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-  sh('ip', ['netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=20000 65000']);
+  sh('ip', [
+    'netns',
+    'exec',
+    NS,
+    'sysctl',
+    '-q',
+    '-w',
+    'net.ipv4.tcp_tw_reuse=1',
+    'net.ipv4.ip_local_port_range=20000 65000',
+  ]);
   writeConfigs();
   await start([node, here('./userspace-backend.ts'), '9001', '9002', '9003'], 'ready', LOAD_CPU);
   await start(['haproxy', '-db', '-f', backCfg], undefined, LOAD_CPU);
@@ -214,17 +291,45 @@ function report(samples: Map<string, Sample[]>, direct: number[]): void {
       `${IDLE} idle pairs, relay flags [${RELAY.slice(1).join(' ')}], ${PIN ? `proxy pinned to CPU ${PROXY_CPU}, load and backends to CPU ${LOAD_CPU}` : 'unpinned'}; ` +
       'cells: median (min–max); ×hap: median of per-round ratios',
   );
-  const head = ['proxy', 'bulk MB/s', '×hap', 'CRR/s', '×hap', 'p50 µs', 'p99 µs', '×hap', 'CPU µs/conn', '×hap', 'B/idle pair', 'marginal B/pair', 'errors'];
+  const head = [
+    'proxy',
+    'bulk MB/s',
+    '×hap',
+    'CRR/s',
+    '×hap',
+    'p50 µs',
+    'p99 µs',
+    '×hap',
+    'CPU µs/conn',
+    '×hap',
+    'B/idle pair',
+    'marginal B/pair',
+    'errors',
+  ];
   const rows = [...samples].map(([name, xs]) => [
-    name, col(xs, 'bulk'), ratio(xs, 'bulk'), col(xs, 'rate'), ratio(xs, 'rate'), col(xs, 'p50'), col(xs, 'p99'), ratio(xs, 'p99'),
-    col(xs, 'cpu'), ratio(xs, 'cpu'), col(xs, 'rss'), col(xs, 'rssMarginal'), String(xs.reduce((a, x) => a + x.errors, 0)),
+    name,
+    col(xs, 'bulk'),
+    ratio(xs, 'bulk'),
+    col(xs, 'rate'),
+    ratio(xs, 'rate'),
+    col(xs, 'p50'),
+    col(xs, 'p99'),
+    ratio(xs, 'p99'),
+    col(xs, 'cpu'),
+    ratio(xs, 'cpu'),
+    col(xs, 'rss'),
+    col(xs, 'rssMarginal'),
+    String(xs.reduce((a, x) => a + x.errors, 0)),
   ]);
   rows.push(['direct to backend (no proxy)', '', '', fmtRange(direct), '', '', '', '', '', '', '', '', '']);
   table(head, rows);
-  console.log('targets: bulk ≥ 0.95× haproxy, CRR ≥ 0.9× haproxy, p99 ≤ 1.5× haproxy, ≤ 4096 B RSS per idle pair');
+  console.log(
+    'targets: bulk ≥ 0.95× haproxy, CRR ≥ 0.9× haproxy, p99 ≤ 1.5× haproxy, ≤ 4096 B RSS per idle pair',
+  );
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void teardown().finally(() => process.exit(130)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => void teardown().finally(() => process.exit(130)));
 try {
   await main();
 } finally {

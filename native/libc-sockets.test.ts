@@ -21,7 +21,10 @@ function wait(ep: number, timeoutMs: number): [number, number][] {
   const buf = new Uint8Array(8 * c.EPOLL_EVENT_SIZE);
   const n = c.check('epoll_wait', c.epollWait(ep, buf, 8, timeoutMs));
   const v = new DataView(buf.buffer);
-  return Array.from({ length: n }, (_, i) => [v.getUint32(i * c.EPOLL_EVENT_SIZE, true), v.getUint32(i * c.EPOLL_EVENT_SIZE + c.EPOLL_DATA_OFFSET, true)]);
+  return Array.from({ length: n }, (_, i) => [
+    v.getUint32(i * c.EPOLL_EVENT_SIZE, true),
+    v.getUint32(i * c.EPOLL_EVENT_SIZE + c.EPOLL_DATA_OFFSET, true),
+  ]);
 }
 
 function watch(ep: number, fd: number, events: number, op = c.EPOLL_CTL_ADD): void {
@@ -97,7 +100,11 @@ describe('libc sockets via koffi', () => {
   });
 
   it.each([
-    { what: 'connect to a closed port', run: () => connectRefused(), want: [-c.ECONNREFUSED, -c.EINPROGRESS] },
+    {
+      what: 'connect to a closed port',
+      run: () => connectRefused(),
+      want: [-c.ECONNREFUSED, -c.EINPROGRESS],
+    },
     { what: 'close of a bad fd', run: () => c.close(-1), want: [-9] },
     { what: 'socket with a bad protocol', run: () => c.socket(c.AF_INET, c.SOCK_STREAM, 9999), want: [-22] },
   ])('$what returns a negative errno', ({ run, want }) => {
@@ -105,7 +112,9 @@ describe('libc sockets via koffi', () => {
   });
 
   it('check() turns a negative errno into a SyscallError', () => {
-    expect(() => c.check('bind', -98)).toThrow(expect.objectContaining({ code: 'KP_ERR_NATIVE', syscall: 'bind', errnoName: 'EADDRINUSE' }));
+    expect(() => c.check('bind', -98)).toThrow(
+      expect.objectContaining({ code: 'KP_ERR_NATIVE', syscall: 'bind', errnoName: 'EADDRINUSE' }),
+    );
     expect(c.check('bind', 0)).toBe(0);
   });
 });

@@ -31,6 +31,10 @@ const cEpollWait = lib.func('int epoll_wait(int epfd, void *events, int maxevent
 const cEventfd = lib.func('int eventfd(unsigned int initval, int flags)');
 const cRead = lib.func('long read(int fd, void *buf, size_t len)');
 const cWrite = lib.func('long write(int fd, const void *buf, size_t len)');
+const cPipe2 = lib.func('int pipe2(void *fds, int flags)');
+const cSplice = lib.func(
+  'long splice(int fdIn, void *offIn, int fdOut, void *offOut, size_t len, unsigned int flags)',
+);
 
 // <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <sys/epoll.h>, <sys/eventfd.h>, <errno.h>
 // (generic Linux values, the same on x86_64 and arm64).
@@ -58,10 +62,15 @@ export const EPOLLERR = 0x8;
 export const EPOLLHUP = 0x10;
 export const EFD_CLOEXEC = 0o2000000;
 export const EFD_NONBLOCK = 0o4000;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const SPLICE_F_MOVE = 1;
+export const SPLICE_F_NONBLOCK = 2;
 export const EINTR = 4;
 export const EAGAIN = 11;
 export const EINPROGRESS = 115;
 export const ECONNREFUSED = 111;
+export const ECONNABORTED = 103;
 
 /**
  * struct epoll_event is packed on x86_64 (uint32 events + uint64 data = 12 bytes) and naturally
@@ -82,21 +91,32 @@ function r(ret: number | bigint): number {
   return n < 0 ? -koffi.errno() : n;
 }
 
-export const socket = (domain: number, type: number, protocol: number): number => r(cSocket(domain, type, protocol) as number);
+export const socket = (domain: number, type: number, protocol: number): number =>
+  r(cSocket(domain, type, protocol) as number);
 export const setsockopt = (fd: number, level: number, name: number, value: Uint8Array | Int32Array): number =>
   r(cSetsockopt(fd, level, name, value, value.byteLength) as number);
 /** getsockopt into `value`; `len` (one uint32) holds its size on entry and the result's on return. */
-export const getsockopt = (fd: number, level: number, name: number, value: Int32Array, len: Uint32Array): number =>
-  r(cGetsockopt(fd, level, name, value, len) as number);
+export const getsockopt = (
+  fd: number,
+  level: number,
+  name: number,
+  value: Int32Array,
+  len: Uint32Array,
+): number => r(cGetsockopt(fd, level, name, value, len) as number);
 export const bind = (fd: number, addr: Uint8Array): number => r(cBind(fd, addr, addr.byteLength) as number);
 export const listen = (fd: number, backlog: number): number => r(cListen(fd, backlog) as number);
-export const getsockname = (fd: number, addr: Uint8Array, len: Uint32Array): number => r(cGetsockname(fd, addr, len) as number);
-export const getpeername = (fd: number, addr: Uint8Array, len: Uint32Array): number => r(cGetpeername(fd, addr, len) as number);
+export const getsockname = (fd: number, addr: Uint8Array, len: Uint32Array): number =>
+  r(cGetsockname(fd, addr, len) as number);
+export const getpeername = (fd: number, addr: Uint8Array, len: Uint32Array): number =>
+  r(cGetpeername(fd, addr, len) as number);
 /** accept4 without the peer's address (getpeername when it is needed). */
 export const accept4 = (fd: number, flags: number): number => r(cAccept4(fd, null, null, flags) as number);
-export const connect = (fd: number, addr: Uint8Array): number => r(cConnect(fd, addr, addr.byteLength) as number);
-export const recv = (fd: number, buf: Uint8Array, len: number, flags: number): number => r(cRecv(fd, buf, len, flags) as number);
-export const send = (fd: number, buf: Uint8Array, len: number, flags: number): number => r(cSend(fd, buf, len, flags) as number);
+export const connect = (fd: number, addr: Uint8Array): number =>
+  r(cConnect(fd, addr, addr.byteLength) as number);
+export const recv = (fd: number, buf: Uint8Array, len: number, flags: number): number =>
+  r(cRecv(fd, buf, len, flags) as number);
+export const send = (fd: number, buf: Uint8Array, len: number, flags: number): number =>
+  r(cSend(fd, buf, len, flags) as number);
 export const shutdown = (fd: number, how: number): number => r(cShutdown(fd, how) as number);
 export const close = (fd: number): number => r(cClose(fd) as number);
 export const epollCreate1 = (flags: number): number => r(cEpollCreate1(flags) as number);
@@ -109,3 +129,8 @@ export const epollWait = (epfd: number, events: Uint8Array, maxevents: number, t
 export const eventfd = (initval: number, flags: number): number => r(cEventfd(initval, flags) as number);
 export const read = (fd: number, buf: Uint8Array, len: number): number => r(cRead(fd, buf, len) as number);
 export const write = (fd: number, buf: Uint8Array, len: number): number => r(cWrite(fd, buf, len) as number);
+/** pipe2 into `fds` (two ints: read end, write end). */
+export const pipe2 = (fds: Int32Array, flags: number): number => r(cPipe2(fds, flags) as number);
+/** splice between a socket and a pipe (no offsets); returns bytes moved, 0 at EOF, or -errno. */
+export const splice = (fdIn: number, fdOut: number, len: number, flags: number): number =>
+  r(cSplice(fdIn, null, fdOut, null, len, flags) as number);

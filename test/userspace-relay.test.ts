@@ -45,10 +45,13 @@ interface Relay {
   readonly stats: { readonly accepted: number; readonly dialFailures: number; readonly rejected: number };
 }
 
-// One kernel engine (one worker thread) for the file, as the daemon has one for all service ports.
+// One kernel engine (one worker thread) per variant for the file, as the daemon has one for all
+// service ports.
 let kernel: KernelRelay | undefined;
+let kernelSplice: KernelRelay | undefined;
 afterAll(async () => {
   await kernel?.stop();
+  await kernelSplice?.stop();
 });
 
 const ENGINES: { engine: string; make: (lb: LoadBalancer, o: SetupOptions) => Relay }[] = [
@@ -57,6 +60,20 @@ const ENGINES: { engine: string; make: (lb: LoadBalancer, o: SetupOptions) => Re
     make: (lb, o) => {
       kernel ??= new KernelRelay({ logger: silentLogger, failureBackoffMs: lb.failureBackoffMs });
       return kernel.listener(NAME, lb, {
+        ...(o.max === undefined ? {} : { maxConnections: o.max }),
+        ...(o.drainMs === undefined ? {} : { drainTimeoutMs: o.drainMs }),
+      });
+    },
+  },
+  {
+    engine: 'kernel with splice(2)',
+    make: (lb, o) => {
+      kernelSplice ??= new KernelRelay({
+        logger: silentLogger,
+        failureBackoffMs: lb.failureBackoffMs,
+        splice: true,
+      });
+      return kernelSplice.listener(NAME, lb, {
         ...(o.max === undefined ? {} : { maxConnections: o.max }),
         ...(o.drainMs === undefined ? {} : { drainTimeoutMs: o.drainMs }),
       });
@@ -88,7 +105,11 @@ const firstLine = (t: string): string => t.split('\n')[0] ?? '';
 describe.each(ENGINES)('userspace TCP relay on loopback: $engine', ({ make }) => {
   async function tcpSetup(ports: number[], opts: SetupOptions = {}) {
     const lb = new LoadBalancer({ now: () => Date.now() });
-    lb.setService(NAME, opts.affinity ?? none, ports.map((p) => makeTarget('127.0.0.1', p)));
+    lb.setService(
+      NAME,
+      opts.affinity ?? none,
+      ports.map((p) => makeTarget('127.0.0.1', p)),
+    );
     const relay = make(lb, opts);
     const port = await relay.listen('127.0.0.1');
     cleanups.push(() => relay.close());
@@ -131,7 +152,10 @@ describe.each(ENGINES)('userspace TCP relay on loopback: $engine', ({ make }) =>
 
   it('ClientIP affinity keeps a client on one endpoint', async () => {
     const bs = await backends('a', 'b', 'c');
-    const { port } = await tcpSetup(bs.map((b) => b.port), { affinity: { type: 'ClientIP', timeoutSeconds: 60 } });
+    const { port } = await tcpSetup(
+      bs.map((b) => b.port),
+      { affinity: { type: 'ClientIP', timeoutSeconds: 60 } },
+    );
     const seen = new Set<string>();
     for (let i = 0; i < 10; i++) seen.add(firstLine((await exchange(port, 'x')).text));
     expect(seen.size).toBe(1);
@@ -153,21 +177,25 @@ describe.each(ENGINES)('userspace TCP relay on loopback: $engine', ({ make }) =>
     // still wait in user space for the (not yet reading) backend, and must not be dropped.
     const { relay, port } = await tcpSetup([backend.port], { highWaterMark: 32 * 1024 * 1024 });
     const after = 'y'.repeat(16 * 1024 * 1024);
-    const runs = Array.from({ length: 5 }, () =>
-      new Promise<{ text: string; how: string }>((resolve) => {
-        const c = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-        let text = '';
-        c.setEncoding('utf8').on('data', (d: string) => (text += d));
-        // The greeting and the backend's FIN arrive first; only then does the client speak and close.
-        c.on('end', () => c.end(after));
-        c.on('error', (e: NodeJS.ErrnoException) => resolve({ text, how: e.code ?? e.message }));
-        c.on('close', () => resolve({ text, how: 'closed' }));
-      }),
+    const runs = Array.from(
+      { length: 5 },
+      () =>
+        new Promise<{ text: string; how: string }>((resolve) => {
+          const c = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+          let text = '';
+          c.setEncoding('utf8').on('data', (d: string) => (text += d));
+          // The greeting and the backend's FIN arrive first; only then does the client speak and close.
+          c.on('end', () => c.end(after));
+          c.on('error', (e: NodeJS.ErrnoException) => resolve({ text, how: e.code ?? e.message }));
+          c.on('close', () => resolve({ text, how: 'closed' }));
+        }),
     );
     const results = await Promise.all(runs);
     expect(results).toEqual(Array.from({ length: 5 }, () => ({ text: 'hello', how: 'closed' })));
     await until(() => backend.endings.length === 5);
-    expect(backend.endings).toEqual(Array.from({ length: 5 }, () => ({ received: after.length, how: 'fin' })));
+    expect(backend.endings).toEqual(
+      Array.from({ length: 5 }, () => ({ received: after.length, how: 'fin' })),
+    );
     await until(() => relay.connections === 0);
   });
 
@@ -239,8 +267,19 @@ describe('userspace UDP relay on loopback', () => {
     const bs = await Promise.all(names.map((n) => udpBackend(n)));
     for (const b of bs) cleanups.push(() => b.close());
     const lb = new LoadBalancer({ now: () => Date.now() });
-    lb.setService(NAME, none, bs.map((b) => makeTarget('127.0.0.1', b.port)));
-    const relay = new UdpRelay({ name: NAME, family: 'IPv4', lb, wheel: new TimerWheel(10), logger: silentLogger, idleTimeoutMs: idleMs });
+    lb.setService(
+      NAME,
+      none,
+      bs.map((b) => makeTarget('127.0.0.1', b.port)),
+    );
+    const relay = new UdpRelay({
+      name: NAME,
+      family: 'IPv4',
+      lb,
+      wheel: new TimerWheel(10),
+      logger: silentLogger,
+      idleTimeoutMs: idleMs,
+    });
     const port = await relay.listen('127.0.0.1');
     cleanups.push(() => relay.close());
     return { relay, port };
@@ -248,7 +287,9 @@ describe('userspace UDP relay on loopback', () => {
 
   function ask(sock: dgram.Socket, port: number, msg: string): Promise<{ text: string; from: string }> {
     return new Promise((resolve) => {
-      sock.once('message', (m, rinfo) => resolve({ text: m.toString(), from: `${rinfo.address}:${rinfo.port}` }));
+      sock.once('message', (m, rinfo) =>
+        resolve({ text: m.toString(), from: `${rinfo.address}:${rinfo.port}` }),
+      );
       sock.send(msg, port, '127.0.0.1');
     });
   }
@@ -292,7 +333,14 @@ describe('Listeners picks the TCP engine', () => {
     cleanups.push(() => a?.close() ?? Promise.resolve());
     const lb = new LoadBalancer({ now: () => Date.now() });
     const wheel = new TimerWheel(10);
-    const listeners = new Listeners({ family: 'IPv4', listenIP: '127.0.0.1', lb, wheel, logger: silentLogger, ...(tcpEngine ? { tcpEngine } : {}) });
+    const listeners = new Listeners({
+      family: 'IPv4',
+      listenIP: '127.0.0.1',
+      lb,
+      wheel,
+      logger: silentLogger,
+      ...(tcpEngine ? { tcpEngine } : {}),
+    });
     cleanups.push(() => listeners.closeAll());
     const l = await listeners.open(NAME, 'TCP');
     lb.setService(NAME, none, [makeTarget('127.0.0.1', a?.port ?? 0)]);

@@ -24,9 +24,15 @@ export type ToWorker =
       readonly drainTimeoutMs: number;
       readonly dialTimeoutsMs: readonly number[];
       /** The balancer's state when listening starts (none yet when the sync sets it just after). */
-      readonly service: { readonly affinity: SessionAffinity; readonly targets: readonly Target[] } | undefined;
+      readonly service:
+        { readonly affinity: SessionAffinity; readonly targets: readonly Target[] } | undefined;
     }
-  | { readonly op: 'service'; readonly svc: number; readonly affinity: SessionAffinity; readonly targets: readonly Target[] }
+  | {
+      readonly op: 'service';
+      readonly svc: number;
+      readonly affinity: SessionAffinity;
+      readonly targets: readonly Target[];
+    }
   | { readonly op: 'drain'; readonly svc: number }
   | { readonly op: 'close'; readonly id: number; readonly svc: number }
   | { readonly op: 'stop' };
@@ -35,4 +41,9 @@ export type FromWorker =
   | { readonly op: 'listening'; readonly id: number; readonly port: number }
   | { readonly op: 'failed'; readonly id: number; readonly syscall: string; readonly errno: number }
   | { readonly op: 'closed'; readonly id: number }
-  | { readonly op: 'log'; readonly level: 'warn' | 'error'; readonly msg: string; readonly fields: Record<string, unknown> };
+  | {
+      readonly op: 'log';
+      readonly level: 'warn' | 'error';
+      readonly msg: string;
+      readonly fields: Record<string, unknown>;
+    };

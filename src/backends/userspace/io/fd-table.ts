@@ -34,6 +34,11 @@ export class FdTable {
   peer = new Int32Array(0);
   svc = new Int32Array(0);
   deadline = new Float64Array(0);
+  /** splice mode: the pipe carrying bytes read from the fd (read end, write end), or -1. */
+  pipeR = new Int32Array(0);
+  pipeW = new Int32Array(0);
+  /** splice mode: bytes owed to the fd still in its source's pipe. */
+  inPipe = new Int32Array(0);
   /** The endpoint a client fd was sent to (shared objects owned by the load balancer). */
   target: (Target | undefined)[] = [];
   /** Bytes owed to the fd (the part of one read its send did not take). */
@@ -56,7 +61,12 @@ export class FdTable {
     this.svc[fd] = -1;
   }
 
-  /** The fd was closed: forget it, and invalidate events still queued for it. */
+  /** The fd is open and has a role; with it its peer and pipes are in use. */
+  isOpen(fd: number): boolean {
+    return fd >= 0 && fd < this.size && this.role[fd] !== FREE;
+  }
+
+  /** The fd was closed (its pipe too): forget it, and invalidate events still queued for it. */
   release(fd: number): void {
     if (fd < 0 || fd >= this.size) return;
     this.role[fd] = FREE;
@@ -65,10 +75,16 @@ export class FdTable {
     this.gen[fd] = ((this.gen[fd] ?? 0) + 1) >>> 0;
     this.target[fd] = undefined;
     this.pending[fd] = undefined;
+    this.pipeR[fd] = -1;
+    this.pipeW[fd] = -1;
+    this.inPipe[fd] = 0;
   }
 
   #grow(n: number): void {
-    const copy = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const copy = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
       const b = make(n);
       b.set(a);
       return b;
@@ -83,6 +99,9 @@ export class FdTable {
     this.peer = copy(this.peer, (k) => new Int32Array(k).fill(-1));
     this.svc = copy(this.svc, (k) => new Int32Array(k).fill(-1));
     this.deadline = copy(this.deadline, (k) => new Float64Array(k));
+    this.pipeR = copy(this.pipeR, (k) => new Int32Array(k).fill(-1));
+    this.pipeW = copy(this.pipeW, (k) => new Int32Array(k).fill(-1));
+    this.inPipe = copy(this.inPipe, (k) => new Int32Array(k));
     // push, not `length = n`: a packed array, never a sparse (dictionary-mode) one.
     while (this.target.length < n) {
       this.target.push(undefined);

@@ -30,6 +30,8 @@ export interface KernelRelayOptions {
   readonly failureBackoffMs: number;
   /** Bytes per recv, and the most held per direction before the reader is paused (default 64 KiB). */
   readonly bufferSize?: number;
+  /** splice(2) through pipes instead of recv/send (default off; see relay-engine.ts). */
+  readonly splice?: boolean;
 }
 
 export interface KernelListenerOptions {
@@ -58,7 +60,13 @@ export class KernelRelay {
     new DataView(this.#wake.buffer).setBigUint64(0, 1n, true);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    const data: RelayWorkerData = { wakeFd: this.#wakeFd, port: port2, failureBackoffMs: o.failureBackoffMs, bufferSize: o.bufferSize ?? 64 * 1024 };
+    const data: RelayWorkerData = {
+      wakeFd: this.#wakeFd,
+      port: port2,
+      failureBackoffMs: o.failureBackoffMs,
+      bufferSize: o.bufferSize ?? 64 * 1024,
+      splice: o.splice ?? false,
+    };
     // Sources run as .ts (type stripping) or, built, as .js beside this file.
     const file = import.meta.url.endsWith('.ts') ? './relay-worker.ts' : './relay-worker.js';
     this.#worker = new Worker(new URL(file, import.meta.url), { workerData: data, transferList: [port2] });
@@ -66,7 +74,8 @@ export class KernelRelay {
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', () => {
         this.#alive = false;
-        for (const done of this.#waiting.values()) done(new KubeProxyError('KP_ERR_NATIVE', 'userspace: TCP relay worker exited'));
+        for (const done of this.#waiting.values())
+          done(new KubeProxyError('KP_ERR_NATIVE', 'userspace: TCP relay worker exited'));
         this.#waiting.clear();
         c.close(this.#wakeFd);
         resolve();
@@ -132,7 +141,13 @@ export class KernelTcpListener {
   /** Counters for metrics and tests (the worker updates them). */
   readonly stats: { readonly accepted: number; readonly dialFailures: number; readonly rejected: number };
 
-  constructor(relay: KernelRelay, svc: number, name: ServicePortName, lb: LoadBalancer, options: KernelListenerOptions) {
+  constructor(
+    relay: KernelRelay,
+    svc: number,
+    name: ServicePortName,
+    lb: LoadBalancer,
+    options: KernelListenerOptions,
+  ) {
     this.#relay = relay;
     this.#svc = svc;
     this.name = name;
@@ -157,6 +172,7 @@ export class KernelTcpListener {
   }
 
   async listen(ip: string, port = 0): Promise<number> {
+    const service = this.#lb.service(this.name);
     const r = await this.#relay.request({
       op: 'listen',
       id: this.#relay.nextId(),
@@ -168,10 +184,14 @@ export class KernelTcpListener {
       maxConnections: this.#o.maxConnections ?? 10_000,
       drainTimeoutMs: this.#o.drainTimeoutMs ?? 30_000,
       dialTimeoutsMs: this.#o.dialTimeoutsMs ?? DIAL_TIMEOUTS_MS,
-      service: this.#lb.service(this.name),
+      service,
     });
-    if (r.op === 'failed') throw new KubeProxyError('KP_ERR_NATIVE', `userspace: ${r.syscall} ${ip}:${port}: ${errnoName(r.errno)}`);
-    this.#sent = this.#lb.service(this.name);
+    if (r.op === 'failed')
+      throw new KubeProxyError(
+        'KP_ERR_NATIVE',
+        `userspace: ${r.syscall} ${ip}:${port}: ${errnoName(r.errno)}`,
+      );
+    this.#sent = service;
     return r.op === 'listening' ? r.port : 0;
   }
 
@@ -182,11 +202,12 @@ export class KernelTcpListener {
    */
   drainRemoved(): void {
     const now = this.#lb.service(this.name);
-    if (now && !sameService(now, this.#sent)) {
-      this.#relay.send({ op: 'service', svc: this.#svc, affinity: now.affinity, targets: now.targets });
-      this.#sent = now;
-    }
+    // Only a change of endpoints can leave connections on a removed one: the engine's scan for
+    // them runs then, not on every sync.
+    if (!now || sameService(now, this.#sent)) return;
+    this.#relay.send({ op: 'service', svc: this.#svc, affinity: now.affinity, targets: now.targets });
     this.#relay.send({ op: 'drain', svc: this.#svc });
+    this.#sent = now;
   }
 
   /** Stop accepting and close every connection (service removed). */

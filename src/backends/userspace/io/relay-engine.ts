@@ -17,9 +17,28 @@
 import * as c from '../../../../native/libc-sockets.ts';
 import type { ServicePortName, SessionAffinity } from '../../../model/types.ts';
 import { LoadBalancer, type Target } from '../load-balancer.ts';
-import { STAT_ACCEPTED, STAT_CONNECTIONS, STAT_DIAL_FAILURES, STAT_REJECTED, type ToWorker, type FromWorker } from '../relay-control.ts';
+import {
+  STAT_ACCEPTED,
+  STAT_CONNECTIONS,
+  STAT_DIAL_FAILURES,
+  STAT_REJECTED,
+  type ToWorker,
+  type FromWorker,
+} from '../relay-control.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_MAX } from '../sockaddr.ts';
-import { FdTable, LISTENER, CLIENT, UPSTREAM, WAKE, DIALING, RELAYING, DRAINING, EOF_READ, SHUT_PENDING, SHUT_SENT } from './fd-table.ts';
+import {
+  FdTable,
+  LISTENER,
+  CLIENT,
+  UPSTREAM,
+  WAKE,
+  DIALING,
+  RELAYING,
+  DRAINING,
+  EOF_READ,
+  SHUT_PENDING,
+  SHUT_SENT,
+} from './fd-table.ts';
 
 export interface EngineOptions {
   readonly wakeFd: number;
@@ -28,6 +47,12 @@ export interface EngineOptions {
   readonly reply: (m: FromWorker) => void;
   readonly failureBackoffMs: number;
   readonly bufferSize: number;
+  /**
+   * Move bytes with splice(2) through a pipe per direction (zero-copy) instead of recv/send
+   * through the shared buffer. Off by default: measured on loopback it did not beat recv/send
+   * (bench/userspace.bench.ts, BENCH_RELAY_SPLICE=1), and it costs two fds per active direction.
+   */
+  readonly splice?: boolean;
   readonly now: () => number;
 }
 
@@ -46,7 +71,12 @@ const TICK_MS = 20;
 /** epoll_wait never blocks longer, so a terminating worker returns to JS (where termination lands). */
 const MAX_WAIT_MS = 500;
 const ACCEPT_BATCH = 64;
+/** How long a listener is left alone after accept failed for want of fds or memory. */
+const ACCEPT_PAUSE_MS = 100;
 const SOCK_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
+/** #spliceIn results besides recv's: bytes moved (nothing more to do), or the pair must close. */
+const SPLICED = -1_000_000;
+const CLOSE = -1_000_001;
 
 export class RelayEngine {
   readonly #o: EngineOptions;
@@ -66,9 +96,10 @@ export class RelayEngine {
   readonly #addr = new Uint8Array(SOCKADDR_MAX);
   readonly #addrLen = new Uint32Array(1);
   readonly #wakeBuf = new Uint8Array(8);
+  readonly #pipeFds = new Int32Array(2);
   /** Encoded sockaddr per target key, built when a service's endpoints are set. */
   readonly #sockaddrs = new Map<string, Uint8Array>();
-  /** Client fds with a deadline (dialling or draining). */
+  /** Fds with a deadline: clients dialling or draining, listeners paused after a failed accept. */
   readonly #armed = new Set<number>();
   #nextTick = 0;
   #running = true;
@@ -164,7 +195,8 @@ export class RelayEngine {
   #setService(svc: number, affinity: SessionAffinity, targets: readonly Target[]): void {
     const s = this.#services[svc];
     if (!s) return;
-    for (const tg of targets) if (!this.#sockaddrs.has(tg.key)) this.#sockaddrs.set(tg.key, encodeSockaddr(tg.ip, tg.port));
+    for (const tg of targets)
+      if (!this.#sockaddrs.has(tg.key)) this.#sockaddrs.set(tg.key, encodeSockaddr(tg.ip, tg.port));
     this.#lb.setService(s.name, affinity, targets);
   }
 
@@ -175,7 +207,13 @@ export class RelayEngine {
     const t = this.#t;
     for (let fd = 0; fd < t.size; fd++) {
       const target = t.target[fd];
-      if (t.role[fd] === CLIENT && t.svc[fd] === svc && t.state[fd] === RELAYING && target && !this.#lb.hasTarget(s.name, target.key)) {
+      if (
+        t.role[fd] === CLIENT &&
+        t.svc[fd] === svc &&
+        t.state[fd] === RELAYING &&
+        target &&
+        !this.#lb.hasTarget(s.name, target.key)
+      ) {
         t.state[fd] = DRAINING;
         this.#arm(fd, s.drainMs);
       }
@@ -186,7 +224,9 @@ export class RelayEngine {
     const s = this.#services[svc];
     if (!s) return;
     const t = this.#t;
-    for (let fd = 0; fd < t.size; fd++) if (t.role[fd] === CLIENT && t.svc[fd] === svc) this.#closePair(fd, false);
+    for (let fd = 0; fd < t.size; fd++)
+      if (t.role[fd] === CLIENT && t.svc[fd] === svc) this.#closePair(fd, false);
+    this.#disarm(s.listenFd);
     this.#closeFd(s.listenFd);
     this.#lb.deleteService(s.name);
     this.#services[svc] = undefined;
@@ -205,7 +245,17 @@ export class RelayEngine {
     for (let i = 0; i < ACCEPT_BATCH; i++) {
       const fd = c.accept4(lfd, SOCK_FLAGS);
       if (fd < 0) {
-        if (fd !== -c.EAGAIN && fd !== -c.EINTR) this.#log('error', 'userspace: accept failed', { service: s.name, errno: -fd });
+        if (fd === -c.EAGAIN || fd === -c.EINTR || fd === -c.ECONNABORTED) return;
+        // EMFILE, ENFILE, ENOBUFS: the pending connection stays queued and a level-triggered
+        // listener would report it again at once. Stop watching the listener for a while (a
+        // busy loop and a log flood otherwise); clients wait in the backlog meanwhile.
+        this.#log('error', 'userspace: accept failed, pausing the listener', {
+          service: s.name,
+          errno: -fd,
+          pauseMs: ACCEPT_PAUSE_MS,
+        });
+        this.#setEvents(lfd, 0);
+        this.#arm(lfd, ACCEPT_PAUSE_MS);
         return;
       }
       if ((s.stats[STAT_CONNECTIONS] ?? 0) >= s.max) {
@@ -253,7 +303,8 @@ export class RelayEngine {
     const cfd = this.#t.peer[ufd] ?? -1;
     // A failed connect reports EPOLLERR (with the error in SO_ERROR): writable without an error is
     // connected, so the common case needs no getsockopt.
-    if ((events & (c.EPOLLERR | c.EPOLLHUP)) === 0 && (events & c.EPOLLOUT) !== 0) return this.#connected(cfd, ufd);
+    if ((events & (c.EPOLLERR | c.EPOLLHUP)) === 0 && (events & c.EPOLLOUT) !== 0)
+      return this.#connected(cfd, ufd);
     this.#errLen[0] = 4;
     const r = c.getsockopt(ufd, c.SOL_SOCKET, c.SO_ERROR, this.#errVal, this.#errLen);
     if (r === 0 && this.#errVal[0] === 0 && (events & c.EPOLLOUT) !== 0) this.#connected(cfd, ufd);
@@ -318,7 +369,9 @@ export class RelayEngine {
   #read(fd: number, cfd: number): void {
     const t = this.#t;
     const dst = t.peer[fd] ?? -1;
-    const n = c.recv(fd, this.#buf, this.#buf.byteLength, 0);
+    const n = this.#o.splice ? this.#spliceIn(fd, dst) : c.recv(fd, this.#buf, this.#buf.byteLength, 0);
+    if (n === SPLICED) return;
+    if (n === CLOSE) return this.#closePair(cfd, false);
     if (n > 0) {
       let m = c.send(dst, this.#buf, n, c.MSG_NOSIGNAL);
       if (m === n) return;
@@ -341,28 +394,65 @@ export class RelayEngine {
     // The second FIN with nothing owed either way (the end of every request-response connection):
     // close both now. close() sends the FIN a shutdown would, so neither that shutdown nor
     // unwatching fd is worth a syscall.
-    if (((t.flags[dst] ?? 0) & EOF_READ) !== 0 && !t.pending[dst] && !t.pending[fd]) return this.#closePair(cfd, false);
+    if (((t.flags[dst] ?? 0) & EOF_READ) !== 0 && !this.#owed(dst) && !this.#owed(fd))
+      return this.#closePair(cfd, false);
     this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
-    if (t.pending[dst]) t.flags[dst] = (t.flags[dst] ?? 0) | SHUT_PENDING;
+    if (this.#owed(dst)) t.flags[dst] = (t.flags[dst] ?? 0) | SHUT_PENDING;
     else this.#shutWr(dst);
     this.#checkDone(cfd);
+  }
+
+  #owed(fd: number): boolean {
+    return this.#t.pending[fd] !== undefined || (this.#t.inPipe[fd] ?? 0) > 0;
+  }
+
+  /**
+   * splice mode: the source's bytes into its pipe and on to dst. Returns what recv would (bytes,
+   * 0 at EOF, -errno), SPLICED when it moved bytes (all, or the rest is owed from the pipe), or
+   * CLOSE on a failure that ends the pair.
+   */
+  #spliceIn(fd: number, dst: number): number {
+    const t = this.#t;
+    if ((t.pipeW[fd] ?? -1) < 0) {
+      if (c.pipe2(this.#pipeFds, c.O_NONBLOCK | c.O_CLOEXEC) < 0) return CLOSE;
+      t.pipeR[fd] = this.#pipeFds[0] ?? -1;
+      t.pipeW[fd] = this.#pipeFds[1] ?? -1;
+    }
+    const n = c.splice(fd, t.pipeW[fd] ?? -1, this.#buf.byteLength, c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
+    if (n <= 0) return n;
+    let m = c.splice(t.pipeR[fd] ?? -1, dst, n, c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
+    if (m === n) return SPLICED;
+    if (m < 0) {
+      if (m !== -c.EAGAIN) return CLOSE;
+      m = 0;
+    }
+    t.inPipe[dst] = n - m;
+    this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
+    this.#setEvents(dst, (t.ev[dst] ?? 0) | c.EPOLLOUT);
+    return SPLICED;
   }
 
   /** EPOLLOUT on a sink holding a remainder. Returns false when the pair was closed. */
   #flush(fd: number): boolean {
     const t = this.#t;
     const p = t.pending[fd];
-    if (!p) return true;
-    const m = c.send(fd, p, p.byteLength, c.MSG_NOSIGNAL);
+    const inPipe = t.inPipe[fd] ?? 0;
+    if (!p && inPipe === 0) return true;
+    const want = p ? p.byteLength : inPipe;
+    const m = p
+      ? c.send(fd, p, want, c.MSG_NOSIGNAL)
+      : c.splice(t.pipeR[t.peer[fd] ?? -1] ?? -1, fd, want, c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
     if (m < 0 && m !== -c.EAGAIN) {
       this.#closePair(t.role[fd] === CLIENT ? fd : (t.peer[fd] ?? -1), false);
       return false;
     }
-    if (m < p.byteLength) {
-      if (m > 0) t.pending[fd] = p.subarray(m);
+    if (m < want) {
+      if (m > 0 && p) t.pending[fd] = p.subarray(m);
+      else if (m > 0) t.inPipe[fd] = inPipe - m;
       return true;
     }
     t.pending[fd] = undefined;
+    t.inPipe[fd] = 0;
     this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLOUT);
     const src = t.peer[fd] ?? -1;
     if (((t.flags[src] ?? 0) & EOF_READ) === 0) this.#setEvents(src, (t.ev[src] ?? 0) | c.EPOLLIN);
@@ -383,7 +473,7 @@ export class RelayEngine {
     const t = this.#t;
     const ufd = t.peer[cfd] ?? -1;
     if (((t.flags[cfd] ?? 0) & (t.flags[ufd] ?? 0) & EOF_READ) === 0) return false;
-    if (t.pending[cfd] || t.pending[ufd]) {
+    if (this.#owed(cfd) || this.#owed(ufd)) {
       // Bytes still owed to a side that may never read them: bounded by the drain timeout.
       const s = this.#services[t.svc[cfd] ?? -1];
       if (t.state[cfd] === RELAYING && s) {
@@ -410,8 +500,13 @@ export class RelayEngine {
   }
 
   #closeFd(fd: number): void {
+    const t = this.#t;
     c.close(fd);
-    this.#t.release(fd);
+    if ((t.pipeR[fd] ?? -1) >= 0) {
+      c.close(t.pipeR[fd] ?? -1);
+      c.close(t.pipeW[fd] ?? -1);
+    }
+    t.release(fd);
   }
 
   #setEvents(fd: number, events: number): void {
@@ -447,7 +542,8 @@ export class RelayEngine {
     for (const cfd of this.#armed) {
       if ((t.deadline[cfd] ?? 0) > now) continue;
       this.#armed.delete(cfd);
-      if (t.state[cfd] === DIALING) this.#dialFailed(cfd);
+      if (t.role[cfd] === LISTENER) this.#setEvents(cfd, c.EPOLLIN);
+      else if (t.state[cfd] === DIALING) this.#dialFailed(cfd);
       else this.#closePair(cfd, false);
     }
   }

@@ -12,6 +12,8 @@ export interface RelayWorkerData {
   readonly failureBackoffMs: number;
   /** Bytes read per recv: also the most held in user space per direction (back-pressure). */
   readonly bufferSize: number;
+  /** splice(2) through pipes instead of recv/send (see EngineOptions.splice). */
+  readonly splice: boolean;
 }
 
 const data = workerData as RelayWorkerData;
@@ -23,6 +25,7 @@ try {
     reply,
     failureBackoffMs: data.failureBackoffMs,
     bufferSize: data.bufferSize,
+    splice: data.splice,
     now: () => performance.now(),
   }).run();
 } finally {

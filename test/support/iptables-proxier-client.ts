@@ -3,8 +3,9 @@
 // command per stdin line and answers one JSON line with the same id:
 //   {"id":1,"op":"sync","state":WireState}  -> {"id":1,"ok":true,"kind":"full"|"partial",...}
 //   {"id":2,"op":"cleanup"}                 -> {"id":2,"ok":true}
-// The proxier is the real one (renderer + applier + iptables-restore + conntrack); only the
-// cluster state comes from fixtures instead of an API server.
+// The proxier is the real one (renderer + applier wrapped as setup.ts wires it + iptables-restore +
+// conntrack, host addresses over rtnetlink); only the cluster state comes from fixtures instead of
+// an API server.
 import { createInterface } from 'node:readline';
 import { createIptablesApplier } from '../../src/backends/iptables/iptables-applier.ts';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../src/backends/iptables/options.ts';
@@ -16,7 +17,8 @@ import type { Endpoint, NodeInfo, ProxyState, ServicePort, ServicePortName } fro
 import { createConntrack } from '../../src/system/conntrack.ts';
 import { exec } from '../../src/system/exec.ts';
 import { createIptables, type XtablesBackend } from '../../src/system/iptables.ts';
-import { localAddresses } from '../../src/system/local-addresses.ts';
+import { openNetlinkAddressSource } from '../../src/system/local-addresses-netlink.ts';
+import { withProbedBuiltins } from '../../src/backends/iptables/io/ensure-builtins.ts';
 import { iptablesJumps } from '../../src/backends/iptables/io/setup.ts';
 
 /** ProxyState with maps and sets as arrays, so it crosses a pipe as JSON. */
@@ -61,15 +63,16 @@ async function main(): Promise<void> {
   const extra = JSON.parse(optionsJson) as Partial<RenderOptions>;
   const ipt = createIptables(exec, 'IPv4', backend as XtablesBackend);
   const logger = stderrLogger();
+  const addresses = openNetlinkAddressSource();
   const proxier = new IptablesProxier<RenderMemo>({
     family: 'IPv4',
-    applier: createIptablesApplier(ipt),
+    applier: withProbedBuiltins(createIptablesApplier(ipt), ipt),
     render: renderRules,
     jumps: iptablesJumps,
     renderOptions: async () => ({
       ...DEFAULT_RENDER_OPTIONS,
       randomFully: true,
-      localAddresses: (await localAddresses(exec, 'IPv4')).map((a) => a.ip),
+      localAddresses: (await addresses.read('IPv4')).map((a) => a.ip),
       ...extra,
     }),
     conntrack: createConntrack(exec),

@@ -7,11 +7,11 @@
 // per table). Whether a rule is there is iptables' own `-C` answer whenever the saved text does not
 // show it in our spelling, so an equal rule spelled otherwise counts, as upstream.
 import type { Iptables } from '../../../system/iptables.ts';
-import { RestoreError, savedChains } from '../../../system/iptables.ts';
+import { savedChains } from '../../../system/iptables.ts';
 import { probePayload, type ProbeLine } from '../../../system/iptables-probe.ts';
 import type { RulesApplier } from '../iptables-applier.ts';
 import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jumps.ts';
-import { isCheckLine, withChecks } from './restore-checks.ts';
+import { withChecks } from './restore-checks.ts';
 
 /** The probe's questions: each canary chain exists, then each jump rule is there. Pure. */
 export function builtinsProbeLines(jumps: readonly JumpRule[], canaryTables: readonly string[] = CANARY_TABLES): ProbeLine[] {
@@ -103,8 +103,9 @@ export function canaryPresent(ipt: Iptables): Promise<boolean> {
  * `applier` with the jumps and canaries of a full sync ensured cheaply, and the canary polled in
  * mangle only (canaryPresent). The first full sync probes (ensureBuiltins); once that has seen or
  * made everything, later full syncs ask the same questions inside their own restore
- * (restore-checks.ts), which costs no process and no extra read of a table; if one fails, nothing
- * of that table was committed, so ensureBuiltins repairs and the restore runs again without checks.
+ * (restore-checks.ts), which costs no process and no extra read of a table; if the restore fails
+ * and ensureBuiltins finds something missing, nothing of that table was committed: it repairs and
+ * the restore runs again without checks.
  * ensureJumps covers the canaries, so the proxier's ensureCanary right after it costs nothing;
  * called without it, ensureCanary ensures them as before. Everything else is `applier`'s own.
  */
@@ -141,9 +142,10 @@ export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesA
       try {
         await applier.restore(withChecks(payload, builtinsProbeLines(jumps)));
       } catch (err) {
-        if (!(err instanceof RestoreError && isCheckLine(err.rule))) throw err;
-        // A jump or canary is gone (someone deleted it): nothing of that table was committed.
-        await ensureBuiltins(ipt, jumps);
+        // The tools do not always say which line failed (iptables-nft names a missing chain
+        // without one), so ask: when the probe finds everything in place the payload itself failed;
+        // otherwise nothing of the failing table was committed, and after the repair it goes in.
+        if (await ensureBuiltins(ipt, jumps)) throw err;
         await applier.restore(payload);
       }
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCheckLine, withChecks } from './restore-checks.ts';
+import { withChecks } from './restore-checks.ts';
 
 const checks = [
   { table: 'mangle', line: '-S KUBE-PROXY-CANARY' },
@@ -35,15 +35,5 @@ describe('withChecks', () => {
   it('gives a last line without newline one only when a section follows', () => {
     expect([...withChecks('*nat\nCOMMIT', [{ table: 'nat', line: '-S A' }])].join('')).toBe('*nat\n-S A\nCOMMIT');
     expect([...withChecks('*nat\nCOMMIT', [{ table: 'raw', line: '-S A' }])].join('')).toBe('*nat\nCOMMIT\n*raw\n-S A\nCOMMIT\n');
-  });
-
-  it.each([
-    ['-C PREROUTING -j KUBE-SERVICES', true],
-    ['-S KUBE-PROXY-CANARY', true],
-    ['-A KUBE-SERVICES -j RETURN', false],
-    [':KUBE-SERVICES - [0:0]', false],
-    ['', false],
-  ])('isCheckLine(%j) = %s', (line, want) => {
-    expect(isCheckLine(line)).toBe(want);
   });
 });

@@ -2,14 +2,8 @@
 // after each table's `*TABLE` header, so iptables answers them from the table it reads for the
 // restore anyway (iptables-legacy reads and parses a whole table per process: ~0.1 s for nat at
 // 2,000 Services), and a table the payload does not write (mangle) gets a section of its own at
-// the end. A check that fails fails the restore at that line before the table is committed, and
-// the line's text says it was a check (the renderer never writes `-C` or `-S`). Pure.
+// the end. A check that fails fails the restore before that table is committed. Pure.
 import type { ProbeLine } from '../../../system/iptables-probe.ts';
-
-/** Whether a restore's failing line is one of the checks (not a rule of the payload). */
-export function isCheckLine(rule: string): boolean {
-  return rule.startsWith('-C ') || rule.startsWith('-S ');
-}
 
 /**
  * `payload` (chunks, iterated again on each use: the restore error reads it twice) with `checks`

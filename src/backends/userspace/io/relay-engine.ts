@@ -357,9 +357,11 @@ export class RelayEngine {
     if ((events & c.EPOLLERR) !== 0) return this.#closePair(cfd, false);
     if ((events & c.EPOLLOUT) !== 0 && !this.#flush(fd)) return;
     if ((events & c.EPOLLIN) !== 0 && ((t.ev[fd] ?? 0) & c.EPOLLIN) !== 0) return this.#read(fd, cfd);
-    if ((events & (c.EPOLLIN | c.EPOLLOUT)) === 0 && (events & c.EPOLLHUP) !== 0) {
-      // Both directions of fd are done while its peer still flushes: level-triggered HUP would
-      // repeat on every wait, so stop watching fd.
+    // Only HUP, and nothing watched on fd now: both directions of fd are done (or its reading is
+    // paused) while its peer still flushes, and level-triggered HUP would repeat on every wait,
+    // so stop watching fd until a flush asks for EPOLLIN again. The check is on the current
+    // mask, not the event's: a flush earlier in this batch may have just re-armed EPOLLIN.
+    if ((events & (c.EPOLLIN | c.EPOLLOUT)) === 0 && (events & c.EPOLLHUP) !== 0 && t.ev[fd] === 0) {
       c.epollCtl(this.#ep, c.EPOLL_CTL_DEL, fd, null);
       t.ev[fd] = 0;
       t.registered[fd] = 0;

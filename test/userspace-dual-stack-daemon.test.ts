@@ -79,7 +79,7 @@ describeWith('userspace mode dual-stack through the daemon', ['root', 'iptables'
       const r = await send();
       return r.every((x) => x.ok) ? r : undefined;
     });
-    expect(replies.map((r) => (r.ok ? r.pod : r.error))).toEqual(['web-1', 'web-1', 'web-1']);
+    expect(replies.map((r) => (r.ok ? r.pod : 'failed'))).toEqual(['web-1', 'web-1', 'web-1']);
   });
 
   it('claims the NodePorts on both families and writes ip6tables portals', async () => {

@@ -10,10 +10,7 @@
 // follows upstream v1.25 proxysocket.go tryConnectEndpoints (a bounded number of dials, each with
 // its own timeout, the sticky choice dropped after a failure); the client is only watched once the
 // endpoint has accepted, so its bytes wait in the kernel meanwhile and a retry never replays.
-// Back-pressure: a send that takes less than it was given keeps the remainder (a copy, at most one
-// buffer), stops reading the source and waits for EPOLLOUT on the sink. Half-close: a FIN read on
-// one side becomes shutdown(SHUT_WR) on the other once its remainder is flushed; both FINs relayed
-// and nothing pending closes the pair.
+// Relaying a connected pair (back-pressure, half-close) is relay-pairs.ts.
 import * as c from '../../../../native/libc-sockets.ts';
 import type { ServicePortName, SessionAffinity } from '../../../model/types.ts';
 import { LoadBalancer, type Target } from '../load-balancer.ts';
@@ -26,19 +23,8 @@ import {
   type FromWorker,
 } from '../relay-control.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_MAX } from '../sockaddr.ts';
-import {
-  FdTable,
-  LISTENER,
-  CLIENT,
-  UPSTREAM,
-  WAKE,
-  DIALING,
-  RELAYING,
-  DRAINING,
-  EOF_READ,
-  SHUT_PENDING,
-  SHUT_SENT,
-} from './fd-table.ts';
+import { RelayPairs } from './relay-pairs.ts';
+import { FdTable, LISTENER, CLIENT, UPSTREAM, WAKE, DIALING, RELAYING, DRAINING } from './fd-table.ts';
 
 export interface EngineOptions {
   readonly wakeFd: number;
@@ -74,21 +60,16 @@ const ACCEPT_BATCH = 64;
 /** How long a listener is left alone after accept failed for want of fds or memory. */
 const ACCEPT_PAUSE_MS = 100;
 const SOCK_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
-/** #spliceIn results besides recv's: bytes moved (nothing more to do), or the pair must close. */
-const SPLICED = -1_000_000;
-const CLOSE = -1_000_001;
 
 export class RelayEngine {
   readonly #o: EngineOptions;
   readonly #ep: number;
   readonly #t = new FdTable();
   readonly #lb: LoadBalancer;
+  readonly #pairs: RelayPairs;
   readonly #services: (Service | undefined)[] = [];
-  readonly #buf: Uint8Array;
   readonly #events = new Uint8Array(MAX_EVENTS * c.EPOLL_EVENT_SIZE);
   readonly #ev32 = new Uint32Array(this.#events.buffer);
-  readonly #ctl = new Uint8Array(c.EPOLL_EVENT_SIZE);
-  readonly #ctl32 = new Uint32Array(this.#ctl.buffer);
   readonly #one = new Int32Array([1]);
   readonly #linger0 = new Int32Array([1, 0]);
   readonly #errVal = new Int32Array(1);
@@ -96,7 +77,6 @@ export class RelayEngine {
   readonly #addr = new Uint8Array(SOCKADDR_MAX);
   readonly #addrLen = new Uint32Array(1);
   readonly #wakeBuf = new Uint8Array(8);
-  readonly #pipeFds = new Int32Array(2);
   /** Encoded sockaddr per target key, built when a service's endpoints are set. */
   readonly #sockaddrs = new Map<string, Uint8Array>();
   /** Fds with a deadline: clients dialling or draining, listeners paused after a failed accept. */
@@ -107,10 +87,30 @@ export class RelayEngine {
   constructor(o: EngineOptions) {
     this.#o = o;
     this.#lb = new LoadBalancer({ now: o.now, failureBackoffMs: o.failureBackoffMs });
-    this.#buf = new Uint8Array(o.bufferSize);
     this.#ep = c.check('epoll_create1', c.epollCreate1(c.EPOLL_CLOEXEC));
+    const t = this.#t;
+    this.#pairs = new RelayPairs({
+      ep: this.#ep,
+      table: t,
+      bufferSize: o.bufferSize,
+      splice: o.splice ?? false,
+      hooks: {
+        closed: (cfd) => {
+          const s = this.#services[t.svc[cfd] ?? -1];
+          if (s) Atomics.sub(s.stats, STAT_CONNECTIONS, 1);
+          this.#disarm(cfd);
+        },
+        owedAfterFins: (cfd) => {
+          const s = this.#services[t.svc[cfd] ?? -1];
+          if (t.state[cfd] !== RELAYING || !s) return;
+          t.state[cfd] = DRAINING;
+          this.#arm(cfd, s.drainMs);
+        },
+        log: (level, msg, fields) => this.#log(level, msg, fields),
+      },
+    });
     this.#t.open(o.wakeFd, WAKE);
-    this.#setEvents(o.wakeFd, c.EPOLLIN);
+    this.#pairs.setEvents(o.wakeFd, c.EPOLLIN);
   }
 
   /** Runs until a `stop` message; returns with every socket it opened closed. */
@@ -118,22 +118,32 @@ export class RelayEngine {
     const S = c.EPOLL_EVENT_SIZE >> 2;
     const D = c.EPOLL_DATA_OFFSET >> 2;
     const t = this.#t;
-    while (this.#running) {
-      const n = c.epollWait(this.#ep, this.#events, MAX_EVENTS, this.#armed.size > 0 ? TICK_MS : MAX_WAIT_MS);
-      if (n < 0 && n !== -c.EINTR) throw new Error(`epoll_wait: errno ${-n}`);
-      for (let i = 0; i < n; i++) {
-        const events = this.#ev32[i * S] ?? 0;
-        const fd = this.#ev32[i * S + D] ?? -1;
-        // An fd closed earlier in this batch may already be reused: its generation tells.
-        if (t.gen[fd] !== this.#ev32[i * S + D + 1]) continue;
-        const role = t.role[fd];
-        if (role === CLIENT || role === UPSTREAM) this.#onSocket(fd, events);
-        else if (role === LISTENER) this.#accept(fd);
-        else if (role === WAKE) this.#control();
+    // Whatever ends the loop (a stop, or a bug that throws), its sockets close with it: a listener
+    // left open by a dead worker would queue clients nobody serves.
+    try {
+      while (this.#running) {
+        const n = c.epollWait(
+          this.#ep,
+          this.#events,
+          MAX_EVENTS,
+          this.#armed.size > 0 ? TICK_MS : MAX_WAIT_MS,
+        );
+        if (n !== -c.EINTR) c.check('epoll_wait', n);
+        for (let i = 0; i < n; i++) {
+          const events = this.#ev32[i * S] ?? 0;
+          const fd = this.#ev32[i * S + D] ?? -1;
+          // An fd closed earlier in this batch may already be reused: its generation tells.
+          if (t.gen[fd] !== this.#ev32[i * S + D + 1]) continue;
+          const role = t.role[fd];
+          if (role === CLIENT || role === UPSTREAM) this.#onSocket(fd, events);
+          else if (role === LISTENER) this.#accept(fd);
+          else if (role === WAKE) this.#control();
+        }
+        if (this.#armed.size > 0) this.#tick();
       }
-      if (this.#armed.size > 0) this.#tick();
+    } finally {
+      this.#shutdown();
     }
-    this.#shutdown();
   }
 
   // --- control (main thread → engine) ---
@@ -188,7 +198,7 @@ export class RelayEngine {
     this.#t.open(fd, LISTENER);
     this.#t.svc[fd] = m.svc;
     if (m.service) this.#setService(m.svc, m.service.affinity, m.service.targets);
-    this.#setEvents(fd, c.EPOLLIN);
+    this.#pairs.setEvents(fd, c.EPOLLIN);
     this.#o.reply({ op: 'listening', id: m.id, port });
   }
 
@@ -225,9 +235,9 @@ export class RelayEngine {
     if (!s) return;
     const t = this.#t;
     for (let fd = 0; fd < t.size; fd++)
-      if (t.role[fd] === CLIENT && t.svc[fd] === svc) this.#closePair(fd, false);
+      if (t.role[fd] === CLIENT && t.svc[fd] === svc) this.#pairs.closePair(fd, false);
     this.#disarm(s.listenFd);
-    this.#closeFd(s.listenFd);
+    this.#pairs.closeFd(s.listenFd);
     this.#lb.deleteService(s.name);
     this.#services[svc] = undefined;
   }
@@ -254,7 +264,7 @@ export class RelayEngine {
           errno: -fd,
           pauseMs: ACCEPT_PAUSE_MS,
         });
-        this.#setEvents(lfd, 0);
+        this.#pairs.setEvents(lfd, 0);
         this.#arm(lfd, ACCEPT_PAUSE_MS);
         return;
       }
@@ -281,12 +291,12 @@ export class RelayEngine {
     // getpeername only for ClientIP affinity: otherwise no address is ever decoded.
     const target = this.#lb.next(s.name, this.#lb.needsClientIP(s.name) ? this.#peerIP(cfd) : '', retry);
     const addr = target && this.#sockaddrs.get(target.key);
-    if (!target || !addr) return this.#closePair(cfd, true);
+    if (!target || !addr) return this.#pairs.closePair(cfd, true);
     t.target[cfd] = target;
     const ufd = c.socket(target.ip.includes(':') ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | SOCK_FLAGS, 0);
     if (ufd < 0) {
       this.#log('error', 'userspace: socket failed', { service: s.name, errno: -ufd });
-      return this.#closePair(cfd, true);
+      return this.#pairs.closePair(cfd, true);
     }
     t.open(ufd, UPSTREAM);
     t.peer[ufd] = cfd;
@@ -295,7 +305,7 @@ export class RelayEngine {
     const r = c.connect(ufd, addr);
     if (r === 0) return this.#connected(cfd, ufd);
     if (r !== -c.EINPROGRESS) return this.#dialFailed(cfd);
-    this.#setEvents(ufd, c.EPOLLOUT);
+    this.#pairs.setEvents(ufd, c.EPOLLOUT);
     this.#arm(cfd, s.dialMs[t.attempt[cfd] ?? 0] ?? 2000);
   }
 
@@ -317,8 +327,8 @@ export class RelayEngine {
     t.state[cfd] = RELAYING;
     const target = t.target[cfd];
     if (target) this.#lb.markSucceeded(target.key);
-    this.#setEvents(ufd, c.EPOLLIN);
-    this.#setEvents(cfd, c.EPOLLIN);
+    this.#pairs.setEvents(ufd, c.EPOLLIN);
+    this.#pairs.setEvents(cfd, c.EPOLLIN);
   }
 
   /** The dial failed (refused, unreachable, timed out): the next endpoint, at most dialMs.length tries. */
@@ -327,15 +337,15 @@ export class RelayEngine {
     const s = this.#services[t.svc[cfd] ?? -1];
     this.#disarm(cfd);
     const ufd = t.peer[cfd] ?? -1;
-    if (ufd >= 0) this.#closeFd(ufd);
+    if (ufd >= 0) this.#pairs.closeFd(ufd);
     t.peer[cfd] = -1;
     const target = t.target[cfd];
     if (target) this.#lb.markFailed(target.key);
-    if (!s) return this.#closePair(cfd, true);
+    if (!s) return this.#pairs.closePair(cfd, true);
     Atomics.add(s.stats, STAT_DIAL_FAILURES, 1);
     const attempt = (t.attempt[cfd] ?? 0) + 1;
     t.attempt[cfd] = attempt;
-    if (attempt >= s.dialMs.length) return this.#closePair(cfd, true);
+    if (attempt >= s.dialMs.length) return this.#pairs.closePair(cfd, true);
     this.#dial(cfd, s);
   }
 
@@ -345,184 +355,13 @@ export class RelayEngine {
     return decodeSockaddr(this.#addr, this.#addrLen[0]).ip;
   }
 
-  // --- relaying ---
+  // --- relaying (relay-pairs.ts) ---
 
   #onSocket(fd: number, events: number): void {
     const t = this.#t;
     const cfd = t.role[fd] === CLIENT ? fd : (t.peer[fd] ?? -1);
-    if (t.state[cfd] === DIALING) {
-      if (fd !== cfd) this.#dialDone(fd, events);
-      return;
-    }
-    if ((events & c.EPOLLERR) !== 0) return this.#closePair(cfd, false);
-    if ((events & c.EPOLLOUT) !== 0 && !this.#flush(fd)) return;
-    if ((events & c.EPOLLIN) !== 0 && ((t.ev[fd] ?? 0) & c.EPOLLIN) !== 0) return this.#read(fd, cfd);
-    // Only HUP, and nothing watched on fd now: both directions of fd are done (or its reading is
-    // paused) while its peer still flushes, and level-triggered HUP would repeat on every wait,
-    // so stop watching fd until a flush asks for EPOLLIN again. The check is on the current
-    // mask, not the event's: a flush earlier in this batch may have just re-armed EPOLLIN.
-    if ((events & (c.EPOLLIN | c.EPOLLOUT)) === 0 && (events & c.EPOLLHUP) !== 0 && t.ev[fd] === 0) {
-      c.epollCtl(this.#ep, c.EPOLL_CTL_DEL, fd, null);
-      t.ev[fd] = 0;
-      t.registered[fd] = 0;
-    }
-  }
-
-  #read(fd: number, cfd: number): void {
-    const t = this.#t;
-    const dst = t.peer[fd] ?? -1;
-    const n = this.#o.splice ? this.#spliceIn(fd, dst) : c.recv(fd, this.#buf, this.#buf.byteLength, 0);
-    if (n === SPLICED) return;
-    if (n === CLOSE) return this.#closePair(cfd, false);
-    if (n > 0) {
-      let m = c.send(dst, this.#buf, n, c.MSG_NOSIGNAL);
-      if (m === n) return;
-      if (m < 0) {
-        if (m !== -c.EAGAIN) return this.#closePair(cfd, false);
-        m = 0;
-      }
-      // The sink is full: keep the rest, stop reading the source until it is flushed.
-      t.pending[dst] = this.#buf.slice(m, n);
-      this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
-      this.#setEvents(dst, (t.ev[dst] ?? 0) | c.EPOLLOUT);
-      return;
-    }
-    if (n < 0) {
-      if (n !== -c.EAGAIN && n !== -c.EINTR) this.#closePair(cfd, false);
-      return;
-    }
-    // FIN: forward it once everything read before it has been sent.
-    t.flags[fd] = (t.flags[fd] ?? 0) | EOF_READ;
-    // The second FIN with nothing owed either way (the end of every request-response connection):
-    // close both now. close() sends the FIN a shutdown would, so neither that shutdown nor
-    // unwatching fd is worth a syscall.
-    if (((t.flags[dst] ?? 0) & EOF_READ) !== 0 && !this.#owed(dst) && !this.#owed(fd))
-      return this.#closePair(cfd, false);
-    this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
-    if (this.#owed(dst)) t.flags[dst] = (t.flags[dst] ?? 0) | SHUT_PENDING;
-    else this.#shutWr(dst);
-    this.#checkDone(cfd);
-  }
-
-  #owed(fd: number): boolean {
-    return this.#t.pending[fd] !== undefined || (this.#t.inPipe[fd] ?? 0) > 0;
-  }
-
-  /**
-   * splice mode: the source's bytes into its pipe and on to dst. Returns what recv would (bytes,
-   * 0 at EOF, -errno), SPLICED when it moved bytes (all, or the rest is owed from the pipe), or
-   * CLOSE on a failure that ends the pair.
-   */
-  #spliceIn(fd: number, dst: number): number {
-    const t = this.#t;
-    if ((t.pipeW[fd] ?? -1) < 0) {
-      if (c.pipe2(this.#pipeFds, c.O_NONBLOCK | c.O_CLOEXEC) < 0) return CLOSE;
-      t.pipeR[fd] = this.#pipeFds[0] ?? -1;
-      t.pipeW[fd] = this.#pipeFds[1] ?? -1;
-    }
-    const n = c.splice(fd, t.pipeW[fd] ?? -1, this.#buf.byteLength, c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
-    if (n <= 0) return n;
-    let m = c.splice(t.pipeR[fd] ?? -1, dst, n, c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
-    if (m === n) return SPLICED;
-    if (m < 0) {
-      if (m !== -c.EAGAIN) return CLOSE;
-      m = 0;
-    }
-    t.inPipe[dst] = n - m;
-    this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLIN);
-    this.#setEvents(dst, (t.ev[dst] ?? 0) | c.EPOLLOUT);
-    return SPLICED;
-  }
-
-  /** EPOLLOUT on a sink holding a remainder. Returns false when the pair was closed. */
-  #flush(fd: number): boolean {
-    const t = this.#t;
-    const p = t.pending[fd];
-    const inPipe = t.inPipe[fd] ?? 0;
-    if (!p && inPipe === 0) return true;
-    const want = p ? p.byteLength : inPipe;
-    const m = p
-      ? c.send(fd, p, want, c.MSG_NOSIGNAL)
-      : c.splice(t.pipeR[t.peer[fd] ?? -1] ?? -1, fd, want, c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
-    if (m < 0 && m !== -c.EAGAIN) {
-      this.#closePair(t.role[fd] === CLIENT ? fd : (t.peer[fd] ?? -1), false);
-      return false;
-    }
-    if (m < want) {
-      if (m > 0 && p) t.pending[fd] = p.subarray(m);
-      else if (m > 0) t.inPipe[fd] = inPipe - m;
-      return true;
-    }
-    t.pending[fd] = undefined;
-    t.inPipe[fd] = 0;
-    this.#setEvents(fd, (t.ev[fd] ?? 0) & ~c.EPOLLOUT);
-    const src = t.peer[fd] ?? -1;
-    if (((t.flags[src] ?? 0) & EOF_READ) === 0) this.#setEvents(src, (t.ev[src] ?? 0) | c.EPOLLIN);
-    if (((t.flags[fd] ?? 0) & SHUT_PENDING) !== 0) this.#shutWr(fd);
-    const cfd = t.role[fd] === CLIENT ? fd : src;
-    return !this.#checkDone(cfd);
-  }
-
-  #shutWr(fd: number): void {
-    const t = this.#t;
-    t.flags[fd] = ((t.flags[fd] ?? 0) & ~SHUT_PENDING) | SHUT_SENT;
-    // ENOTCONN when the peer has already gone: the close that follows settles it.
-    c.shutdown(fd, c.SHUT_WR);
-  }
-
-  /** Both FINs relayed and nothing left to send: close the pair. Returns whether it closed. */
-  #checkDone(cfd: number): boolean {
-    const t = this.#t;
-    const ufd = t.peer[cfd] ?? -1;
-    if (((t.flags[cfd] ?? 0) & (t.flags[ufd] ?? 0) & EOF_READ) === 0) return false;
-    if (this.#owed(cfd) || this.#owed(ufd)) {
-      // Bytes still owed to a side that may never read them: bounded by the drain timeout.
-      const s = this.#services[t.svc[cfd] ?? -1];
-      if (t.state[cfd] === RELAYING && s) {
-        t.state[cfd] = DRAINING;
-        this.#arm(cfd, s.drainMs);
-      }
-      return false;
-    }
-    this.#closePair(cfd, false);
-    return true;
-  }
-
-  /** Close both sides of a pair (the client with a reset when `reset`: no endpoint would take it). */
-  #closePair(cfd: number, reset: boolean): void {
-    const t = this.#t;
-    if (t.role[cfd] !== CLIENT) return;
-    const s = this.#services[t.svc[cfd] ?? -1];
-    if (s) Atomics.sub(s.stats, STAT_CONNECTIONS, 1);
-    this.#disarm(cfd);
-    const ufd = t.peer[cfd] ?? -1;
-    if (ufd >= 0 && t.role[ufd] === UPSTREAM) this.#closeFd(ufd);
-    if (reset) c.setsockopt(cfd, c.SOL_SOCKET, c.SO_LINGER, this.#linger0);
-    this.#closeFd(cfd);
-  }
-
-  #closeFd(fd: number): void {
-    const t = this.#t;
-    c.close(fd);
-    if ((t.pipeR[fd] ?? -1) >= 0) {
-      c.close(t.pipeR[fd] ?? -1);
-      c.close(t.pipeW[fd] ?? -1);
-    }
-    t.release(fd);
-  }
-
-  #setEvents(fd: number, events: number): void {
-    const t = this.#t;
-    if (t.registered[fd] === 1 && t.ev[fd] === events) return;
-    const D = c.EPOLL_DATA_OFFSET >> 2;
-    this.#ctl32[0] = events;
-    this.#ctl32[D] = fd;
-    this.#ctl32[D + 1] = t.gen[fd] ?? 0;
-    const op = t.registered[fd] === 1 ? c.EPOLL_CTL_MOD : c.EPOLL_CTL_ADD;
-    const r = c.epollCtl(this.#ep, op, fd, this.#ctl);
-    if (r < 0) this.#log('error', 'userspace: epoll_ctl failed', { fd, errno: -r });
-    t.registered[fd] = 1;
-    t.ev[fd] = events;
+    if (t.state[cfd] !== DIALING) return this.#pairs.relay(fd, cfd, events);
+    if (fd !== cfd) this.#dialDone(fd, events);
   }
 
   // --- deadlines ---
@@ -544,9 +383,9 @@ export class RelayEngine {
     for (const cfd of this.#armed) {
       if ((t.deadline[cfd] ?? 0) > now) continue;
       this.#armed.delete(cfd);
-      if (t.role[cfd] === LISTENER) this.#setEvents(cfd, c.EPOLLIN);
+      if (t.role[cfd] === LISTENER) this.#pairs.setEvents(cfd, c.EPOLLIN);
       else if (t.state[cfd] === DIALING) this.#dialFailed(cfd);
-      else this.#closePair(cfd, false);
+      else this.#pairs.closePair(cfd, false);
     }
   }
 

@@ -6,7 +6,7 @@ import { describeWith } from './support/requirements.ts';
 import { runInUml, UML_DEFAULT_MODULES } from './support/uml.ts';
 
 const MODULES = [
-  ...UML_DEFAULT_MODULES, 'bridge', 'br_netfilter', 'ip_set', 'ip_set_hash_ip', 'ip_set_hash_ipport', 'ip_set_hash_ipportip', 'ip_set_hash_ipportnet',
+  ...UML_DEFAULT_MODULES, 'bridge', 'br_netfilter', 'nf_conntrack_netlink', 'ip_set', 'ip_set_hash_ip', 'ip_set_hash_ipport', 'ip_set_hash_ipportip', 'ip_set_hash_ipportnet',
   'ip_set_bitmap_port', 'xt_set', 'iptable_nat', 'iptable_filter', 'ip6table_nat', 'ip6table_filter', 'xt_comment', 'xt_mark',
   'xt_addrtype', 'xt_conntrack', 'xt_MASQUERADE', 'xt_physdev', 'xt_ipvs', 'ipt_REJECT', 'ip6t_REJECT',
 ];
@@ -68,6 +68,11 @@ describeWith('ipvs mode on IPv6, dual-stack (IPVS test kernel)', ['uml'], () => 
   it('an IPv6 endpoint change is a partial sync and traffic avoids the removed endpoint', () => {
     expect((r.change6 as { kind: string }).kind).toBe('partial');
     expect(r.afterChange6).toEqual([['pod-1', 6]]);
+  });
+
+  it('a removed IPv6 UDP endpoint: its conntrack flows are deleted, the remaining one\'s kept', () => {
+    expect(str('conntrack6AfterDnsChange')).not.toContain('sport=40200 ');
+    expect(str('conntrack6AfterDnsChange')).toContain('sport=40201 ');
   });
 
   it("the IPv6 proxier's clean-up removes its state and leaves the IPv4 proxier's working", () => {

@@ -65,9 +65,9 @@ try {
     dns: svcPort('kube-system', 'dns6', 'dns', { family: 'IPv6', clusterIP: 'fd00:10:96::35', port: 53, protocol: 'UDP' }),
   };
   const v4 = { web: svcPort('default', 'web4', 'http', { clusterIP: '10.96.0.10', port: 80, nodePort: 30081 }) };
-  const stateFor = (family: IPFamily, webEps6: readonly Endpoint[]): ProxyState => {
+  const stateFor = (family: IPFamily, webEps6: readonly Endpoint[], dnsEps6 = pod6.map((ip) => local(ip, 5354))): ProxyState => {
     const entries: [ServicePort, readonly Endpoint[]][] = family === 'IPv6'
-      ? [[v6.web, webEps6], [v6.dns, pod6.map((ip) => local(ip, 5354))]]
+      ? [[v6.web, webEps6], [v6.dns, dnsEps6]]
       : [[v4.web, pods.map((p) => local(p.ip, 8080))]];
     const s = makeState(family, entries);
     return { ...s, node: { ...s.node, name: 'test-node' } };
@@ -102,6 +102,19 @@ try {
   const one = all6.slice(0, 1);
   out.change6 = await p6.sync({ ...stateFor('IPv6', one), full: false, changedEndpoints: new Set([v6.web.name]) });
   out.afterChange6 = [...tally(await tcpRequest(client, 'fd00:10:96::a', 80, { count: 6 }))];
+
+  // A UDP endpoint leaves: the conntrack tool deletes IPv6 flows NATed to it (one inserted here,
+  // as IPVS holds no connection for it), and not those to the one that stays.
+  const flow6 = (sport: number, ep6: string): string[] => ['-I', '-p', 'udp', '-s', CLIENT6, '-d', 'fd00:10:96::35', '--sport', String(sport),
+    '--dport', '53', '-r', ep6, '-q', CLIENT6, '--reply-port-src', '5354', '--reply-port-dst', String(sport), '-t', '120'];
+  sh('conntrack', flow6(40_200, pod6[1] ?? ''));
+  sh('conntrack', flow6(40_201, pod6[0] ?? ''));
+  const dnsKept = [local(pod6[0] ?? '', 5354)];
+  await p6.sync({
+    ...stateFor('IPv6', one, dnsKept), full: false, changedEndpoints: new Set([v6.dns.name]),
+    removedEndpoints: new Map([[v6.dns.name, [local(pod6[1] ?? '', 5354)]]]),
+  });
+  out.conntrack6AfterDnsChange = sh('conntrack', ['-L', '-f', 'ipv6', '-p', 'udp']);
 
   // Clean-up of the IPv6 proxier leaves the IPv4 one's state alone.
   await p6.cleanup();

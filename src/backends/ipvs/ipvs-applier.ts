@@ -60,6 +60,11 @@ export interface IpvsApplier {
    * mode's start passes `removeRules` to remove only the ipvs mode's chains, not its own.
    */
   cleanup(removeRules?: () => Promise<void>): Promise<void>;
+  /**
+   * Whether this family has ipvs-mode state to clean up: kube-ipvs0 or one of its KUBE ipsets. Not
+   * the link alone: in dual-stack the first family's clean-up may have removed the shared link.
+   */
+  hasLeftovers(): Promise<boolean>;
   close(): void;
 }
 
@@ -158,6 +163,19 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
         }
       }
     },
+    async hasLeftovers() {
+      if ((await d.links.getLink(DUMMY_DEVICE)) !== null) return true;
+      let names: string;
+      try {
+        names = (await d.exec('ipset', ['list', '-n'], { timeoutMs: 10_000 })).stdout;
+      } catch (err) {
+        // No ipset binary or no ip_set module: no sets of ours either.
+        d.logger.debug({ err }, 'ipset list failed; no ipvs sets assumed');
+        return false;
+      }
+      const ours = new Set(allSetNames(d.family));
+      return names.split('\n').some((n) => ours.has(n.trim()));
+    },
     close() {
       d.ipvs.close();
       d.links.close();
@@ -216,6 +234,7 @@ export function createDryRunIpvsApplier(family: IPFamily, write: (text: string) 
       return [];
     },
     cleanup: async () => write(`# ${family} cleanup: ipvs services on ${DUMMY_DEVICE} and NodePorts, ${DUMMY_DEVICE}, KUBE-* chains and ipsets would be removed\n`),
+    hasLeftovers: async () => false,
     close: () => undefined,
   };
 }

@@ -176,6 +176,10 @@ export class MemoryApplier implements IpvsApplier {
     this.rules = undefined;
   }
 
+  async hasLeftovers(): Promise<boolean> {
+    return this.vs.size > 0 || this.bound.size > 0 || this.sets.size > 0;
+  }
+
   close(): void {
     // Nothing to release: no sockets.
   }

@@ -1,11 +1,13 @@
-// Jumps from built-in chains and the canary chains, ensured on every full sync with one probe
-// (Iptables.probe, src/system/iptables-probe.ts: every `-C` jump and `-S` canary in one iptables-restore that
-// writes nothing). Only when something is missing (first start, tables flushed, a jump deleted)
-// is each table saved once, and what is missing is written in one iptables-restore, in the order
-// upstream ensures it one command at a time (pkg/proxy/iptables/proxier.go syncProxyRules:
-// EnsureChain + EnsureRule(Prepend) per jump; pkg/util/iptables Monitor: EnsureChain of the canary
-// per table). Whether a rule is there is iptables' own `-C` answer whenever the saved text does not
-// show it in our spelling, so an equal rule spelled otherwise counts, as upstream.
+// Jumps from built-in chains and the canary chains, ensured on every full sync without a process
+// per question. The first full sync asks them all in one probe (Iptables.probe: every `-C` jump
+// and `-S` canary in one iptables-restore that writes nothing); later ones ask them inside their
+// own restore (withProbedBuiltins, restore-checks.ts). Only when something is missing (first
+// start, tables flushed, a jump deleted) is each table saved once, and what is missing is written
+// in one iptables-restore, in the order upstream ensures it one command at a time
+// (pkg/proxy/iptables/proxier.go syncProxyRules: EnsureChain + EnsureRule(Prepend) per jump;
+// pkg/util/iptables Monitor: EnsureChain of the canary per table). Whether a rule is there is
+// iptables' own `-C` answer whenever the saved text does not show it in our spelling, so an equal
+// rule spelled otherwise counts, as upstream.
 import type { Iptables } from '../../../system/iptables.ts';
 import { savedChains } from '../../../system/iptables.ts';
 import { probePayload, type ProbeLine } from '../../../system/iptables-probe.ts';

@@ -57,6 +57,10 @@ const TICK_MS = 20;
 /** epoll_wait never blocks longer, so a terminating worker returns to JS (where termination lands). */
 const MAX_WAIT_MS = 500;
 const ACCEPT_BATCH = 64;
+/** How often the worker's balancer drops expired affinity and back-off records. */
+const CLEANUP_MS = 10_000;
+/** Loop turns between clock reads for that (an idle loop turns at least every MAX_WAIT_MS). */
+const CLEANUP_CHECK_TURNS = 64;
 /** How long a listener is left alone after accept failed for want of fds or memory. */
 const ACCEPT_PAUSE_MS = 100;
 const SOCK_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
@@ -82,6 +86,9 @@ export class RelayEngine {
   /** Fds with a deadline: clients dialling or draining, listeners paused after a failed accept. */
   readonly #armed = new Set<number>();
   #nextTick = 0;
+  /** Loop turns until the next look at the clock for #cleanup (no clock read per turn). */
+  #untilCleanup = 0;
+  #nextCleanup = 0;
   #running = true;
 
   constructor(o: EngineOptions) {
@@ -140,6 +147,7 @@ export class RelayEngine {
           else if (role === WAKE) this.#control();
         }
         if (this.#armed.size > 0) this.#tick();
+        if (--this.#untilCleanup <= 0) this.#cleanup();
       }
     } finally {
       this.#shutdown();
@@ -387,6 +395,18 @@ export class RelayEngine {
       else if (t.state[cfd] === DIALING) this.#dialFailed(cfd);
       else this.#pairs.closePair(cfd, false);
     }
+  }
+
+  /**
+   * Expired ClientIP affinity and back-off records out of the worker's balancer, as the proxier
+   * does for its own every sync (upstream CleanupStaleStickySessions): the worker gets no syncs.
+   */
+  #cleanup(): void {
+    this.#untilCleanup = CLEANUP_CHECK_TURNS;
+    const now = this.#o.now();
+    if (now < this.#nextCleanup) return;
+    this.#nextCleanup = now + CLEANUP_MS;
+    this.#lb.cleanup();
   }
 
   #log(level: 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {

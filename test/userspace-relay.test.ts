@@ -351,3 +351,90 @@ describe('Listeners picks the TCP engine', () => {
     expect((await exchange(l.port, 'q')).ok).toBe(false);
   });
 });
+
+describe('kernel relay engine recovers from a dead worker', () => {
+  interface Entry {
+    readonly fields: Record<string, unknown>;
+    readonly msg: string;
+  }
+  /** A logger that keeps its error entries: the supervisor's one error per death is asserted. */
+  function recordingLogger(errors: Entry[]): typeof silentLogger {
+    const l: typeof silentLogger = {
+      ...silentLogger,
+      error: ((fields: Record<string, unknown>, msg: string) => void errors.push({ fields, msg })) as typeof silentLogger.error,
+      child: () => l,
+    };
+    return l;
+  }
+
+  async function served(port: number): Promise<string> {
+    const r = await exchange(port, 'x');
+    return r.ok ? firstLine(r.text) : 'failed';
+  }
+
+  async function setup(errors: Entry[]) {
+    const bs = await backends('a', 'b');
+    const lb = new LoadBalancer({ now: () => Date.now() });
+    lb.setService(NAME, { type: 'ClientIP', timeoutSeconds: 60 }, bs.map((b) => makeTarget('127.0.0.1', b.port)));
+    const relay = new KernelRelay({
+      logger: recordingLogger(errors),
+      failureBackoffMs: lb.failureBackoffMs,
+      restartBackoff: { baseMs: 20 },
+      testHooks: {},
+    });
+    cleanups.push(() => relay.stop());
+    const listener = relay.listener(NAME, lb);
+    const port = await listener.listen('127.0.0.1');
+    return { lb, relay, listener, port };
+  }
+
+  it('a throw in the loop: logged once with its cause, counted, restarted on the same port with its endpoints and affinity', async () => {
+    const errors: Entry[] = [];
+    const { relay, listener, port } = await setup(errors);
+    const first = await served(port);
+    expect(['a', 'b']).toContain(first);
+    relay.send({ op: 'crash' });
+    await until(() => relay.stats.recovered === 1);
+    expect(relay.stats.restarts).toBe(1);
+    expect(relay.running).toBe(true);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toBe('userspace: TCP relay worker died, restarting it');
+    expect(String(errors[0]?.fields.err)).toMatch(/crash requested/);
+    expect(listener.port).toBe(port);
+    // ClientIP affinity came back with the endpoints: the same client lands where it did before.
+    for (let i = 0; i < 5; i++) expect(await served(port)).toBe(first);
+    expect(listener.connections).toBe(0);
+  });
+
+  it('a terminated worker (no cleanup of its own): served again, on a new port reported through onRebound when the old one is still held', async () => {
+    const errors: Entry[] = [];
+    const { relay, listener, port } = await setup(errors);
+    const moved: number[] = [];
+    listener.onRebound = (p) => moved.push(p);
+    expect(await served(port)).not.toBe('failed');
+    await relay.terminateWorker();
+    await until(() => relay.stats.recovered === 1);
+    expect(errors.map((e) => e.msg)).toEqual(['userspace: TCP relay worker died, restarting it']);
+    // A terminated worker cannot close its fds, so the old port may still be bound here.
+    const now = listener.port;
+    expect(moved).toEqual(now === port ? [] : [now]);
+    expect(await served(now)).not.toBe('failed');
+  });
+
+  it('a worker that dies at every start is restarted after growing, bounded delays, and not after stop', async () => {
+    const errors: Entry[] = [];
+    const relay = new KernelRelay({
+      logger: recordingLogger(errors),
+      failureBackoffMs: 1000,
+      restartBackoff: { baseMs: 10, maxMs: 80 },
+      testHooks: { crashOnStart: true },
+    });
+    await until(() => relay.stats.restarts >= 6);
+    await relay.stop();
+    const delays = errors.map((e) => e.fields.restartInMs);
+    expect(delays.slice(0, 6)).toEqual([10, 20, 40, 80, 80, 80]);
+    const after = relay.stats.restarts;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(relay.stats.restarts).toBe(after);
+  });
+});

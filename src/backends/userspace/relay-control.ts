@@ -35,7 +35,9 @@ export type ToWorker =
     }
   | { readonly op: 'drain'; readonly svc: number }
   | { readonly op: 'close'; readonly id: number; readonly svc: number }
-  | { readonly op: 'stop' };
+  | { readonly op: 'stop' }
+  /** Tests only: throw inside the loop (honoured only when the worker has test hooks). */
+  | { readonly op: 'crash' };
 
 export type FromWorker =
   | { readonly op: 'listening'; readonly id: number; readonly port: number }

@@ -25,6 +25,11 @@ export interface ListenersOptions {
   readonly tcp?: Pick<TcpRelayOptions, 'maxConnections' | 'drainTimeoutMs' | 'dialTimeoutsMs' | 'highWaterMark'>;
   /** Which TCP relay runs (default 'kernel', falling back to 'node' when it cannot start). */
   readonly tcpEngine?: 'kernel' | 'node';
+  /**
+   * A listener moved to another port (its relay worker was restarted and the old port could not be
+   * bound again): the portals must be rewritten to the new one.
+   */
+  readonly onRebound?: (name: ServicePortName, port: number) => void;
 }
 
 export interface Listener extends ListenerState {
@@ -64,6 +69,12 @@ export class Listeners {
     const port = await relay.listen(o.listenIP, 0);
     const listener: Listener = { protocol, port, relay };
     this.#open.set(name, listener);
+    if ('onRebound' in relay)
+      relay.onRebound = (moved) => {
+        if (this.#open.get(name)?.relay !== relay) return;
+        this.#open.set(name, { protocol, port: moved, relay });
+        o.onRebound?.(name, moved);
+      };
     return listener;
   }
 

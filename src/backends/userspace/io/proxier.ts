@@ -62,6 +62,12 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     logger: log,
     ...(o.udpIdleTimeoutMs === undefined ? {} : { udpIdleTimeoutMs: o.udpIdleTimeoutMs }),
     ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
+    onRebound: (name, port) => {
+      // A restarted TCP relay worker could not bind the old proxy port: the portals still point
+      // there, so the next sync must rewrite them.
+      log.warn({ service: name, proxyPort: port }, 'userspace: listener moved to a new proxy port');
+      lastOk = false;
+    },
   });
   const applier = new PortalApplier({
     exec: o.exec,

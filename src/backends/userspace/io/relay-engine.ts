@@ -23,7 +23,9 @@ import {
   type FromWorker,
 } from '../relay-control.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_MAX } from '../sockaddr.ts';
+import { KubeProxyError } from '../../../errors.ts';
 import { RelayPairs } from './relay-pairs.ts';
+import type { RelayTestHooks } from './relay-worker.ts';
 import { FdTable, LISTENER, CLIENT, UPSTREAM, WAKE, DIALING, RELAYING, DRAINING } from './fd-table.ts';
 
 export interface EngineOptions {
@@ -40,6 +42,8 @@ export interface EngineOptions {
    */
   readonly splice?: boolean;
   readonly now: () => number;
+  /** Tests only: lets the loop be made to throw (see RelayTestHooks). */
+  readonly testHooks?: RelayTestHooks;
 }
 
 interface Service {
@@ -128,6 +132,7 @@ export class RelayEngine {
     // Whatever ends the loop (a stop, or a bug that throws), its sockets close with it: a listener
     // left open by a dead worker would queue clients nobody serves.
     try {
+      if (this.#o.testHooks?.crashOnStart) throw new KubeProxyError('KP_ERR_NATIVE', 'relay engine: crash on start (test hook)');
       while (this.#running) {
         const n = c.epollWait(
           this.#ep,
@@ -174,6 +179,9 @@ export class RelayEngine {
         return this.#o.reply({ op: 'closed', id: m.id });
       case 'stop':
         this.#running = false;
+        return;
+      case 'crash':
+        if (this.#o.testHooks) throw new KubeProxyError('KP_ERR_NATIVE', 'relay engine: crash requested (test hook)');
     }
   }
 

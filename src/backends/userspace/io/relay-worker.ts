@@ -14,6 +14,17 @@ export interface RelayWorkerData {
   readonly bufferSize: number;
   /** splice(2) through pipes instead of recv/send (see EngineOptions.splice). */
   readonly splice: boolean;
+  /** Tests only (see RelayTestHooks); absent in the daemon. */
+  readonly testHooks?: RelayTestHooks;
+}
+
+/**
+ * What a test may make the worker do to exercise the supervisor in kernel-relay.ts: with hooks set,
+ * a `crash` control message throws inside the loop; `crashOnStart` throws on the loop's first turn,
+ * every start (a worker that can never run).
+ */
+export interface RelayTestHooks {
+  readonly crashOnStart?: boolean;
 }
 
 const data = workerData as RelayWorkerData;
@@ -26,6 +37,7 @@ try {
     failureBackoffMs: data.failureBackoffMs,
     bufferSize: data.bufferSize,
     splice: data.splice,
+    ...(data.testHooks === undefined ? {} : { testHooks: data.testHooks }),
     now: () => performance.now(),
   }).run();
 } finally {

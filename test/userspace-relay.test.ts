@@ -1,7 +1,10 @@
 // The userspace relay with real sockets on 127.0.0.1 (no namespaces, nothing changed on the host).
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LoadBalancer, makeTarget } from '../src/backends/userspace/load-balancer.ts';
 import { KernelRelay, KernelTcpListener } from '../src/backends/userspace/io/kernel-relay.ts';
@@ -436,5 +439,50 @@ describe('kernel relay engine recovers from a dead worker', () => {
     const after = relay.stats.restarts;
     await new Promise((r) => setTimeout(r, 200));
     expect(relay.stats.restarts).toBe(after);
+  });
+});
+
+describe('kernel relay engine out of file descriptors', () => {
+  const RUNNER = fileURLToPath(new URL('./support/kernel-relay-runner.ts', import.meta.url));
+  const PAUSE_MS = 100; // ACCEPT_PAUSE_MS in relay-engine.ts
+
+  it('pauses accept while no fd is left instead of spinning, and serves again once fds are free', async () => {
+    const [b] = await backends('a');
+    // A process of its own under a low fd limit (a shell builtin: nothing to install).
+    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, RUNNER, String(b?.port)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    cleanups.push(async () => {
+      child.stdin.end();
+      await exited;
+    });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async (): Promise<Record<string, number>> =>
+      JSON.parse(String((await lines.next()).value)) as Record<string, number>;
+    const ask = (cmd: string): Promise<Record<string, number>> => {
+      child.stdin.write(`${cmd}\n`);
+      return next();
+    };
+    const { port = 0 } = await next();
+    expect(await exchange(port, 'x')).toEqual({ ok: true, text: 'a\nxbye 1\n' });
+
+    expect((await ask('fill')).held).toBeGreaterThan(0);
+    const started = performance.now();
+    // Queued in the listener's backlog: accept4 cannot take it (EMFILE).
+    const pending = exchange(port, 'y');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const starved = await ask('stats');
+    const elapsed = performance.now() - started;
+    expect(starved.acceptFailures).toBeGreaterThan(0);
+    // One failure per pause at most (a loaded machine only makes it fewer); a listener left armed
+    // fails on every epoll_wait, thousands of times a second.
+    expect(starved.acceptFailures).toBeLessThanOrEqual(Math.ceil(elapsed / PAUSE_MS) + 2);
+    expect(starved.accepted).toBe(1);
+
+    await ask('free');
+    expect(await pending).toEqual({ ok: true, text: 'a\nybye 1\n' });
+    expect(await exchange(port, 'z')).toEqual({ ok: true, text: 'a\nzbye 1\n' });
+    expect((await ask('stats')).accepted).toBe(3);
   });
 });

@@ -9,7 +9,9 @@ export const STAT_ACCEPTED = 0;
 export const STAT_DIAL_FAILURES = 1;
 export const STAT_REJECTED = 2;
 export const STAT_CONNECTIONS = 3;
-export const STAT_SLOTS = 4;
+/** accept4 failures for want of fds or memory (each pauses the listener). */
+export const STAT_ACCEPT_FAILURES = 4;
+export const STAT_SLOTS = 5;
 
 export type ToWorker =
   | {

@@ -16,6 +16,7 @@ import type { ServicePortName } from '../../../model/types.ts';
 import { errnoName } from '../../../netlink/errno.ts';
 import { DIAL_TIMEOUTS_MS, type LoadBalancer } from '../load-balancer.ts';
 import {
+  STAT_ACCEPT_FAILURES,
   STAT_ACCEPTED,
   STAT_CONNECTIONS,
   STAT_DIAL_FAILURES,
@@ -202,7 +203,13 @@ export class KernelTcpListener {
   #ip = '';
   #port = 0;
   /** Counters for metrics and tests (the worker updates them). */
-  readonly stats: { readonly accepted: number; readonly dialFailures: number; readonly rejected: number };
+  readonly stats: {
+    readonly accepted: number;
+    readonly dialFailures: number;
+    readonly rejected: number;
+    /** accept4 failures for want of fds or memory, each followed by a pause of the listener. */
+    readonly acceptFailures: number;
+  };
   /** Called when a new worker could not bind the old port and listens on `port` instead. */
   onRebound: ((port: number) => void) | undefined;
 
@@ -228,6 +235,9 @@ export class KernelTcpListener {
       },
       get rejected() {
         return Atomics.load(n, STAT_REJECTED);
+      },
+      get acceptFailures() {
+        return Atomics.load(n, STAT_ACCEPT_FAILURES);
       },
     };
   }

@@ -15,6 +15,7 @@ import * as c from '../../../../native/libc-sockets.ts';
 import type { ServicePortName, SessionAffinity } from '../../../model/types.ts';
 import { LoadBalancer, type Target } from '../load-balancer.ts';
 import {
+  STAT_ACCEPT_FAILURES,
   STAT_ACCEPTED,
   STAT_CONNECTIONS,
   STAT_DIAL_FAILURES,
@@ -275,6 +276,7 @@ export class RelayEngine {
         // EMFILE, ENFILE, ENOBUFS: the pending connection stays queued and a level-triggered
         // listener would report it again at once. Stop watching the listener for a while (a
         // busy loop and a log flood otherwise); clients wait in the backlog meanwhile.
+        Atomics.add(s.stats, STAT_ACCEPT_FAILURES, 1);
         this.#log('error', 'userspace: accept failed, pausing the listener', {
           service: s.name,
           errno: -fd,

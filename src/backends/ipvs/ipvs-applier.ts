@@ -155,7 +155,9 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       } else if (link !== null) await d.links.deleteLink(DUMMY_DEVICE);
       // Chains before sets: a set referenced by a rule cannot be destroyed.
       await (removeRules ?? (() => rules.cleanup()))();
-      for (const name of allSetNames(d.family)) {
+      // Only the sets that exist: one `ipset list -n` instead of a failing destroy per absent set.
+      const present = await listSetNames(d.exec);
+      for (const name of allSetNames(d.family).filter((n) => present === null || present.has(n))) {
         try {
           await d.exec('ipset', ['destroy', name], { timeoutMs: 10_000 });
         } catch (err) {
@@ -165,22 +167,26 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
     },
     async hasLeftovers() {
       if ((await d.links.getLink(DUMMY_DEVICE)) !== null) return true;
-      let names: string;
-      try {
-        names = (await d.exec('ipset', ['list', '-n'], { timeoutMs: 10_000 })).stdout;
-      } catch (err) {
-        // No ipset binary or no ip_set module: no sets of ours either.
-        d.logger.debug({ err }, 'ipset list failed; no ipvs sets assumed');
-        return false;
-      }
-      const ours = new Set(allSetNames(d.family));
-      return names.split('\n').some((n) => ours.has(n.trim()));
+      const present = await listSetNames(d.exec);
+      // No ipset binary or no ip_set module: no sets of ours either.
+      return present !== null && allSetNames(d.family).some((n) => present.has(n));
     },
     close() {
       d.ipvs.close();
       d.links.close();
     },
   };
+}
+
+/** Names of the sets in the kernel; null when `ipset list -n` fails (no binary, no ip_set module). */
+async function listSetNames(exec: Exec): Promise<Set<string> | null> {
+  try {
+    const { stdout } = await exec('ipset', ['list', '-n'], { timeoutMs: 10_000 });
+    return new Set(stdout.split('\n').map((n) => n.trim()).filter((n) => n !== ''));
+  } catch (err) {
+    void err; // reported by the callers' outcome: nothing of ours to find
+    return null;
+  }
 }
 
 /** `proto:port` of the NodePort sets (bitmaps hold ports; the SCTP hash holds ip,sctp:port). */

@@ -6,25 +6,24 @@
 // does it (its default is recv/send, not splice).
 //
 // Per connection pair: the client fd (accepted) and the upstream fd (dialled) point at each other
-// through `peer`; the pair's state, attempt, service and target live on the client fd. Dialling
-// follows upstream v1.25 proxysocket.go tryConnectEndpoints (a bounded number of dials, each with
-// its own timeout, the sticky choice dropped after a failure); the client is only watched once the
-// endpoint has accepted, so its bytes wait in the kernel meanwhile and a retry never replays.
-// Relaying a connected pair (back-pressure, half-close) is relay-pairs.ts.
+// through `peer`; the pair's state, attempt, service and target live on the client fd. This file
+// is the loop, control messages, accepting and deadlines; dialling the endpoint (upstream
+// tryConnectEndpoints) is relay-dialer.ts, relaying a connected pair (back-pressure, half-close)
+// relay-pairs.ts, the listening socket listen-socket.ts.
 import * as c from '../../../../native/libc-sockets.ts';
-import type { ServicePortName, SessionAffinity } from '../../../model/types.ts';
+import type { SessionAffinity } from '../../../model/types.ts';
 import { LoadBalancer, type Target } from '../load-balancer.ts';
 import {
   STAT_ACCEPT_FAILURES,
   STAT_ACCEPTED,
   STAT_CONNECTIONS,
-  STAT_DIAL_FAILURES,
   STAT_REJECTED,
   type ToWorker,
   type FromWorker,
 } from '../relay-control.ts';
-import { decodeSockaddr, encodeSockaddr, SOCKADDR_MAX } from '../sockaddr.ts';
 import { KubeProxyError } from '../../../errors.ts';
+import { openListenSocket } from './listen-socket.ts';
+import { RelayDialer, SOCK_FLAGS, type EngineService } from './relay-dialer.ts';
 import { RelayPairs } from './relay-pairs.ts';
 import type { RelayTestHooks } from './relay-worker.ts';
 import { FdTable, LISTENER, CLIENT, UPSTREAM, WAKE, DIALING, RELAYING, DRAINING } from './fd-table.ts';
@@ -47,15 +46,6 @@ export interface EngineOptions {
   readonly testHooks?: RelayTestHooks;
 }
 
-interface Service {
-  readonly name: ServicePortName;
-  readonly listenFd: number;
-  readonly stats: Int32Array;
-  readonly max: number;
-  readonly drainMs: number;
-  readonly dialMs: readonly number[];
-}
-
 const MAX_EVENTS = 256;
 /** Timer resolution: dial timeouts start at 250 ms, drain deadlines are seconds. */
 const TICK_MS = 20;
@@ -68,7 +58,6 @@ const CLEANUP_MS = 10_000;
 const CLEANUP_CHECK_TURNS = 64;
 /** How long a listener is left alone after accept failed for want of fds or memory. */
 const ACCEPT_PAUSE_MS = 100;
-const SOCK_FLAGS = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
 
 export class RelayEngine {
   readonly #o: EngineOptions;
@@ -76,18 +65,12 @@ export class RelayEngine {
   readonly #t = new FdTable();
   readonly #lb: LoadBalancer;
   readonly #pairs: RelayPairs;
-  readonly #services: (Service | undefined)[] = [];
+  readonly #dialer: RelayDialer;
+  readonly #services: (EngineService | undefined)[] = [];
   readonly #events = new Uint8Array(MAX_EVENTS * c.EPOLL_EVENT_SIZE);
   readonly #ev32 = new Uint32Array(this.#events.buffer);
-  readonly #one = new Int32Array([1]);
   readonly #linger0 = new Int32Array([1, 0]);
-  readonly #errVal = new Int32Array(1);
-  readonly #errLen = new Uint32Array(1);
-  readonly #addr = new Uint8Array(SOCKADDR_MAX);
-  readonly #addrLen = new Uint32Array(1);
   readonly #wakeBuf = new Uint8Array(8);
-  /** Encoded sockaddr per target key, built when a service's endpoints are set. */
-  readonly #sockaddrs = new Map<string, Uint8Array>();
   /** Fds with a deadline: clients dialling or draining, listeners paused after a failed accept. */
   readonly #armed = new Set<number>();
   #nextTick = 0;
@@ -120,6 +103,15 @@ export class RelayEngine {
         },
         log: (level, msg, fields) => this.#log(level, msg, fields),
       },
+    });
+    this.#dialer = new RelayDialer({
+      table: t,
+      pairs: this.#pairs,
+      lb: this.#lb,
+      service: (svc) => this.#services[svc],
+      arm: (fd, ms) => this.#arm(fd, ms),
+      disarm: (fd) => this.#disarm(fd),
+      log: (level, msg, fields) => this.#log(level, msg, fields),
     });
     this.#t.open(o.wakeFd, WAKE);
     this.#pairs.setEvents(o.wakeFd, c.EPOLLIN);
@@ -187,23 +179,9 @@ export class RelayEngine {
   }
 
   #listen(m: Extract<ToWorker, { op: 'listen' }>): void {
-    const fail = (syscall: string, ret: number, fd: number): void => {
-      if (fd >= 0) c.close(fd);
-      this.#o.reply({ op: 'failed', id: m.id, syscall, errno: -ret });
-    };
-    const addr = encodeSockaddr(m.ip, m.port);
-    const fd = c.socket(m.ip.includes(':') ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | SOCK_FLAGS, 0);
-    if (fd < 0) return fail('socket', fd, -1);
-    let r = c.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, this.#one);
-    if (r < 0) return fail('setsockopt', r, fd);
-    // Accepted sockets inherit TCP_NODELAY from the listener (Linux clones the listening socket),
-    // which saves a setsockopt per connection.
-    if ((r = c.setsockopt(fd, c.IPPROTO_TCP, c.TCP_NODELAY, this.#one)) < 0) return fail('setsockopt', r, fd);
-    if ((r = c.bind(fd, addr)) < 0) return fail('bind', r, fd);
-    if ((r = c.listen(fd, 4096)) < 0) return fail('listen', r, fd);
-    this.#addrLen[0] = SOCKADDR_MAX;
-    if ((r = c.getsockname(fd, this.#addr, this.#addrLen)) < 0) return fail('getsockname', r, fd);
-    const port = decodeSockaddr(this.#addr, this.#addrLen[0]).port;
+    const l = openListenSocket(m.ip, m.port);
+    if (!l.ok) return this.#o.reply({ op: 'failed', id: m.id, syscall: l.syscall, errno: l.errno });
+    const { fd, port } = l;
     this.#services[m.svc] = {
       name: m.name,
       listenFd: fd,
@@ -222,8 +200,7 @@ export class RelayEngine {
   #setService(svc: number, affinity: SessionAffinity, targets: readonly Target[]): void {
     const s = this.#services[svc];
     if (!s) return;
-    for (const tg of targets)
-      if (!this.#sockaddrs.has(tg.key)) this.#sockaddrs.set(tg.key, encodeSockaddr(tg.ip, tg.port));
+    this.#dialer.learn(targets);
     this.#lb.setService(s.name, affinity, targets);
   }
 
@@ -299,78 +276,8 @@ export class RelayEngine {
       t.svc[fd] = this.#t.svc[lfd] ?? 0;
       t.state[fd] = DIALING;
       t.attempt[fd] = 0;
-      this.#dial(fd, s);
+      this.#dialer.dial(fd, s);
     }
-  }
-
-  #dial(cfd: number, s: Service): void {
-    const t = this.#t;
-    const retry = (t.attempt[cfd] ?? 0) > 0;
-    // getpeername only for ClientIP affinity: otherwise no address is ever decoded.
-    const target = this.#lb.next(s.name, this.#lb.needsClientIP(s.name) ? this.#peerIP(cfd) : '', retry);
-    const addr = target && this.#sockaddrs.get(target.key);
-    if (!target || !addr) return this.#pairs.closePair(cfd, true);
-    t.target[cfd] = target;
-    const ufd = c.socket(target.ip.includes(':') ? c.AF_INET6 : c.AF_INET, c.SOCK_STREAM | SOCK_FLAGS, 0);
-    if (ufd < 0) {
-      this.#log('error', 'userspace: socket failed', { service: s.name, errno: -ufd });
-      return this.#pairs.closePair(cfd, true);
-    }
-    t.open(ufd, UPSTREAM);
-    t.peer[ufd] = cfd;
-    t.peer[cfd] = ufd;
-    c.setsockopt(ufd, c.IPPROTO_TCP, c.TCP_NODELAY, this.#one);
-    const r = c.connect(ufd, addr);
-    if (r === 0) return this.#connected(cfd, ufd);
-    if (r !== -c.EINPROGRESS) return this.#dialFailed(cfd);
-    this.#pairs.setEvents(ufd, c.EPOLLOUT);
-    this.#arm(cfd, s.dialMs[t.attempt[cfd] ?? 0] ?? 2000);
-  }
-
-  #dialDone(ufd: number, events: number): void {
-    const cfd = this.#t.peer[ufd] ?? -1;
-    // A failed connect reports EPOLLERR (with the error in SO_ERROR): writable without an error is
-    // connected, so the common case needs no getsockopt.
-    if ((events & (c.EPOLLERR | c.EPOLLHUP)) === 0 && (events & c.EPOLLOUT) !== 0)
-      return this.#connected(cfd, ufd);
-    this.#errLen[0] = 4;
-    const r = c.getsockopt(ufd, c.SOL_SOCKET, c.SO_ERROR, this.#errVal, this.#errLen);
-    if (r === 0 && this.#errVal[0] === 0 && (events & c.EPOLLOUT) !== 0) this.#connected(cfd, ufd);
-    else this.#dialFailed(cfd);
-  }
-
-  #connected(cfd: number, ufd: number): void {
-    const t = this.#t;
-    this.#disarm(cfd);
-    t.state[cfd] = RELAYING;
-    const target = t.target[cfd];
-    if (target) this.#lb.markSucceeded(target.key);
-    this.#pairs.setEvents(ufd, c.EPOLLIN);
-    this.#pairs.setEvents(cfd, c.EPOLLIN);
-  }
-
-  /** The dial failed (refused, unreachable, timed out): the next endpoint, at most dialMs.length tries. */
-  #dialFailed(cfd: number): void {
-    const t = this.#t;
-    const s = this.#services[t.svc[cfd] ?? -1];
-    this.#disarm(cfd);
-    const ufd = t.peer[cfd] ?? -1;
-    if (ufd >= 0) this.#pairs.closeFd(ufd);
-    t.peer[cfd] = -1;
-    const target = t.target[cfd];
-    if (target) this.#lb.markFailed(target.key);
-    if (!s) return this.#pairs.closePair(cfd, true);
-    Atomics.add(s.stats, STAT_DIAL_FAILURES, 1);
-    const attempt = (t.attempt[cfd] ?? 0) + 1;
-    t.attempt[cfd] = attempt;
-    if (attempt >= s.dialMs.length) return this.#pairs.closePair(cfd, true);
-    this.#dial(cfd, s);
-  }
-
-  #peerIP(fd: number): string {
-    this.#addrLen[0] = SOCKADDR_MAX;
-    if (c.getpeername(fd, this.#addr, this.#addrLen) < 0) return '';
-    return decodeSockaddr(this.#addr, this.#addrLen[0]).ip;
   }
 
   // --- relaying (relay-pairs.ts) ---
@@ -379,7 +286,7 @@ export class RelayEngine {
     const t = this.#t;
     const cfd = t.role[fd] === CLIENT ? fd : (t.peer[fd] ?? -1);
     if (t.state[cfd] !== DIALING) return this.#pairs.relay(fd, cfd, events);
-    if (fd !== cfd) this.#dialDone(fd, events);
+    if (fd !== cfd) this.#dialer.done(fd, events);
   }
 
   // --- deadlines ---
@@ -402,7 +309,7 @@ export class RelayEngine {
       if ((t.deadline[cfd] ?? 0) > now) continue;
       this.#armed.delete(cfd);
       if (t.role[cfd] === LISTENER) this.#pairs.setEvents(cfd, c.EPOLLIN);
-      else if (t.state[cfd] === DIALING) this.#dialFailed(cfd);
+      else if (t.state[cfd] === DIALING) this.#dialer.failed(cfd);
       else this.#pairs.closePair(cfd, false);
     }
   }

@@ -11,7 +11,13 @@ export const STAT_REJECTED = 2;
 export const STAT_CONNECTIONS = 3;
 /** accept4 failures for want of fds or memory (each pauses the listener). */
 export const STAT_ACCEPT_FAILURES = 4;
-export const STAT_SLOTS = 5;
+/**
+ * The listening fd + 1 while the worker holds it open (0 otherwise; cleared before it is closed):
+ * when a worker ends without its own cleanup (terminated, out of memory), the main thread closes
+ * the listener it left behind, which would otherwise hold the proxy port and queue clients.
+ */
+export const STAT_LISTEN_FD = 5;
+export const STAT_SLOTS = 6;
 
 export type ToWorker =
   | {

@@ -129,7 +129,9 @@ export class KernelRelay {
 
   #onEnded(thread: RelayThread, end: ThreadEnd): void {
     if (thread !== this.#thread || end.requested || this.#stopping) return;
-    this.#scheduleRestart(end.err, { exitCode: end.exitCode });
+    let reclaimed = 0;
+    for (const l of this.#listening.values()) if (l.reclaim()) reclaimed++;
+    this.#scheduleRestart(end.err, { exitCode: end.exitCode, reclaimedListeners: reclaimed });
   }
 
   #scheduleRestart(err: unknown, fields: Record<string, unknown>): void {

@@ -2,6 +2,7 @@
 // thread): listen, forward the balancer's endpoint changes, close, and listen again in a new worker
 // after the old one died. Counters live in a SharedArrayBuffer the worker updates, so reading them
 // needs no round trip.
+import * as c from '../../../../native/libc-sockets.ts';
 import { KubeProxyError } from '../../../errors.ts';
 import type { ServicePortName } from '../../../model/types.ts';
 import { errnoName } from '../../../netlink/errno.ts';
@@ -11,6 +12,7 @@ import {
   STAT_ACCEPTED,
   STAT_CONNECTIONS,
   STAT_DIAL_FAILURES,
+  STAT_LISTEN_FD,
   STAT_REJECTED,
   STAT_SLOTS,
 } from '../relay-control.ts';
@@ -109,6 +111,18 @@ export class KernelTcpListener {
     this.onRebound?.(port);
   }
 
+  /**
+   * After the worker ended: close the listening socket it left open when it could not clean up
+   * (terminated, out of memory), so the port is free to bind again and no client queues on it.
+   * Returns whether there was one. The worker's connections, untracked here, stay leaked.
+   */
+  reclaim(): boolean {
+    const fd = Atomics.exchange(this.#counters, STAT_LISTEN_FD, 0) - 1;
+    if (fd < 0) return false;
+    c.close(fd);
+    return true;
+  }
+
   async #bind(ip: string, port: number): Promise<Reply> {
     const service = this.#lb.service(this.name);
     const r = await this.#relay.request({
@@ -148,12 +162,16 @@ export class KernelTcpListener {
   async close(): Promise<void> {
     this.#relay.forget(this.#svc);
     // A dead worker closed (or lost) the socket already; the next one will not open it.
-    if (!this.#relay.running) return;
+    if (!this.#relay.running) {
+      this.reclaim();
+      return;
+    }
     try {
       await this.#relay.request({ op: 'close', id: this.#relay.nextId(), svc: this.#svc });
     } catch (err) {
       if (this.#relay.running) throw err;
-      // The worker died while closing: its sockets went with it, which is what close asked for.
+      // The worker died while closing: its sockets went with it (or are reclaimed here).
+      this.reclaim();
     }
   }
 }

@@ -17,6 +17,7 @@ import {
   STAT_ACCEPT_FAILURES,
   STAT_ACCEPTED,
   STAT_CONNECTIONS,
+  STAT_LISTEN_FD,
   STAT_REJECTED,
   type ToWorker,
   type FromWorker,
@@ -42,6 +43,11 @@ export interface EngineOptions {
    */
   readonly splice?: boolean;
   readonly now: () => number;
+  /**
+   * Holds the epoll fd + 1 while it is open (cleared before the close), so the main thread can
+   * close it after a worker ended without its own cleanup.
+   */
+  readonly epollSlot?: Int32Array;
   /** Tests only: lets the loop be made to throw (see RelayTestHooks). */
   readonly testHooks?: RelayTestHooks;
 }
@@ -83,6 +89,7 @@ export class RelayEngine {
     this.#o = o;
     this.#lb = new LoadBalancer({ now: o.now, failureBackoffMs: o.failureBackoffMs });
     this.#ep = c.check('epoll_create1', c.epollCreate1(c.EPOLL_CLOEXEC));
+    if (o.epollSlot) Atomics.store(o.epollSlot, 0, this.#ep + 1);
     const t = this.#t;
     this.#pairs = new RelayPairs({
       ep: this.#ep,
@@ -182,15 +189,17 @@ export class RelayEngine {
     const l = openListenSocket(m.ip, m.port);
     if (!l.ok) return this.#o.reply({ op: 'failed', id: m.id, syscall: l.syscall, errno: l.errno });
     const { fd, port } = l;
+    const stats = new Int32Array(m.stats);
     this.#services[m.svc] = {
       name: m.name,
       listenFd: fd,
-      stats: new Int32Array(m.stats),
+      stats,
       max: m.maxConnections,
       drainMs: m.drainTimeoutMs,
       dialMs: m.dialTimeoutsMs,
     };
     this.#t.open(fd, LISTENER);
+    Atomics.store(stats, STAT_LISTEN_FD, fd + 1);
     this.#t.svc[fd] = m.svc;
     if (m.service) this.#setService(m.svc, m.service.affinity, m.service.targets);
     this.#pairs.setEvents(fd, c.EPOLLIN);
@@ -231,6 +240,8 @@ export class RelayEngine {
     for (let fd = 0; fd < t.size; fd++)
       if (t.role[fd] === CLIENT && t.svc[fd] === svc) this.#pairs.closePair(fd, false);
     this.#disarm(s.listenFd);
+    // Cleared before the close: a set slot always names an fd still open (see STAT_LISTEN_FD).
+    Atomics.store(s.stats, STAT_LISTEN_FD, 0);
     this.#pairs.closeFd(s.listenFd);
     this.#lb.deleteService(s.name);
     this.#services[svc] = undefined;
@@ -238,6 +249,7 @@ export class RelayEngine {
 
   #shutdown(): void {
     for (let svc = 0; svc < this.#services.length; svc++) this.#closeService(svc);
+    if (this.#o.epollSlot) Atomics.store(this.#o.epollSlot, 0, 0);
     c.close(this.#ep);
   }
 

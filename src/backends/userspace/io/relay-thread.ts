@@ -27,6 +27,8 @@ export class RelayThread {
   readonly #port: MessageChannel['port1'];
   readonly #wakeFd: number;
   readonly #wake = new Uint8Array(8);
+  /** The worker's epoll fd + 1 while it holds it (see EngineOptions.epollSlot). */
+  readonly #epollSlot = new Int32Array(new SharedArrayBuffer(4));
   readonly #waiting = new Map<number, (r: Reply | Error) => void>();
   /** Resolves once the thread is gone, with how it ended. */
   readonly ended: Promise<ThreadEnd>;
@@ -34,13 +36,18 @@ export class RelayThread {
   #stopRequested = false;
   #err: Error | undefined;
 
-  constructor(logger: Logger, data: Omit<RelayWorkerData, 'wakeFd' | 'port'>) {
+  constructor(logger: Logger, data: Omit<RelayWorkerData, 'wakeFd' | 'port' | 'epollSlot'>) {
     this.#logger = logger;
     this.#wakeFd = c.check('eventfd', c.eventfd(0, c.EFD_CLOEXEC | c.EFD_NONBLOCK));
     new DataView(this.#wake.buffer).setBigUint64(0, 1n, true);
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    const workerData: RelayWorkerData = { ...data, wakeFd: this.#wakeFd, port: port2 };
+    const workerData: RelayWorkerData = {
+      ...data,
+      wakeFd: this.#wakeFd,
+      port: port2,
+      epollSlot: this.#epollSlot.buffer as SharedArrayBuffer,
+    };
     // Sources run as .ts (type stripping) or, built, as .js beside this file.
     const file = import.meta.url.endsWith('.ts') ? './relay-worker.ts' : './relay-worker.js';
     this.#worker = new Worker(new URL(file, import.meta.url), { workerData, transferList: [port2] });
@@ -54,6 +61,9 @@ export class RelayThread {
           done(new KubeProxyError('KP_ERR_NATIVE', 'userspace: TCP relay worker exited'));
         this.#waiting.clear();
         c.close(this.#wakeFd);
+        // Left open only by a worker that could not clean up (terminated, out of memory).
+        const ep = Atomics.exchange(this.#epollSlot, 0, 0) - 1;
+        if (ep >= 0) c.close(ep);
         resolve({ requested: this.#stopRequested, exitCode, err: this.#err });
       });
     });

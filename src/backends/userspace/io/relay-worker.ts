@@ -14,6 +14,8 @@ export interface RelayWorkerData {
   readonly bufferSize: number;
   /** splice(2) through pipes instead of recv/send (see EngineOptions.splice). */
   readonly splice: boolean;
+  /** One Int32: the engine's epoll fd + 1 while open (EngineOptions.epollSlot). */
+  readonly epollSlot: SharedArrayBuffer;
   /** Tests only (see RelayTestHooks); absent in the daemon. */
   readonly testHooks?: RelayTestHooks;
 }
@@ -37,6 +39,7 @@ try {
     failureBackoffMs: data.failureBackoffMs,
     bufferSize: data.bufferSize,
     splice: data.splice,
+    epollSlot: new Int32Array(data.epollSlot),
     ...(data.testHooks === undefined ? {} : { testHooks: data.testHooks }),
     now: () => performance.now(),
   }).run();

@@ -459,6 +459,43 @@ describe('kernel relay engine recovers from a dead worker', () => {
     expect(await served(listener.port)).toBe('a');
   });
 
+  it('Listeners: a listener moved by a restart shows its new port and is reported for the portals', async () => {
+    const bs = await backends('a', 'b');
+    const lb = new LoadBalancer({ now: () => Date.now() });
+    const rebound: [string, number][] = [];
+    const listeners = new Listeners({
+      family: 'IPv4',
+      listenIP: '127.0.0.1',
+      lb,
+      wheel: new TimerWheel(10),
+      logger: silentLogger,
+      onRebound: (name, port) => rebound.push([name, port]),
+      kernel: { restartBackoff: { baseMs: 1_000 }, testHooks: {} },
+    });
+    cleanups.push(() => listeners.closeAll());
+    const { port } = await listeners.open(NAME, 'TCP');
+    lb.setService(NAME, none, [makeTarget('127.0.0.1', bs[0]?.port ?? 0)]);
+    listeners.drainRemoved();
+    const relay = await listeners.engine();
+    if (!relay) throw new Error('no kernel engine');
+    relay.send({ op: 'crash' });
+    await until(() => relay.stats.restarts === 1);
+    // Endpoints changed while no worker runs: the re-open must carry them.
+    lb.setService(NAME, none, [makeTarget('127.0.0.1', bs[1]?.port ?? 0)]);
+    listeners.drainRemoved();
+    const squatter = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen(port, '127.0.0.1', () => resolve());
+    });
+    cleanups.push(() => new Promise((r) => squatter.close(() => r())));
+    await until(() => relay.stats.recovered === 1);
+    const now = listeners.current.get(NAME)?.port ?? 0;
+    expect(now).not.toBe(port);
+    expect(rebound).toEqual([[NAME, now]]);
+    expect(await served(now)).toBe('b');
+  });
+
   it('a worker that dies at every start is restarted after growing, bounded delays, and not after stop', async () => {
     const errors: Entry[] = [];
     const relay = new KernelRelay({

@@ -9,7 +9,7 @@ import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily, ServicePortName } from '../../../model/types.ts';
 import type { LoadBalancer } from '../load-balancer.ts';
 import type { ListenerState, ListenProtocol } from '../plan.ts';
-import type { KernelRelay, KernelTcpListener } from './kernel-relay.ts';
+import type { KernelRelay, KernelRelayOptions, KernelTcpListener } from './kernel-relay.ts';
 import { TcpRelay, type TcpRelayOptions } from './tcp-relay.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 import { UdpRelay } from './udp-relay.ts';
@@ -30,6 +30,8 @@ export interface ListenersOptions {
    * bound again): the portals must be rewritten to the new one.
    */
   readonly onRebound?: (name: ServicePortName, port: number) => void;
+  /** The kernel engine's worker restarts (defaults), and test hooks in tests. */
+  readonly kernel?: Pick<KernelRelayOptions, 'restartBackoff' | 'testHooks'>;
 }
 
 export interface Listener extends ListenerState {
@@ -97,6 +99,11 @@ export class Listeners {
     await kernel?.stop();
   }
 
+  /** The kernel engine if one was started (its restart counters; tests), else null. */
+  async engine(): Promise<KernelRelay | null> {
+    return (await this.#kernel) ?? null;
+  }
+
   /** The one kernel engine, started on first use (opens never race to start two). */
   #kernelEngine(): Promise<KernelRelay | null> {
     this.#kernel ??= this.#startKernel();
@@ -108,7 +115,11 @@ export class Listeners {
     try {
       // Loaded on first use: a platform without koffi's binary still gets the Node relay.
       const { KernelRelay } = await import('./kernel-relay.ts');
-      return new KernelRelay({ logger: this.#o.logger, failureBackoffMs: this.#o.lb.failureBackoffMs });
+      return new KernelRelay({
+        logger: this.#o.logger,
+        failureBackoffMs: this.#o.lb.failureBackoffMs,
+        ...this.#o.kernel,
+      });
     } catch (err) {
       this.#o.logger.warn({ err }, 'userspace: kernel TCP relay engine unavailable, relaying TCP with Node net');
       return null;

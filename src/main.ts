@@ -83,11 +83,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * IP families to proxy: IPv4, plus IPv6 where the kernel has it (upstream checks the same way), in
- * the modes that are dual-stack (ipvs here is IPv4 only).
+ * IP families to proxy: IPv4, plus IPv6 where the kernel has it (upstream checks the same way).
+ * Every mode is dual-stack: one proxier per family.
  */
-function familiesFor(config: ProxyConfig): IPFamily[] {
-  if (config.mode !== 'iptables' && config.mode !== 'userspace') return ['IPv4'];
+function familiesFor(_config: ProxyConfig): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 

@@ -33,7 +33,7 @@ describeWith('one iptables back-end detection per start', ['root', 'iptables'], 
   });
 
   it.each([
-    ['auto, ipvs mode: IPv4 only', 'auto', 'ipvs'],
+    ['auto, ipvs mode', 'auto', 'ipvs'],
     ['forced legacy, iptables mode', 'legacy', 'iptables'],
   ] as const)('detectRunBackend saves each back-end once (%s)', async (_label, requested, mode) => {
     const calls: string[] = [];
@@ -41,8 +41,8 @@ describeWith('one iptables back-end detection per start', ['root', 'iptables'], 
     const choice = await detectRunBackend({ config, families: ['IPv4', 'IPv6'], exec: recording(ns, calls), logger: recordingLogger() });
     expect(choice.backend).toMatch(/^(legacy|nft)$/);
     expect(calls.filter((c) => c === 'iptables-legacy-save')).toHaveLength(1);
-    // The ipvs mode writes IPv4 rules only, so IPv6 is not probed.
-    expect(calls.filter((c) => c === 'ip6tables-legacy-save')).toHaveLength(mode === 'iptables' ? 1 : 0);
+    // Every mode is dual-stack, so IPv6 is probed too, once.
+    expect(calls.filter((c) => c === 'ip6tables-legacy-save')).toHaveLength(1);
   });
 
   it('the leftover clean-up uses the detected back-end and detects nothing itself', async () => {

@@ -28,12 +28,10 @@ export interface BackendDetectDeps {
   readonly logger: Logger;
 }
 
-/** The families whose iptables the configured mode writes: userspace and ipvs write IPv4 only. */
-export function iptablesFamilies(config: ProxyConfig, families: readonly IPFamily[]): readonly IPFamily[] {
-  return config.mode === 'iptables' ? families : ['IPv4'];
-}
-
-/** The back-end for this run. Not for --dry-run, which touches nothing (not even a probe chain). */
+/**
+ * The back-end for this run, probed on every family the node has: every mode writes iptables rules
+ * for each family it proxies. Not for --dry-run, which touches nothing (not even a probe chain).
+ */
 export async function detectRunBackend(d: BackendDetectDeps): Promise<BackendChoice> {
-  return detectBackend(d.exec, d.config.iptables.backend, iptablesFamilies(d.config, d.families), d.logger);
+  return detectBackend(d.exec, d.config.iptables.backend, d.families, d.logger);
 }

@@ -7,7 +7,7 @@
 // next successful sync; it never fails a sync.
 import { otherModes, renderLeftoverCleanup, LEFTOVER_TABLES, type LeftoverMode } from '../backends/leftovers.ts';
 import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
-import { createIpvsApplier, DUMMY_DEVICE } from '../backends/ipvs/ipvs-applier.ts';
+import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { describeError, KubeProxyError } from '../errors.ts';
 import type { Logger } from '../model/logger.ts';
@@ -67,7 +67,7 @@ export function createLeftoverCleaner(d: LeftoverDeps): LeftoverCleaner {
     const ipt = createIptables(d.exec, family, backend);
     const scoped = scopedRemoval(ipt, mode, log);
     // IPVS first: its NodePort virtual servers are found through its ipsets, which go last.
-    if (mode !== 'ipvs' && family === 'IPv4') await removeIpvsState(d, ipt, scoped, log);
+    if (mode !== 'ipvs') await removeIpvsState(d, family, ipt, scoped, log);
     else await scoped();
     await sweepOtherBackend(d.exec, family, backend, log);
   };
@@ -96,7 +96,7 @@ function scopedRemoval(ipt: Iptables, keep: LeftoverMode, log: Logger): () => Pr
  * The ipvs mode's kernel state (its virtual servers, kube-ipvs0, then — through `removeRules`, so
  * the running mode's chains stay — its chains, then its ipsets). Nothing without IPVS in the kernel.
  */
-async function removeIpvsState(d: LeftoverDeps, ipt: Iptables, removeRules: () => Promise<void>, log: Logger): Promise<void> {
+async function removeIpvsState(d: LeftoverDeps, family: IPFamily, ipt: Iptables, removeRules: () => Promise<void>, log: Logger): Promise<void> {
   let ipvs: IpvsClient;
   try {
     ipvs = await IpvsClient.open();
@@ -109,10 +109,10 @@ async function removeIpvsState(d: LeftoverDeps, ipt: Iptables, removeRules: () =
     throw err;
   }
   const links = LinkClient.open();
-  const applier = createIpvsApplier({ family: 'IPv4', ipvs, links, iptables: ipt, exec: d.exec, sysctl: createSysctl(log), logger: log });
+  const applier = createIpvsApplier({ family, ipvs, links, iptables: ipt, exec: d.exec, sysctl: createSysctl(log), logger: log });
   try {
-    // No kube-ipvs0: no ipvs mode ran here (the applier's clean-up would create the link to read it).
-    if ((await links.getLink(DUMMY_DEVICE)) === null) {
+    // No kube-ipvs0 and no KUBE set of this family: no ipvs mode ran here for it.
+    if (!(await applier.hasLeftovers())) {
       await removeRules();
       return;
     }

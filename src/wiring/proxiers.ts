@@ -195,16 +195,20 @@ async function cleanupIpvs(d: { exec: Exec; logger: Logger }): Promise<void> {
   const links = LinkClient.open();
   try {
     const { backend } = await detectBackend(d.exec, 'auto', ['IPv4'], d.logger);
-    const applier = createIpvsApplier({
-      family: 'IPv4',
-      ipvs,
-      links,
-      iptables: createIptables(d.exec, 'IPv4', backend),
-      exec: d.exec,
-      sysctl: createSysctl(d.logger),
-      logger: d.logger,
-    });
-    await applier.cleanup();
+    // Both families: each removes its own virtual servers, addresses, chains and sets; the last
+    // one removes kube-ipvs0 (ipvs-applier.ts cleanup).
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      const applier = createIpvsApplier({
+        family,
+        ipvs,
+        links,
+        iptables: createIptables(d.exec, family, backend),
+        exec: d.exec,
+        sysctl: createSysctl(d.logger),
+        logger: d.logger,
+      });
+      if (await applier.hasLeftovers()) await applier.cleanup();
+    }
     d.logger.info({ backend }, 'cleanup: ipvs services, kube-ipvs0 and ipsets removed');
   } finally {
     ipvs.close();

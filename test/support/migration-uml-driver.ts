@@ -149,6 +149,8 @@ try {
     const next = startDaemon(mode);
     daemon = next;
     await waitReady(next);
+    // Every family's first sync (and its leftover clean-up), not only the first family's.
+    if (mode === 'iptables') await until('ipvs sets gone', 120_000, async () => (sh('ipset', ['list', '-n']).includes('KUBE-') ? undefined : true));
     out[`${mode}${i + 1}`] = kernel();
     out[`counts${i + 1}`] = loads.map((l) => l.count());
     await moreRequests(loads, 50);

@@ -6,12 +6,12 @@
 // ports' chains are written (KEP-3453).
 import { describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
-import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
+import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/types.ts';
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { JumpRule, RulesApplier } from './iptables-applier.ts';
 import type { RenderOptions } from './options.ts';
-import { conntrackWork, type ConntrackTask, type UdpServiceMemo, udpServiceMemo } from './proxier-conntrack.ts';
+import { UdpConntrackCleaner } from '../conntrack-work.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
@@ -57,14 +57,15 @@ export class IptablesProxier<M> implements Proxier {
   #memo: M | undefined;
   #needFull = true;
   #lastCanaryCheck = Number.NEGATIVE_INFINITY;
-  /** UDP service ports as of the last successful sync (for conntrack clean-up of removed ones). */
-  #udp: Map<ServicePortName, UdpServiceMemo> | undefined;
+  /** UDP flows to delete after each successful sync (upstream pkg/proxy/conntrack cleanup.go). */
+  readonly #udp: UdpConntrackCleaner;
   /** Restore failures so far (also fed to metrics). */
   restoreFailures = 0;
 
   constructor(options: IptablesProxierOptions<M>) {
     this.#o = options;
     this.family = options.family;
+    this.#udp = new UdpConntrackCleaner({ family: options.family, logger: options.logger, ...(options.conntrack ? { conntrack: options.conntrack } : {}) });
   }
 
   /** Whether the next sync will be full (for tests and logs). */
@@ -73,6 +74,17 @@ export class IptablesProxier<M> implements Proxier {
   }
 
   async sync(state: ProxyState): Promise<SyncResult> {
+    try {
+      return await this.#sync(state);
+    } catch (err) {
+      // The change tracker has handed this state over: keep its removed UDP endpoints for the
+      // clean-up after the next successful sync.
+      this.#udp.syncFailed(state);
+      throw err;
+    }
+  }
+
+  async #sync(state: ProxyState): Promise<SyncResult> {
     const { applier, logger } = this.#o;
     if (!this.#needFull && (await this.#canaryGone())) {
       logger.warn({ family: this.family }, 'canary chain missing: tables were flushed, doing a full sync');
@@ -105,7 +117,7 @@ export class IptablesProxier<M> implements Proxier {
     }
     this.#memo = out.memo;
     this.#needFull = false;
-    await this.#cleanConntrack(state);
+    await this.#udp.afterSync(state);
     return {
       kind: out.stats.full ? 'full' : 'partial',
       counts: {
@@ -121,6 +133,7 @@ export class IptablesProxier<M> implements Proxier {
     await this.#o.applier.cleanup();
     this.#memo = undefined;
     this.#needFull = true;
+    this.#udp.reset();
   }
 
   #now(): number {
@@ -133,26 +146,6 @@ export class IptablesProxier<M> implements Proxier {
     if (now - this.#lastCanaryCheck < interval) return false;
     this.#lastCanaryCheck = now;
     return !(await this.#o.applier.canaryPresent());
-  }
-
-  /** Conntrack failures are logged, never fail the sync: the rules are already in place. */
-  async #cleanConntrack(state: ProxyState): Promise<void> {
-    const previous = this.#udp;
-    const current = new Map<ServicePortName, UdpServiceMemo>();
-    for (const svc of state.services.values()) {
-      if (svc.protocol === 'UDP') current.set(svc.name, udpServiceMemo(svc, state.endpoints.get(svc.name) ?? []));
-    }
-    this.#udp = current;
-    const ct = this.#o.conntrack;
-    if (ct === undefined) return;
-    const tasks: ConntrackTask[] = conntrackWork(state, previous, current);
-    for (const t of tasks) {
-      try {
-        await ct.clear(this.family, 'UDP', t.filter);
-      } catch (err) {
-        this.#o.logger.error({ family: this.family, service: t.service, filter: t.filter, err }, 'conntrack clean-up failed');
-      }
-    }
   }
 }
 

@@ -28,7 +28,9 @@ const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'legacy,nft').split(',') as ('legacy' | 'nft')[];
-const AGENT_FLAGS = (process.env.BENCH_AGENT_FLAGS ?? '').split(' ').filter((f) => f !== '');
+// The proxier process runs with the Node flags the image sets (Dockerfile NODE_OPTIONS);
+// BENCH_AGENT_FLAGS='' measures Node's defaults instead.
+const AGENT_FLAGS = (process.env.BENCH_AGENT_FLAGS ?? '--max-semi-space-size=2').split(' ').filter((f) => f !== '');
 const PREFIX = `kpt-bench-${process.pid}`;
 const namespaces = new Set<string>();
 const agents = new Set<ChildProcess>();

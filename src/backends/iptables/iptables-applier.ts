@@ -139,7 +139,7 @@ export function createDryRunApplier(family: IPFamily, write: (text: string) => v
       // Dry-run keeps every payload whole (for --dry-run output and tests).
       const text = typeof payload === 'string' ? payload : [...payload].join('');
       payloads.push(text);
-      write(`# ${family} iptables-restore --noflush --counters\n${text}`);
+      write(`# ${family} ${family === 'IPv6' ? 'ip6tables' : 'iptables'}-restore --noflush --counters\n${text}`);
     },
     async cleanup() {
       write(`# ${family} cleanup: every KUBE-* chain and the rules jumping to them would be removed\n`);

@@ -443,7 +443,7 @@ describe('kernel relay engine recovers from a dead worker', () => {
     cleanups.push(() => relay.stop());
     const listener = relay.listener(NAME, lb);
     const port = await listener.listen('127.0.0.1');
-    const moved: number[] = [];
+    const moved: (number | undefined)[] = [];
     listener.onRebound = (p) => moved.push(p);
     relay.send({ op: 'crash' });
     await until(() => relay.stats.restarts === 1);
@@ -462,7 +462,7 @@ describe('kernel relay engine recovers from a dead worker', () => {
   it('Listeners: a listener moved by a restart shows its new port and is reported for the portals', async () => {
     const bs = await backends('a', 'b');
     const lb = new LoadBalancer({ now: () => Date.now() });
-    const rebound: [string, number][] = [];
+    const rebound: [string, number | undefined][] = [];
     const listeners = new Listeners({
       family: 'IPv4',
       listenIP: '127.0.0.1',

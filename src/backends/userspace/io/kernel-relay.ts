@@ -170,6 +170,11 @@ export class KernelRelay {
         await l.reopen();
       } catch (err) {
         this.#logger.error({ err, service: l.name }, 'userspace: re-opening the listener in the new TCP relay worker failed');
+        // Died again meanwhile: the next restart retries it. Otherwise it is dropped, and its
+        // owner (Listeners) lets the next sync open a new one.
+        if (thread !== this.#thread || !thread.alive) return;
+        this.#listening.delete(svc);
+        l.onRebound?.(undefined);
       }
     }
     if (thread !== this.#thread || !thread.alive) return;

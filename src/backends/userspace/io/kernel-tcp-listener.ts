@@ -45,8 +45,12 @@ export class KernelTcpListener {
     /** accept4 failures for want of fds or memory, each followed by a pause of the listener. */
     readonly acceptFailures: number;
   };
-  /** Called when a new worker could not bind the old port and listens on `port` instead. */
-  onRebound: ((port: number) => void) | undefined;
+  /**
+   * Called when a new worker could not bind the old port and listens on `port` instead, or with
+   * undefined when it could not listen at all (the listener is then dropped: the next sync opens
+   * a new one).
+   */
+  onRebound: ((port: number | undefined) => void) | undefined;
 
   constructor(
     relay: KernelRelay,

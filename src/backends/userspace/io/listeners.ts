@@ -27,9 +27,10 @@ export interface ListenersOptions {
   readonly tcpEngine?: 'kernel' | 'node';
   /**
    * A listener moved to another port (its relay worker was restarted and the old port could not be
-   * bound again): the portals must be rewritten to the new one.
+   * bound again), or is gone (port undefined: it could not listen again; the next sync opens it):
+   * the portals must be rewritten.
    */
-  readonly onRebound?: (name: ServicePortName, port: number) => void;
+  readonly onRebound?: (name: ServicePortName, port: number | undefined) => void;
   /** The kernel engine's worker restarts (defaults), and test hooks in tests. */
   readonly kernel?: Pick<KernelRelayOptions, 'restartBackoff' | 'testHooks'>;
 }
@@ -74,7 +75,8 @@ export class Listeners {
     if ('onRebound' in relay)
       relay.onRebound = (moved) => {
         if (this.#open.get(name)?.relay !== relay) return;
-        this.#open.set(name, { protocol, port: moved, relay });
+        if (moved === undefined) this.#open.delete(name);
+        else this.#open.set(name, { protocol, port: moved, relay });
         o.onRebound?.(name, moved);
       };
     return listener;

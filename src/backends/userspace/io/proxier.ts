@@ -63,9 +63,9 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     ...(o.udpIdleTimeoutMs === undefined ? {} : { udpIdleTimeoutMs: o.udpIdleTimeoutMs }),
     ...(o.tcp === undefined ? {} : { tcp: o.tcp }),
     onRebound: (name, port) => {
-      // A restarted TCP relay worker could not bind the old proxy port: the portals still point
-      // there, so the next sync must rewrite them.
-      log.warn({ service: name, proxyPort: port }, 'userspace: listener moved to a new proxy port');
+      // A restarted TCP relay worker could not bind the old proxy port (or none): the portals
+      // still point there, so the next sync must rewrite them (and open the listener again).
+      log.warn({ service: name, proxyPort: port ?? null }, 'userspace: listener moved to a new proxy port');
       lastOk = false;
     },
   });

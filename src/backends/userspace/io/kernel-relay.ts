@@ -116,13 +116,14 @@ export class KernelRelay {
 
   #spawn(): RelayThread {
     const o = this.#o;
+    // Before the start, which may throw: a start that fails counts as a run of no time.
+    this.#startedAt = performance.now();
     const thread = new RelayThread(o.logger, {
       failureBackoffMs: o.failureBackoffMs,
       bufferSize: o.bufferSize ?? 64 * 1024,
       splice: o.splice ?? false,
       ...(o.testHooks === undefined ? {} : { testHooks: o.testHooks }),
     });
-    this.#startedAt = performance.now();
     void thread.ended.then((end) => this.#onEnded(thread, end));
     return thread;
   }
@@ -150,6 +151,8 @@ export class KernelRelay {
       'userspace: TCP relay worker died, restarting it',
     );
     this.#timer = setTimeout(() => void this.#restart(), delayMs);
+    // As the worker: the daemon's lifetime is decided elsewhere.
+    this.#timer.unref();
   }
 
   async #restart(): Promise<void> {

@@ -79,6 +79,20 @@ function churn(tag: string): void {
   server.update('Node', { ...node, metadata: { ...node.metadata, labels: { tag } } });
 }
 
+
+/** A directory with `token` and a `kubeconfig` that authenticates with it (kubeadm's tokenFile form). */
+function tokenFileKubeconfig(url: string, token: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kpt-api-token-'));
+  writeFileSync(join(dir, 'token'), `${token}\n`);
+  writeFileSync(join(dir, 'kubeconfig'), [
+    'apiVersion: v1', 'kind: Config',
+    `clusters: [{ name: c, cluster: { server: "${url}" } }]`,
+    'users: [{ name: kube-proxy, user: { tokenFile: token } }]',
+    'contexts: [{ name: x, context: { cluster: c, user: kube-proxy } }]', 'current-context: x', '',
+  ].join('\n'));
+  return dir;
+}
+
 describe('ApiSource against the test API server', () => {
   it('delivers the initial list with the label and field selectors, then synced', async () => {
     const { sink } = await boot();
@@ -204,14 +218,7 @@ describe('ApiSource against the test API server', () => {
     server = new TestApiServer({ token: 'tok-123' });
     await server.start();
     server.create('Service', svc('web'));
-    const dir = mkdtempSync(join(tmpdir(), 'kpt-api-source-'));
-    writeFileSync(join(dir, 'token'), 'tok-123\n');
-    writeFileSync(join(dir, 'kubeconfig'), [
-      'apiVersion: v1', 'kind: Config',
-      `clusters: [{ name: c, cluster: { server: "${server.url}" } }]`,
-      'users: [{ name: kube-proxy, user: { tokenFile: token } }]',
-      'contexts: [{ name: x, context: { cluster: c, user: kube-proxy } }]', 'current-context: x', '',
-    ].join('\n'));
+    const dir = tokenFileKubeconfig(server.url, 'tok-123');
     const sink = new RecordingSink();
     source = new ApiSource({ client: createKubeClient(loadKubeConfig({ kubeconfig: join(dir, 'kubeconfig') })), nodeName: 'n', log, timing: fast });
     await source.start(sink);
@@ -264,14 +271,7 @@ describe('ApiSource against the test API server', () => {
     server = new TestApiServer({ token: 'tok-1', bookmarkIntervalMs: 200 });
     await server.start();
     server.create('Service', svc('web'));
-    const dir = mkdtempSync(join(tmpdir(), 'kpt-api-rotate-'));
-    writeFileSync(join(dir, 'token'), 'tok-1\n');
-    writeFileSync(join(dir, 'kubeconfig'), [
-      'apiVersion: v1', 'kind: Config',
-      `clusters: [{ name: c, cluster: { server: "${server.url}" } }]`,
-      'users: [{ name: kube-proxy, user: { tokenFile: token } }]',
-      'contexts: [{ name: x, context: { cluster: c, user: kube-proxy } }]', 'current-context: x', '',
-    ].join('\n'));
+    const dir = tokenFileKubeconfig(server.url, 'tok-1');
     // A frozen clock: the once-a-minute re-read never comes due, so only the 401 can trigger one.
     const kc = loadKubeConfig({ kubeconfig: join(dir, 'kubeconfig'), now: () => 0 });
     const sink = new RecordingSink();

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { HEALTHZ, METRICS, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
 import { execIn, spawnIn, type NsProcess } from './support/netns.ts';
+import { webNodePortManifest } from './support/migration-manifests.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, type Topology } from './support/topology.ts';
 
@@ -43,27 +44,7 @@ async function moreRequests(loads: readonly Load[], n: number): Promise<void> {
   }
 }
 
-const manifest = (pods: readonly string[]): string => `apiVersion: v1
-kind: Service
-metadata: { name: web, namespace: default }
-spec:
-  type: NodePort
-  clusterIP: 10.96.0.10
-  clusterIPs: [10.96.0.10]
-  ipFamilies: [IPv4]
-  ports: [{ name: http, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080 }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-1
-  namespace: default
-  labels: { kubernetes.io/service-name: web }
-addressType: IPv4
-endpoints:
-${pods.map((ip) => `  - { addresses: [${ip}], conditions: { ready: true, serving: true, terminating: false }, nodeName: ${NODE} }`).join('\n')}
-ports: [{ name: http, port: 8080, protocol: TCP }]
-`;
+const manifest = (pods: readonly string[]): string => webNodePortManifest(NODE, pods);
 
 describeWith('mode switch iptables -> userspace -> userspace -> iptables under load', ['root', 'iptables'], () => {
   let topo: Topology;

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../../src/errors.ts';
+import { webNodePortManifest } from './migration-manifests.ts';
 import { execIn, spawnIn, type NsProcess } from './netns.ts';
 import { buildUmlNode } from './uml-node.ts';
 
@@ -45,27 +46,7 @@ await execIn(client, 'sysctl', ['-w', 'net.ipv4.ip_local_port_range=1024 65000']
 // The cluster: one NodePort Service with both pods.
 const manifests = join(dirname(resultFile), 'manifests');
 mkdirSync(manifests, { recursive: true });
-writeFileSync(join(manifests, 'web.yaml'), `apiVersion: v1
-kind: Service
-metadata: { name: web, namespace: default }
-spec:
-  type: NodePort
-  clusterIP: 10.96.0.10
-  clusterIPs: [10.96.0.10]
-  ipFamilies: [IPv4]
-  ports: [{ name: http, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080 }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-1
-  namespace: default
-  labels: { kubernetes.io/service-name: web }
-addressType: IPv4
-endpoints:
-${pods.map((p) => `  - { addresses: [${p.ip}], conditions: { ready: true, serving: true, terminating: false }, nodeName: ${NODE} }`).join('\n')}
-ports: [{ name: http, port: 8080, protocol: TCP }]
-`);
+writeFileSync(join(manifests, 'web.yaml'), webNodePortManifest(NODE, pods.map((p) => p.ip)));
 
 interface Daemon { child: ChildProcess; log: () => string; exited: Promise<number | string> }
 function startDaemon(mode: string): Daemon {

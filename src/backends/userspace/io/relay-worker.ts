@@ -1,7 +1,7 @@
 // The kernel relay engine's thread (started by kernel-relay.ts): it blocks in epoll_wait, which
 // is why it is not the daemon's main thread. Control messages arrive on `port` and are read
 // synchronously when the main thread's eventfd write wakes the loop.
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { isMainThread, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from '../relay-control.ts';
 import { RelayEngine } from './relay-engine.ts';
 
@@ -29,20 +29,25 @@ export interface RelayTestHooks {
   readonly crashOnStart?: boolean;
 }
 
-const data = workerData as RelayWorkerData;
-const reply = (m: FromWorker): void => parentPort?.postMessage(m);
-try {
-  new RelayEngine({
-    wakeFd: data.wakeFd,
-    receive: () => receiveMessageOnPort(data.port)?.message as ToWorker | undefined,
-    reply,
-    failureBackoffMs: data.failureBackoffMs,
-    bufferSize: data.bufferSize,
-    splice: data.splice,
-    epollSlot: new Int32Array(data.epollSlot),
-    ...(data.testHooks === undefined ? {} : { testHooks: data.testHooks }),
-    now: () => performance.now(),
-  }).run();
-} finally {
-  data.port.close();
+function run(data: RelayWorkerData): void {
+  const reply = (m: FromWorker): void => parentPort?.postMessage(m);
+  try {
+    new RelayEngine({
+      wakeFd: data.wakeFd,
+      receive: () => receiveMessageOnPort(data.port)?.message as ToWorker | undefined,
+      reply,
+      failureBackoffMs: data.failureBackoffMs,
+      bufferSize: data.bufferSize,
+      splice: data.splice,
+      epollSlot: new Int32Array(data.epollSlot),
+      ...(data.testHooks === undefined ? {} : { testHooks: data.testHooks }),
+      now: () => performance.now(),
+    }).run();
+  } finally {
+    data.port.close();
+  }
 }
+
+// Only as the relay thread: imported anywhere else (the image's module check, a tool) it does nothing.
+const data = workerData as RelayWorkerData | null;
+if (!isMainThread && data !== null) run(data);

@@ -118,7 +118,7 @@ describeWith('iptables probe and built-in jumps', ['root', 'iptables'], () => {
       // Later full syncs: one process, the restore itself, with the checks inside.
       calls.length = 0;
       await fullSync('-A KUBE-SERVICES -d 10.96.0.2/32 -j RETURN');
-      expect(calls).toEqual([`iptables-${backend}-restore --noflush --counters -w 5`]);
+      expect(calls).toEqual([`iptables-${backend}-restore --noflush --counters -w`]);
       expect(await ruleset(ns, backend)).toBe(first.replace('10.96.0.1/32', '10.96.0.2/32'));
       // Someone deletes a jump and the mangle canary: the checked restore fails before committing
       // nat, ensureBuiltins repairs, the payload goes in.

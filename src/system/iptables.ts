@@ -15,6 +15,15 @@ export type XtablesBackend = 'legacy' | 'nft';
  * poll interval is deprecated since iptables 1.8.8 (which warns on every call), so it is not passed.
  */
 const WAIT_ARGS = ['-w', '5'] as const;
+/**
+ * A restore waits for the lock without iptables' own timer: iptables-legacy-restore 1.8.9 with
+ * `-w N` arms alarm(N) when it takes the lock and never disarms it, so N seconds later SIGALRM
+ * interrupts whatever read of stdin is blocked then; fgets takes the EINTR for end of input and the
+ * restore fails with "COMMIT expected". A payload streamed while it is rendered (as ours is) meets
+ * that on any restore longer than N s (10k Services: half way through). The exec timeout bounds the
+ * wait instead. (`-w` alone is "wait forever": no alarm.)
+ */
+export const RESTORE_WAIT_ARGS = ['-w'] as const;
 const TIMEOUT_MS = 60_000;
 /**
  * iptables-nft-restore slows down faster than linearly with the number of chains: a full payload
@@ -128,7 +137,7 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
   };
   const restoreWith = async (flags: readonly string[], payload: RestoreInput): Promise<void> => {
     try {
-      await exec(bin.restore, [...flags, ...WAIT_ARGS], { input: payload, timeoutMs: RESTORE_TIMEOUT_MS });
+      await exec(bin.restore, [...flags, ...RESTORE_WAIT_ARGS], { input: payload, timeoutMs: RESTORE_TIMEOUT_MS });
     } catch (err) {
       if (err instanceof ExecError) throw new RestoreError(err, payload);
       throw err;

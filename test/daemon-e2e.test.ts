@@ -7,13 +7,14 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
   HEALTHZ,
   METRICS,
   httpGetIn,
   metricValue,
   pollUntil,
+  registerDaemonSuiteTeardown,
   runDaemonOnce,
   startDaemon,
   usePrivateXtablesLock,
@@ -84,16 +85,7 @@ function commonSetup(extraFlags: readonly string[]) {
     ctx.daemon = startDaemon(ctx.topo.node(NODE).ns, flags());
     await waitReady(ctx.daemon);
   }, 120_000);
-  afterEach(({ task }) => {
-    // The daemon's log is the first thing to read when a test here fails.
-    if (task.result?.state === 'fail' && ctx.daemon) console.error(`kube-proxy-ts output (last 6000 chars):\n${ctx.daemon.output().slice(-6000)}`);
-  });
-  afterAll(async () => {
-    await ctx.daemon?.stop();
-    await ctx.topo?.teardown();
-    if (ctx.dir !== '') rmSync(ctx.dir, { recursive: true, force: true });
-    restoreLock?.();
-  });
+  registerDaemonSuiteTeardown(ctx, () => restoreLock);
   const topo = (): Topology => {
     if (!ctx.topo) throw new Error('topology not built');
     return ctx.topo;

@@ -375,14 +375,15 @@ describe('kernel relay engine recovers from a dead worker', () => {
     return r.ok ? firstLine(r.text) : 'failed';
   }
 
-  async function setup(errors: Entry[]) {
-    const bs = await backends('a', 'b');
+  /** A relay with test hooks serving NAME over `names`' backends; `baseMs` is the first restart delay. */
+  async function setup(errors: Entry[], { names = ['a', 'b'], affinity = { type: 'ClientIP', timeoutSeconds: 60 } as SessionAffinity, baseMs = 20 } = {}) {
+    const bs = await backends(...names);
     const lb = new LoadBalancer({ now: () => Date.now() });
-    lb.setService(NAME, { type: 'ClientIP', timeoutSeconds: 60 }, bs.map((b) => makeTarget('127.0.0.1', b.port)));
+    lb.setService(NAME, affinity, bs.map((b) => makeTarget('127.0.0.1', b.port)));
     const relay = new KernelRelay({
       logger: recordingLogger(errors),
       failureBackoffMs: lb.failureBackoffMs,
-      restartBackoff: { baseMs: 20 },
+      restartBackoff: { baseMs },
       testHooks: {},
     });
     cleanups.push(() => relay.stop());
@@ -430,19 +431,8 @@ describe('kernel relay engine recovers from a dead worker', () => {
 
   it('a port taken while the worker was down: the listener moves to a new port and reports it', async () => {
     const errors: Entry[] = [];
-    const bs = await backends('a');
-    const lb = new LoadBalancer({ now: () => Date.now() });
-    lb.setService(NAME, none, [makeTarget('127.0.0.1', bs[0]?.port ?? 0)]);
     // A long first delay: the test takes the port between the death and the restart.
-    const relay = new KernelRelay({
-      logger: recordingLogger(errors),
-      failureBackoffMs: lb.failureBackoffMs,
-      restartBackoff: { baseMs: 1_000 },
-      testHooks: {},
-    });
-    cleanups.push(() => relay.stop());
-    const listener = relay.listener(NAME, lb);
-    const port = await listener.listen('127.0.0.1');
+    const { relay, listener, port } = await setup(errors, { names: ['a'], affinity: none, baseMs: 1_000 });
     const moved: (number | undefined)[] = [];
     listener.onRebound = (p) => moved.push(p);
     relay.send({ op: 'crash' });

@@ -6,7 +6,9 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach } from 'vitest';
 import { execIn, spawnIn, type NsProcess } from './netns.ts';
+import type { Topology } from './topology.ts';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 export const DAEMON_BIN = here('../../bin/kube-proxy-ts.js');
@@ -116,4 +118,28 @@ export function metricValue(text: string, name: string): number | undefined {
     if (m && (m[1] === name || `${m[1]}${m[2] ?? ''}` === name)) return Number(m[3]);
   }
   return undefined;
+}
+
+/** What a suite running one daemon in a topology holds (set in its beforeAll). */
+export interface DaemonSuiteContext {
+  topo: Topology | undefined;
+  dir: string;
+  daemon: Daemon | undefined;
+}
+
+/**
+ * The teardown of such a suite: the daemon's log printed when a test fails (the first thing to read
+ * then), and afterwards the daemon stopped, the topology torn down, the manifests directory removed
+ * and the xtables lock restored (`restoreLock` is read at teardown: beforeAll sets it).
+ */
+export function registerDaemonSuiteTeardown(ctx: DaemonSuiteContext, restoreLock: () => (() => void) | undefined): void {
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail' && ctx.daemon) console.error(`kube-proxy-ts output (last 6000 chars):\n${ctx.daemon.output().slice(-6000)}`);
+  });
+  afterAll(async () => {
+    await ctx.daemon?.stop();
+    await ctx.topo?.teardown();
+    if (ctx.dir !== '') rmSync(ctx.dir, { recursive: true, force: true });
+    restoreLock()?.();
+  });
 }

@@ -3,11 +3,11 @@
 // 8080/TCP and 5353/UDP), a temporary --manifests directory from ipv6-manifests.ts, and the real
 // daemon in node-a on one iptables back-end, ready once its IPv6 proxier has written the Services.
 // Call inside a describe: it registers the hooks and returns accessors.
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { HEALTHZ, METRICS, pollUntil, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './daemon.ts';
+import { beforeAll } from 'vitest';
+import { HEALTHZ, METRICS, pollUntil, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './daemon.ts';
 import { dualStackManifests, SVC } from './ipv6-manifests.ts';
 import { execIn } from './netns.ts';
 import { buildTopology, sysctlIn, type PodHandle, type Topology } from './topology.ts';
@@ -80,15 +80,6 @@ export function dualStackDaemon(backend: 'legacy' | 'nft'): DualStackDaemon {
       (await save(`ip6tables-${backend}-save`, 'nat')).includes(`${SVC.web}/128`) ? true : undefined,
     );
   }, 120_000);
-  afterEach(({ task }) => {
-    // The daemon's log is the first thing to read when a test here fails.
-    if (task.result?.state === 'fail' && ctx.daemon) console.error(`kube-proxy-ts output (last 6000 chars):\n${ctx.daemon.output().slice(-6000)}`);
-  });
-  afterAll(async () => {
-    await ctx.daemon?.stop();
-    await ctx.topo?.teardown();
-    if (ctx.dir !== '') rmSync(ctx.dir, { recursive: true, force: true });
-    restoreLock?.();
-  });
+  registerDaemonSuiteTeardown(ctx, () => restoreLock);
   return { ctx, topo, flags, nodeNs, client: () => topo().pod('client-a'), save };
 }

@@ -14,7 +14,7 @@
 // Run: `npm run bench -- userspace` (root). BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (4000),
 // BENCH_BEFORE, BENCH_RELAY_FLAGS, BENCH_ONLY, BENCH_SOCAT_IDLE, BENCH_SPLICE (below), BENCH_RELAY_BUFFER
 // (bench/userspace-relay.ts).
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmtRange, median, table } from './stats.ts';
@@ -173,7 +173,17 @@ async function wrk(port: number, seconds: number): Promise<Crr> {
   };
 }
 
-type Sample = Record<'bulk' | 'rate' | 'p50' | 'p99' | 'cpu' | 'rss' | 'rssMarginal' | 'errors', number>;
+type Sample = Record<'bulk' | 'rate' | 'p50' | 'p99' | 'cpu' | 'rss' | 'rssMarginal' | 'errors' | 'conns' | 'fdLeak', number>;
+
+/** Open file descriptors of a process (threads share the table; NaN if it cannot be read). */
+function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch (err) {
+    console.error(`fd count of ${pid}: ${String(err)}`);
+    return Number.NaN;
+  }
+}
 
 async function load(args: string[]): Promise<Record<string, number>> {
   return JSON.parse((await output([node, here('./userspace-load.ts'), ...args], LOAD_CPU)).trim()) as Record<
@@ -188,12 +198,19 @@ async function traffic(s: Subject): Promise<Omit<Sample, 'rss' | 'rssMarginal'>>
   try {
     await settle(300);
     const pid = proxy.pid ?? 0;
-    await wrk(s.ports[1], 1); // warm-up: JIT, socket caches, HAProxy pools
+    const warm = await wrk(s.ports[1], 1); // warm-up: JIT, socket caches, HAProxy pools
+    await settle(300);
+    // No fd leak: what is open once every connection of the run has ended, against before it.
+    const fds0 = fdCount(pid);
     const bulk = await load(['bulk', String(s.ports[0]), String(SECONDS), '2']);
     const c0 = cpuMicros(pid);
     const crr = await wrk(s.ports[1], SECONDS);
     const cpu = (cpuMicros(pid) - c0) / Math.max(1, crr.requests);
+    await settle(500);
+    const fdLeak = fdCount(pid) - fds0;
     return {
+      conns: warm.requests + crr.requests,
+      fdLeak,
       bulk: bulk.mbps ?? Number.NaN,
       rate: crr.rate,
       p50: crr.p50,
@@ -305,6 +322,7 @@ function report(samples: Map<string, Sample[]>, direct: number[]): void {
     'B/idle pair',
     'marginal B/pair',
     'errors',
+    'fds left after (conns)',
   ];
   const rows = [...samples].map(([name, xs]) => [
     name,
@@ -320,8 +338,9 @@ function report(samples: Map<string, Sample[]>, direct: number[]): void {
     col(xs, 'rss'),
     col(xs, 'rssMarginal'),
     String(xs.reduce((a, x) => a + x.errors, 0)),
+    `${Math.max(...xs.map((x) => x.fdLeak))} (${xs.reduce((a, x) => a + x.conns, 0)})`,
   ]);
-  rows.push(['direct to backend (no proxy)', '', '', fmtRange(direct), '', '', '', '', '', '', '', '', '']);
+  rows.push(['direct to backend (no proxy)', '', '', fmtRange(direct), '', '', '', '', '', '', '', '', '', '']);
   table(head, rows);
   console.log(
     'targets: bulk ≥ 0.95× haproxy, CRR ≥ 0.9× haproxy, p99 ≤ 1.5× haproxy, ≤ 4096 B RSS per idle pair',

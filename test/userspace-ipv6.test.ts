@@ -2,15 +2,15 @@
 // ip6tables portals, listeners on ::). A dual-stack node runs one Proxier per family side by side,
 // as the daemon does: each family's portals, listeners and NodePort claims must not disturb the
 // other's. Underlay 2001:db8:0:2::/64, pods fd00:10:244:i::/64, services fd00:10:96::/112.
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { endpoint, servicePort } from '../src/model/testing/fixtures.ts';
 import type { Endpoint, IPFamily, ServicePort } from '../src/model/types.ts';
 import type { NsProcess } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
+import { runnerSender, USERSPACE_RUNNER } from './support/userspace-runner-client.ts';
 import { buildTopology, execIn, spawnIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
 
-const RUNNER = fileURLToPath(new URL('./support/userspace-proxy-runner.ts', import.meta.url));
+const RUNNER = USERSPACE_RUNNER;
 
 function svc(family: IPFamily, name: string, over: Partial<ServicePort> & { clusterIP: string }): ServicePort {
   return servicePort('default', name.split(':')[0] ?? name, { name: `default/${name}`, family, ...over });
@@ -28,16 +28,11 @@ async function bindIn(ns: string, proto: 'tcp' | 'udp', ip: string, port: number
 
 interface Runner {
   readonly p: NsProcess;
-  seq: number;
+  readonly send: (cmd: object) => Promise<string>;
 }
 
-async function send(r: Runner, cmd: object): Promise<string> {
-  const id = ++r.seq;
-  r.p.write(`${JSON.stringify(cmd)}\n`);
-  const line = await r.p.waitForLine((l) => l.startsWith(`ok ${id} `) || l.startsWith(`error ${id} `), 60_000);
-  if (line.startsWith('error')) throw new Error(line);
-  return line.slice(`ok ${id} `.length);
-}
+const send = (r: Runner, cmd: object): Promise<string> => r.send(cmd);
+const runner = (p: NsProcess): Runner => ({ p, send: runnerSender(p) });
 
 describeWith('userspace mode on IPv6 (dual-stack node) in namespaces', ['root', 'iptables'], () => {
   let topo: Topology;
@@ -64,8 +59,8 @@ describeWith('userspace mode on IPv6 (dual-stack node) in namespaces', ['root', 
       'default/web:http': [ep(ip6('pod-a'), 80, 'node-1'), ep(ip6('pod-b'), 80, 'node-2')],
       'default/dns:dns': [ep(ip6('pod-a'), 53, 'node-1'), ep(ip6('pod-b'), 53, 'node-2')],
     };
-    v4 = { p: spawnIn(n1.ns, process.execPath, [RUNNER, n1.ip, 'IPv4'], { stdin: true }), seq: 0 };
-    v6 = { p: spawnIn(n1.ns, process.execPath, [RUNNER, n1.ip6 ?? '', 'IPv6'], { stdin: true }), seq: 0 };
+    v4 = runner(spawnIn(n1.ns, process.execPath, [RUNNER, n1.ip, 'IPv4'], { stdin: true }));
+    v6 = runner(spawnIn(n1.ns, process.execPath, [RUNNER, n1.ip6 ?? '', 'IPv6'], { stdin: true }));
     await v4.p.waitForLine((l) => l === 'ready');
     await v6.p.waitForLine((l) => l === 'ready');
     await send(v4, { op: 'sync', services: [web4], endpoints: { 'default/web:http': [ep(topo.pod('pod-b').ip, 80, 'node-2')] } });

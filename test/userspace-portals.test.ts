@@ -1,14 +1,14 @@
 // The userspace mode end to end, in namespaces: the Proxier runs inside node-1, its portal rules
 // REDIRECT/DNAT service addresses to its listeners, and it relays to pods on both nodes.
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { endpoint, servicePort } from '../src/model/testing/fixtures.ts';
 import type { Endpoint, ServicePort } from '../src/model/types.ts';
 import { type NsProcess } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
+import { runnerSender, USERSPACE_RUNNER } from './support/userspace-runner-client.ts';
 import { buildTopology, ECHO_SERVER, execIn, spawnIn, tally, tcpRequest, udpRequest, type Topology } from './support/topology.ts';
 
-const RUNNER = fileURLToPath(new URL('./support/userspace-proxy-runner.ts', import.meta.url));
+const RUNNER = USERSPACE_RUNNER;
 
 function svc(over: Partial<ServicePort> & { name: string; clusterIP: string }): ServicePort {
   return servicePort('default', over.name.split('/')[1]?.split(':')[0] ?? 'svc', over);
@@ -30,15 +30,8 @@ async function bindIn(ns: string, proto: 'tcp' | 'udp', ip: string, port: number
 describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
   let topo: Topology;
   let proxy: NsProcess;
-  let seq = 0;
+  let send: (cmd: object) => Promise<string>;
 
-  async function send(cmd: object): Promise<string> {
-    const id = ++seq;
-    proxy.write(`${JSON.stringify(cmd)}\n`);
-    const line = await proxy.waitForLine((l) => l.startsWith(`ok ${id} `) || l.startsWith(`error ${id} `), 60_000);
-    if (line.startsWith('error')) throw new Error(line);
-    return line.slice(`ok ${id} `.length);
-  }
 
   const web = svc({ name: 'default/web', clusterIP: '10.96.0.10', nodePort: 30080 });
   const dns = svc({ name: 'default/dns', clusterIP: '10.96.0.53', protocol: 'UDP', port: 53, nodePort: 30053 });
@@ -59,6 +52,7 @@ describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
       'default/dns': [ep(a.ip, 53, 'node-1'), ep(b.ip, 53, 'node-2')],
     };
     proxy = spawnIn(topo.node('node-1').ns, process.execPath, [RUNNER, topo.node('node-1').ip], { stdin: true });
+    send = runnerSender(proxy);
     await proxy.waitForLine((l) => l === 'ready');
     await send({ op: 'sync', services: [web, dns], endpoints, full: true });
   });

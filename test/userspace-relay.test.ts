@@ -392,6 +392,16 @@ describe('kernel relay engine recovers from a dead worker', () => {
     return { lb, relay, listener, port };
   }
 
+  /** Another program takes `port` on loopback (closed after the test). */
+  async function squat(port: number): Promise<void> {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen(port, '127.0.0.1', () => resolve());
+    });
+    cleanups.push(() => new Promise((r) => squatter.close(() => r())));
+  }
+
   it('a throw in the loop: logged once with its cause, counted, restarted on the same port with its endpoints and affinity', async () => {
     const errors: Entry[] = [];
     const { relay, listener, port } = await setup(errors);
@@ -437,12 +447,7 @@ describe('kernel relay engine recovers from a dead worker', () => {
     listener.onRebound = (p) => moved.push(p);
     relay.send({ op: 'crash' });
     await until(() => relay.stats.restarts === 1);
-    const squatter = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      squatter.once('error', reject);
-      squatter.listen(port, '127.0.0.1', () => resolve());
-    });
-    cleanups.push(() => new Promise((r) => squatter.close(() => r())));
+    await squat(port);
     await until(() => relay.stats.recovered === 1);
     expect(listener.port).not.toBe(port);
     expect(moved).toEqual([listener.port]);
@@ -473,12 +478,7 @@ describe('kernel relay engine recovers from a dead worker', () => {
     // Endpoints changed while no worker runs: the re-open must carry them.
     lb.setService(NAME, none, [makeTarget('127.0.0.1', bs[1]?.port ?? 0)]);
     listeners.drainRemoved();
-    const squatter = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      squatter.once('error', reject);
-      squatter.listen(port, '127.0.0.1', () => resolve());
-    });
-    cleanups.push(() => new Promise((r) => squatter.close(() => r())));
+    await squat(port);
     await until(() => relay.stats.recovered === 1);
     const now = listeners.current.get(NAME)?.port ?? 0;
     expect(now).not.toBe(port);

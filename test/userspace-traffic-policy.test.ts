@@ -2,15 +2,15 @@
 // ignored the policy; ours keeps its promise to operators (plan.ts hasExternalListener): traffic
 // from outside the node to a NodePort goes only to this node's endpoints, and is closed when there
 // is none, while ClusterIP traffic, the node itself and its pods still use every endpoint.
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { endpoint, servicePort } from '../src/model/testing/fixtures.ts';
 import type { Endpoint, ServicePort } from '../src/model/types.ts';
 import type { NsProcess } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
+import { runnerSender, USERSPACE_RUNNER } from './support/userspace-runner-client.ts';
 import { buildTopology, execIn, spawnIn, tally, tcpRequest, type Topology } from './support/topology.ts';
 
-const RUNNER = fileURLToPath(new URL('./support/userspace-proxy-runner.ts', import.meta.url));
+const RUNNER = USERSPACE_RUNNER;
 
 function svc(name: string, over: Partial<ServicePort> & { clusterIP: string }): ServicePort {
   return servicePort('default', name, { name: `default/${name}:http`, portName: 'http', externalPolicyLocal: true, ...over });
@@ -19,17 +19,10 @@ function svc(name: string, over: Partial<ServicePort> & { clusterIP: string }): 
 describeWith('userspace mode, externalTrafficPolicy: Local, in namespaces', ['root', 'iptables'], () => {
   let topo: Topology;
   let proxy: NsProcess;
-  let seq = 0;
+  let send: (cmd: object) => Promise<string>;
   /** br_netfilter in node-1: pods' bridged traffic is seen by the physdev match. */
   let bridgeNf = '';
 
-  async function send(cmd: object): Promise<string> {
-    const id = ++seq;
-    proxy.write(`${JSON.stringify(cmd)}\n`);
-    const line = await proxy.waitForLine((l) => l.startsWith(`ok ${id} `) || l.startsWith(`error ${id} `), 60_000);
-    if (line.startsWith('error')) throw new Error(line);
-    return line.slice(`ok ${id} `.length);
-  }
 
   const mixed = svc('mixed', { clusterIP: '10.96.0.20', nodePort: 30081 });
   const remote = svc('remote', { clusterIP: '10.96.0.21', nodePort: 30082 });
@@ -51,6 +44,7 @@ describeWith('userspace mode, externalTrafficPolicy: Local, in namespaces', ['ro
     };
     bridgeNf = (await execIn(topo.node('node-1').ns, 'cat', ['/proc/sys/net/bridge/bridge-nf-call-iptables'])).stdout.trim();
     proxy = spawnIn(topo.node('node-1').ns, process.execPath, [RUNNER, node1()], { stdin: true });
+    send = runnerSender(proxy);
     await proxy.waitForLine((l) => l === 'ready');
     await send({ op: 'sync', services: [mixed, remote], endpoints: { [mixed.name]: [ep('pod-a'), ep('pod-b')], [remote.name]: [ep('pod-b')] } });
   });

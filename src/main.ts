@@ -69,7 +69,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (config.initOnly === true) {
-      const families = familiesFor(config);
+      const families = hostFamilies();
       await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism(), openIpvs });
       return 0;
     }
@@ -86,7 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
  * IP families to proxy: IPv4, plus IPv6 where the kernel has it (upstream checks the same way).
  * Every mode is dual-stack: one proxier per family.
  */
-function familiesFor(_config: ProxyConfig): IPFamily[] {
+function hostFamilies(): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 
@@ -163,7 +163,7 @@ function nodeIPOptions(config: ProxyConfig, logger: Logger): { nodeName: string;
 
 /** --dry-run: read the state once, print what the mode would program, change nothing. */
 async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
-  const families = familiesFor(config);
+  const families = hostFamilies();
   const state = createState(config, families, logger);
   const source = await createSource(config, logger);
   const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -207,7 +207,7 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
 
 async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
-  const families = familiesFor(config);
+  const families = hostFamilies();
   const metrics = new PromMetrics();
   const state = createState(config, families, logger, metrics);
   const syncPeriodMs = config.mode === 'ipvs' ? config.ipvs.syncPeriodMs : config.iptables.syncPeriodMs;

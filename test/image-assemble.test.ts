@@ -1,7 +1,7 @@
 // The image's install step, without Docker: deploy/image/assemble.sh (what the Dockerfile runs)
 // builds the runtime tree in a scratch directory with the real npm registry, and the tree is then
 // checked the way the image will be used — runtime dependencies only, koffi's prebuilt binary
-// present, every module importable, `--version` naming the commit, and `--dry-run` printing the
+// present, the sources compiled to JavaScript, every module importable, `--version` naming the commit, and `--dry-run` printing the
 // iptables payload as an unprivileged user.
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
@@ -97,11 +97,15 @@ describe('deploy/image/assemble.sh', () => {
     expect(binaries.length).toBeGreaterThan(0);
   });
 
-  it('ships the sources without tests or test support', () => {
+  it('ships the sources compiled to JavaScript, with no TypeScript (no type stripping at run time) and no tests', () => {
     const files = [...filesUnder(join(dest, 'src')), ...filesUnder(join(dest, 'native'))];
-    expect(files.filter((f) => f.endsWith('.ts')).length).toBeGreaterThan(50);
-    expect(files.filter((f) => /\.test\.ts$|\.test-support\.ts$|(^|\/)testing\//.test(f))).toEqual([]);
-    expect(existsSync(join(dest, 'src/main.ts'))).toBe(true);
+    expect(files.filter((f) => f.endsWith('.js')).length).toBeGreaterThan(50);
+    expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+    expect(files.filter((f) => /\.test\.js$|\.test-support\.js$|(^|\/)testing\/|(^|\/)testdata\//.test(f))).toEqual([]);
+    expect(existsSync(join(dest, 'src/main.js'))).toBe(true);
+    // Every module the relay worker and the lazy imports name is there under its .js name.
+    expect(existsSync(join(dest, 'src/backends/userspace/io/relay-worker.js'))).toBe(true);
+    expect(readFileSync(join(dest, 'src/main.js'), 'utf8')).not.toMatch(/from '\.[^']*\.ts'|import\('\.[^']*\.ts'\)/);
     expect(existsSync(join(dest, 'bin/kube-proxy-ts.js'))).toBe(true);
   });
 
@@ -109,7 +113,7 @@ describe('deploy/image/assemble.sh', () => {
     const script = `
       import { readdirSync } from 'node:fs';
       const root = process.argv[1];
-      const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /^(src|native)\\/.*\\.ts$/.test(f));
+      const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /^(src|native)\\/.*\\.js$/.test(f));
       const failed = [];
       for (const f of files) {
         try { await import(root + '/' + f); } catch (err) { failed.push(f + ': ' + String(err).split('\\n')[0]); }

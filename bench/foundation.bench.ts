@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { compiled } from './compiled.ts';
 import { fmtRange, median, table } from './stats.ts';
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
@@ -85,7 +86,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round, so no mode always follows a burst or a GC-heavy neighbour.
     for (const mode of MODES.map((_, k) => MODES[(k + round) % MODES.length] as (typeof MODES)[number])) {
-      const d = startChild([here('./foundation-daemon.ts'), mode, url, String(BURST), String(MIN_SYNC_MS)]);
+      const d = startChild([compiled('./foundation-daemon.ts', import.meta.url), mode, url, String(BURST), String(MIN_SYNC_MS)]);
       if (mode === 'recording' || mode === 'iptables') {
         results.get(mode)?.push(JSON.parse(await d.next('first-sync')) as Row);
         const steady = JSON.parse(await d.next('ready-for-burst')) as Row;

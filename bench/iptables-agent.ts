@@ -6,6 +6,7 @@
 //   {"op":"change","i":K}    one endpoint of Service K flips Ready: upsert → snapshot → sync → commit
 //   {"op":"restore","file":F} the restore tool alone on a file (`--noflush --counters -w 5 < F`)
 //   {"op":"rss"}             peak RSS of this process; live heap after a full GC
+//   {"op":"setup"}           build the state and the proxier only (no sync), to see their memory
 // Every sync's payload is written to DIR/last-<backend>.txt for the tool-only baselines.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, writeSync } from 'node:fs';
@@ -181,7 +182,7 @@ function restoreFile(file: string): Promise<Record<string, number>> {
 }
 
 interface Command {
-  readonly op: 'full' | 'change' | 'restore' | 'rss';
+  readonly op: 'full' | 'change' | 'restore' | 'rss' | 'setup';
   readonly i?: number;
   readonly file?: string;
 }
@@ -198,12 +199,24 @@ for await (const line of createInterface({ input: process.stdin })) {
       versions.set(i, v);
       out = await sync(false, () => state?.upsert('EndpointSlice', makeSlice(i, E, v)));
     } else if (cmd.op === 'restore') out = await restoreFile(cmd.file ?? '');
+    else if (cmd.op === 'setup') {
+      const s0 = performance.now();
+      setup();
+      out = { setupMs: performance.now() - s0 };
+    }
     else {
       const peakMiB = process.resourceUsage().maxRSS / 1024;
       // What stays alive between syncs (state, memo), after a full collection (--expose-gc).
       (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
-      out = { peakMiB, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20 };
+      out = {
+        peakMiB,
+        rssMiB: m.rss / 2 ** 20,
+        heapMiB: m.heapUsed / 2 ** 20,
+        heapTotalMiB: m.heapTotal / 2 ** 20,
+        externalMiB: m.external / 2 ** 20,
+        arrayBuffersMiB: m.arrayBuffers / 2 ** 20,
+      };
     }
     console.log(JSON.stringify({ ok: true, ...out }));
   } catch (err) {

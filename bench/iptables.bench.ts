@@ -12,17 +12,17 @@
 // Run: `npm run bench -- iptables` (root; env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS,
 // BENCH_CHANGES = changes per round per back-end, BENCH_BACKENDS=legacy,nft, BENCH_AGENT_FLAGS =
 // extra Node flags for the proxier process, e.g. `--max-semi-space-size=2`: V8 grows the young
-// generation to 128 MiB while the long-lived state is built, most of the peak RSS at 10k).
+// generation to 128 MiB while the long-lived state is built, most of the peak RSS at 10k;
+// BENCH_TS=1 runs the proxier from the .ts sources instead of compiled JS, bench/compiled.ts).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { TOP_NAT_CHAINS } from '../src/backends/iptables/render-top.ts';
+import { compiled } from './compiled.ts';
 import { fmtRange, median, percentile, table } from './stats.ts';
 
-const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const N = Number(process.env.BENCH_SERVICES ?? 10_000);
 const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -94,7 +94,7 @@ interface Agent {
 
 function startAgent(ns: string, backend: string, dir: string): Agent {
   const args = ['netns', 'exec', ns, process.execPath, '--expose-gc', ...AGENT_FLAGS, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
-    here('./iptables-agent.ts'), backend, String(N), String(E), dir];
+    compiled('./iptables-agent.ts', import.meta.url), backend, String(N), String(E), dir];
   // The xtables lock is a file (/run/xtables.lock), shared by every namespace on the machine: a
   // private one keeps other runs' long restores from making our `-w 5` calls time out.
   const env = { ...process.env, XTABLES_LOCKFILE: join(dir, `xtables-${ns}.lock`) };
@@ -169,7 +169,7 @@ const data = new Map<string, PerBackend>(BACKENDS.map((b) => [b, {
   full: [], warm: [], toolCold: [], toolWarm: [], change: [], toolDelta: [], toolLegal: [], deltaBytes: [], legalBytes: [], fullBytes: [], peakMiB: [], heapMiB: [], heapTotalMiB: [],
 }]));
 const versions = sh('iptables-legacy', ['--version']).trim();
-console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds × ${CHANGES} changes per back-end; ${versions}; kernel ${sh('uname', ['-r']).trim()}; ${sh('nproc', []).trim()} CPUs; node ${process.version}${AGENT_FLAGS.length > 0 ? `; proxier flags ${AGENT_FLAGS.join(' ')}` : ''}`);
+console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds × ${CHANGES} changes per back-end; ${versions}; kernel ${sh('uname', ['-r']).trim()}; ${sh('nproc', []).trim()} CPUs; node ${process.version}${AGENT_FLAGS.length > 0 ? `; proxier flags ${AGENT_FLAGS.join(' ')}` : ''}; proxier runs ${process.env.BENCH_TS === '1' ? 'the .ts sources (type stripping)' : 'compiled JS, as the image'}`);
 
 try {
   for (let round = 0; round < ROUNDS; round++) {

@@ -20,7 +20,7 @@ describe('parseEndpointSlice: conditions', () => {
     ['ready nil, serving false', { serving: false }, { ready: true, serving: false, terminating: false }],
   ])('%s', (_n, conditions, want) => {
     const got = parseEndpointSlice(es([{ addresses: ['10.0.0.1'], conditions }]), 'n1');
-    expect(got.slice?.endpoints[0]).toMatchObject(want);
+    expect(got.slice?.endpoints[0]?.[0]).toMatchObject(want);
   });
 });
 
@@ -36,8 +36,21 @@ describe('parseEndpointSlice: fields', () => {
     expect(got.errors).toEqual([]);
     expect(got.slice).toMatchObject({ key: 'ns/s1', service: 'ns/svc', family: 'IPv4', ports: [{ name: 'http', protocol: 'TCP', port: 8080 }] });
     expect(got.slice?.endpoints).toEqual([
-      { ip: '10.0.0.1', ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: 'z1', zoneHints: ['z1'], nodeHints: ['n1'] },
-      { ip: '10.0.0.2', ready: true, serving: true, terminating: false, isLocal: false, nodeName: 'n2', zone: '', zoneHints: undefined, nodeHints: undefined },
+      [
+        { ip: '10.0.0.1', port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: 'z1', zoneHints: ['z1'], nodeHints: ['n1'] },
+        { ip: '10.0.0.2', port: 8080, ready: true, serving: true, terminating: false, isLocal: false, nodeName: 'n2', zone: '', zoneHints: undefined, nodeHints: undefined },
+      ],
+    ]);
+  });
+
+  it('node and zone names go through the interner, and its copies are what the endpoints hold', () => {
+    const seen: string[] = [];
+    const intern = (x: string): string => (seen.push(x), `interned:${x}`);
+    const got = parseEndpointSlice(es([{ addresses: ['10.0.0.1'], nodeName: 'n1', zone: 'z1' }, { addresses: ['10.0.0.2'] }]), 'n1', intern);
+    expect(seen).toEqual(['n1', 'z1', '', '']);
+    expect(got.slice?.endpoints[0]?.map((e) => [e.nodeName, e.zone, e.isLocal])).toEqual([
+      ['interned:n1', 'interned:z1', true],
+      ['interned:', 'interned:', false],
     ]);
   });
 
@@ -45,7 +58,7 @@ describe('parseEndpointSlice: fields', () => {
     const got = parseEndpointSlice(es([{ addresses: ['db.example'] }], { addressType: 'FQDN' }), 'n1');
     expect(got.errors).toEqual([]);
     expect(got.slice?.family).toBeUndefined();
-    expect(got.slice?.endpoints).toEqual([]);
+    expect(got.slice?.endpoints).toEqual([[]]);
   });
 
   it('reads the trigger-time annotation', () => {
@@ -77,7 +90,7 @@ describe('parseEndpointSlice: invalid parts dropped one by one', () => {
     ['unknown addressType', es([], { addressType: 'IPv5' }), undefined, ['EndpointSlice ns/s1: unsupported addressType "IPv5"']],
   ])('%s', (_n, input, ipsWant, errs) => {
     const got = parseEndpointSlice(input, 'n1');
-    expect(got.slice?.endpoints.map((e) => e.ip)).toEqual(ipsWant);
+    expect(got.slice?.endpoints[0]?.map((e) => e.ip)).toEqual(ipsWant);
     expect(got.errors.map((e) => e.message)).toEqual(errs);
   });
 });
@@ -100,6 +113,14 @@ describe('mergeSlices', () => {
     expect(got.get('ns/svc:http')?.map((e) => `${e.ip}:${e.port}:${e.terminating}`)).toEqual(['10.0.0.10:8080:false', '10.0.0.1:8080:false', '10.0.0.9:8080:false']);
     expect(got.get('ns/svc:metrics')?.map((e) => e.ip)).toEqual(['10.0.0.10', '10.0.0.1']);
     expect(mergeSlices('ns/svc', [b, v6, a], 'IPv6').get('ns/svc:http')?.map((e) => e.ip)).toEqual(['fd00::1']);
+  });
+
+  it('the merged lists hold the parsed endpoint objects themselves (one copy in memory)', () => {
+    const s = parsed(es([{ addresses: ['10.0.0.1'] }], { ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9090 }] }));
+    const got = mergeSlices('ns/svc', [s], 'IPv4');
+    expect(got.get('ns/svc:http')?.[0]).toBe(s.endpoints[0]?.[0]);
+    expect(got.get('ns/svc:metrics')?.[0]).toBe(s.endpoints[1]?.[0]);
+    expect(got.get('ns/svc:metrics')?.[0]?.port).toBe(9090);
   });
 
   it('an unnamed port maps to the unnamed service port name', () => {

@@ -28,8 +28,12 @@ export interface ParsedSlice {
   /** undefined for FQDN slices, which kube-proxy ignores. */
   readonly family: IPFamily | undefined;
   readonly ports: readonly SlicePort[];
-  /** Endpoints without a port; the port comes from each slice port. */
-  readonly endpoints: readonly Omit<Endpoint, 'port'>[];
+  /**
+   * Per entry of `ports`, the slice's endpoints with that port. The merged per-service-port lists
+   * hold these same objects, so an endpoint is in memory once per port, not once more for its
+   * slice (that copy was ~18 MiB at 10k Services × 10 endpoints).
+   */
+  readonly endpoints: readonly (readonly Endpoint[])[];
   /** The trigger-time annotation in ms since the epoch, when present and valid. */
   readonly triggerTime: number | undefined;
 }
@@ -42,7 +46,11 @@ export interface ParsedSliceResult {
 
 const PROTOCOLS: ReadonlySet<string> = new Set<Protocol>(['TCP', 'UDP', 'SCTP']);
 
-export function parseEndpointSlice(es: V1EndpointSlice, nodeName: string): ParsedSliceResult {
+/**
+ * `intern` returns a shared copy of a node or zone name (model/interner.ts): every endpoint names
+ * them, and a cluster has few.
+ */
+export function parseEndpointSlice(es: V1EndpointSlice, nodeName: string, intern: (s: string) => string = (s) => s): ParsedSliceResult {
   const namespace = es.metadata?.namespace ?? '';
   const name = es.metadata?.name ?? '';
   const key = `${namespace}/${name}`;
@@ -76,7 +84,7 @@ export function parseEndpointSlice(es: V1EndpointSlice, nodeName: string): Parse
     ports.push({ name: p.name ?? '', protocol: protocol as Protocol, port: p.port });
   });
 
-  const endpoints: Omit<Endpoint, 'port'>[] = [];
+  const endpoints: Endpoint[][] = ports.map(() => []);
   if (family !== undefined) {
     (es.endpoints ?? []).forEach((ep, i) => {
       // Upstream uses only the first address (the API allows exactly one for IP slices).
@@ -86,20 +94,32 @@ export function parseEndpointSlice(es: V1EndpointSlice, nodeName: string): Parse
       if (parsed === undefined) return fail(`endpoints[${i}]: invalid IP ${JSON.stringify(raw)}`);
       if (parsed.family !== family) return fail(`endpoints[${i}]: ${parsed.family} address ${raw} in an ${family} slice`);
       const ready = ep.conditions?.ready ?? true;
+      // The API says a nil serving defers to ready (EndpointConditions docs); upstream
+      // kube-proxy treats nil as true, which only differs for not-ready endpoints.
+      const serving = ep.conditions?.serving ?? ready;
+      const terminating = ep.conditions?.terminating ?? false;
+      const isLocal = nodeName !== '' && ep.nodeName === nodeName;
       const zones = ep.hints?.forZones?.map((z) => z.name) ?? [];
       const nodes = ep.hints?.forNodes?.map((n) => n.name) ?? [];
-      endpoints.push({
-        ip: parsed.ip,
-        ready,
-        // The API says a nil serving defers to ready (EndpointConditions docs); upstream
-        // kube-proxy treats nil as true, which only differs for not-ready endpoints.
-        serving: ep.conditions?.serving ?? ready,
-        terminating: ep.conditions?.terminating ?? false,
-        isLocal: nodeName !== '' && ep.nodeName === nodeName,
-        nodeName: ep.nodeName ?? '',
-        zone: ep.zone ?? '',
-        zoneHints: zones.length > 0 ? zones : undefined,
-        nodeHints: nodes.length > 0 ? nodes : undefined,
+      const zoneHints = zones.length > 0 ? zones : undefined;
+      const nodeHints = nodes.length > 0 ? nodes : undefined;
+      const epNode = intern(ep.nodeName ?? '');
+      const zone = intern(ep.zone ?? '');
+      ports.forEach((p, k) => {
+        // One literal with every field: V8 keeps its properties in the object (a spread copy
+        // got a separate property array, ~90 bytes more per endpoint).
+        endpoints[k]?.push({
+          ip: parsed.ip,
+          port: p.port,
+          ready,
+          serving,
+          terminating,
+          isLocal,
+          nodeName: epNode,
+          zone,
+          zoneHints,
+          nodeHints,
+        });
       });
     });
   }
@@ -120,18 +140,17 @@ export function mergeSlices(service: NamespacedName, slices: Iterable<ParsedSlic
   const sorted = [...slices].filter((s) => s.family === family).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const byPort = new Map<ServicePortName, Map<string, Endpoint>>();
   for (const slice of sorted) {
-    for (const port of slice.ports) {
+    slice.ports.forEach((port, k) => {
       const spn = servicePortName(namespace, name, port.name);
       let set = byPort.get(spn);
       if (set === undefined) byPort.set(spn, (set = new Map()));
-      for (const base of slice.endpoints) {
-        const ep: Endpoint = { ...base, port: port.port };
+      for (const ep of slice.endpoints[k] ?? []) {
         const id = endpointString(ep);
         // An IP may briefly sit in two slices, or be reused by a new pod while the old one
         // terminates: prefer the non-terminating copy (upstream addEndpoints).
         if (!set.has(id) || !ep.terminating) set.set(id, ep);
       }
-    }
+    });
   }
   const out = new Map<ServicePortName, Endpoint[]>();
   for (const [spn, set] of byPort) {
@@ -145,17 +164,21 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
-/** The slices currently held, grouped by service, so a change re-merges only its service. */
+/**
+ * The slices currently held, grouped by service, so a change re-merges only its service. A
+ * service's slices are a small array, not a Map: most services have one slice, and 10k one-entry
+ * Maps cost ~3 MiB more than arrays.
+ */
 export class EndpointSliceCache {
-  readonly #byService = new Map<NamespacedName, Map<string, ParsedSlice>>();
+  readonly #byService = new Map<NamespacedName, ParsedSlice[]>();
   readonly #serviceOf = new Map<string, NamespacedName>();
 
   /** Store a slice; returns the services whose endpoints may have changed. */
   set(slice: ParsedSlice): NamespacedName[] {
     const affected = this.delete(slice.key);
-    let group = this.#byService.get(slice.service);
-    if (group === undefined) this.#byService.set(slice.service, (group = new Map()));
-    group.set(slice.key, slice);
+    const group = this.#byService.get(slice.service);
+    if (group === undefined) this.#byService.set(slice.service, [slice]);
+    else group.push(slice);
     this.#serviceOf.set(slice.key, slice.service);
     if (!affected.includes(slice.service)) affected.push(slice.service);
     return affected;
@@ -166,18 +189,19 @@ export class EndpointSliceCache {
     const service = this.#serviceOf.get(sliceKey);
     if (service === undefined) return [];
     this.#serviceOf.delete(sliceKey);
-    const group = this.#byService.get(service);
-    group?.delete(sliceKey);
-    if (group?.size === 0) this.#byService.delete(service);
+    const group = this.#byService.get(service) ?? [];
+    const i = group.findIndex((s) => s.key === sliceKey);
+    if (i >= 0) group.splice(i, 1);
+    if (group.length === 0) this.#byService.delete(service);
     return [service];
   }
 
   get(sliceKey: string): ParsedSlice | undefined {
     const service = this.#serviceOf.get(sliceKey);
-    return service === undefined ? undefined : this.#byService.get(service)?.get(sliceKey);
+    return service === undefined ? undefined : this.#byService.get(service)?.find((s) => s.key === sliceKey);
   }
 
   endpoints(service: NamespacedName, family: IPFamily): Map<ServicePortName, Endpoint[]> {
-    return mergeSlices(service, this.#byService.get(service)?.values() ?? [], family);
+    return mergeSlices(service, this.#byService.get(service) ?? [], family);
   }
 }

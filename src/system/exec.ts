@@ -17,6 +17,11 @@ export interface ExecOptions {
   readonly input?: string | Uint8Array | ExecInputChunks;
   /** Killed (SIGKILL) after this many milliseconds. */
   readonly timeoutMs?: number;
+  /**
+   * Takes stdout chunk by chunk instead of the result (whose stdout is then ''): for a listing too
+   * large to hold whole, such as iptables-save of a 10k-Service nat table.
+   */
+  readonly onStdout?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {
@@ -40,7 +45,16 @@ export const exec: Exec = (file, args, options = {}) =>
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     }
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdout.on('data', (b: Buffer) => {
+      if (options.onStdout === undefined) return void out.push(b);
+      try {
+        options.onStdout(b);
+      } catch (e) {
+        // The reader failed: the rest of the output is of no use, and this is the error.
+        sourceError ??= e;
+        child.kill('SIGKILL');
+      }
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);

@@ -6,6 +6,9 @@ import { ExecError, KubeProxyError } from '../errors.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { Exec } from './exec.ts';
 import { createProbe, type ProbeLine } from './iptables-probe.ts';
+import { SavedChainScanner } from './saved-chains.ts';
+
+export { savedChains } from './saved-chains.ts';
 
 export type Table = 'filter' | 'nat' | 'mangle' | 'raw';
 export type XtablesBackend = 'legacy' | 'nft';
@@ -99,6 +102,8 @@ export interface Iptables {
    */
   probe(lines: readonly ProbeLine[]): Promise<boolean>;
   save(table?: Table): Promise<string>;
+  /** The chains of one table (`iptables-save -t TABLE`), scanned as the listing streams in. */
+  chains(table: Table): Promise<string[]>;
   chainExists(table: Table, chain: string): Promise<boolean>;
   /** `-S CHAIN`: the chain's rules in save syntax (`-A CHAIN ...`); fails when it does not exist. */
   listChain(table: Table, chain: string): Promise<string>;
@@ -153,6 +158,11 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
       const { stdout } = await exec(bin.save, table ? ['-t', table] : [], { timeoutMs: TIMEOUT_MS });
       return stdout;
     },
+    async chains(table) {
+      const scanner = new SavedChainScanner();
+      await exec(bin.save, ['-t', table], { timeoutMs: TIMEOUT_MS, onStdout: (b) => scanner.push(b) });
+      return scanner.end();
+    },
     // `-S CHAIN` lists one chain and fails with exit 1 when it does not exist.
     chainExists: (table, chain) => check(['-t', table, '-S', chain, '1']),
     listChain: async (table, chain) => (await run(['-t', table, '-S', chain])).stdout,
@@ -174,18 +184,6 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
     flushChain: async (table, chain) => void (await run(['-t', table, '-F', chain])),
     deleteChain: async (table, chain) => void (await run(['-t', table, '-X', chain])),
   };
-}
-
-/** Chains declared in `iptables-save` output for one table (`:NAME POLICY [p:b]` lines). */
-export function savedChains(saved: string): string[] {
-  const out: string[] = [];
-  for (const line of saved.split('\n')) {
-    if (line.startsWith(':')) {
-      const name = line.slice(1).split(' ')[0];
-      if (name) out.push(name);
-    }
-  }
-  return out;
 }
 
 /** Thrown when neither back-end can be used (no binaries, no kernel support). */

@@ -56,7 +56,7 @@ export function createIptablesApplier(ipt: Iptables): RulesApplier {
       return true;
     },
     async natChains() {
-      return savedChains(await ipt.save('nat'));
+      return ipt.chains('nat');
     },
     restore: (payload) => ipt.restore(payload),
     async cleanup() {

@@ -5,7 +5,8 @@
 // measured, no kernel). Side by side in one run, interleaved per round: the process floor, a plain
 // fetch + JSON.parse, client-node's raw list calls. Then a burst of 1,000 EndpointSlice updates:
 // how many syncs it costs (minSyncPeriod 1 s, as upstream's default).
-// Run: `npm run bench -- foundation` (env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS, BENCH_BURST).
+// Run: `npm run bench -- foundation` (env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS, BENCH_BURST,
+// BENCH_DAEMON_FLAGS, BENCH_TS=1 to run the daemon side from the .ts sources).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +26,13 @@ interface Child {
   next(prefix: string, timeoutMs?: number): Promise<string>;
 }
 
+// The daemon side runs with the Node flags the image sets (Dockerfile NODE_OPTIONS);
+// BENCH_DAEMON_FLAGS='' measures Node's defaults.
+const DAEMON_FLAGS = (process.env.BENCH_DAEMON_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter((f) => f !== '');
+
 /** Start a Node child and read its stdout line by line; `next` waits for a line with a prefix. */
-function startChild(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--expose-gc', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+function startChild(args: string[], flags: readonly string[] = []): Child {
+  const proc = spawn(process.execPath, ['--expose-gc', ...flags, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
   const lines: string[] = [];
@@ -77,7 +82,7 @@ const results = new Map<string, Row[]>(MODES.map((m) => [m, []]));
 const bursts = new Map<string, Row[]>([['recording', []], ['iptables', []]]);
 const perSync = new Map<string, string[]>([['recording', []], ['iptables', []]]);
 
-console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds; burst ${BURST}; node ${process.version}`);
+console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds; burst ${BURST}; node ${process.version}; daemon side compiled JS${DAEMON_FLAGS.length > 0 ? ` with ${DAEMON_FLAGS.join(' ')}` : ''}`);
 const t0 = performance.now();
 const api = startChild([here('./foundation-apiserver.ts'), String(N), String(E)]);
 const url = await api.next('ready');
@@ -86,7 +91,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round, so no mode always follows a burst or a GC-heavy neighbour.
     for (const mode of MODES.map((_, k) => MODES[(k + round) % MODES.length] as (typeof MODES)[number])) {
-      const d = startChild([compiled('./foundation-daemon.ts', import.meta.url), mode, url, String(BURST), String(MIN_SYNC_MS)]);
+      const d = startChild([compiled('./foundation-daemon.ts', import.meta.url), mode, url, String(BURST), String(MIN_SYNC_MS)], DAEMON_FLAGS);
       if (mode === 'recording' || mode === 'iptables') {
         results.get(mode)?.push(JSON.parse(await d.next('first-sync')) as Row);
         const steady = JSON.parse(await d.next('ready-for-burst')) as Row;

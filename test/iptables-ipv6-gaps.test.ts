@@ -17,6 +17,8 @@ import { openUdpFlow } from './support/udp-flow.ts';
 const GAP = {
   /** UDP 53 → 5353, NodePort 30055, Cluster policy: web-b1, until the test changes it. */
   udpNodePort: 'fd00:10:96::55',
+  /** UDP 53 → 5353, NodePort 30056: written only by its test, while clients already send to it. */
+  udpNew: 'fd00:10:96::56',
   /** IPv4 single-stack, TCP 80 → 8080: web-a1 only, the IPv4 twin of SVC.self. */
   self4: '10.96.0.21',
 } as const;
@@ -93,9 +95,33 @@ for (const backend of BACKENDS) {
       }
     });
 
+    // upstream pkg/proxy/conntrack/cleanup.go: a UDP Service port that gets endpoints has every flow
+    // to its IPs and NodePort deleted. A client that sent before the Service existed left a flow
+    // without NAT (refused by the node's own stack for the NodePort; routed off towards the switch,
+    // which drops it, for the ClusterIP) that its next datagrams would keep following.
+    it('deletes the un-NATed IPv6 UDP flows of a Service that gets endpoints: early clients reach it', async () => {
+      const port: PortSpec = { ...UDP_NP, nodePort: 30056 };
+      const external = await openUdpFlow(topo().client.ns, v6(topo().node(NODE)), 30056, 40057);
+      const inPod = await openUdpFlow(client().ns, GAP.udpNew, 53, 40058);
+      try {
+        expect(await external.send()).toEqual(['error:ECONNREFUSED']);
+        expect(await inPod.send()).toEqual(['timeout']);
+        const flows = (await execIn(nodeNs(), 'conntrack', ['-L', '-f', 'ipv6', '-p', 'udp', '--orig-port-dst', '30056'])).stdout;
+        expect(flows).toContain(`src=${v6(topo().node(NODE))}`);
+        writeAtomically(ctx.dir, 'gap-udp-new.yaml', endpointSliceYaml('gap-udp-new', 'IPv6', [[ip6of('web-a1'), NODE]], port));
+        writeAtomically(ctx.dir, 'gap-udp-new-svc.yaml', serviceYaml('gap-udp-new', [GAP.udpNew], [port]));
+        for (const [what, flow] of [['NodePort', external], ['ClusterIP', inPod]] as const) {
+          await pollUntil(`${what} flow answered by web-a1`, DEADLINE_MS, async () => ((await flow.send())[0] === 'web-a1' ? true : undefined));
+        }
+      } finally {
+        await external.stop();
+        await inPod.stop();
+      }
+    });
+
     // upstream proxier.go: with masqueradeAll the Service chain marks every packet to the cluster IP
     // (`-d CLUSTER_IP ... -j KUBE-MARK-MASQ`), instead of only non-local ones.
-    it('--masquerade-all masquerades a pod’s IPv6 (and IPv4) Service traffic too', async () => {
+    it('--masquerade-all masquerades a pod’s IPv6 (and IPv4) cluster IP traffic too, not Local external traffic', async () => {
       const masqAll = (nat: string, ip: string): boolean => masqRule(nat, ip)?.includes(' ! ') === false;
       await restartWith(['--masquerade-all'], (nat4, nat6) => masqAll(nat6, SVC.web) && masqAll(nat4, SVC.dual4));
       const node = topo().node(NODE);
@@ -110,6 +136,8 @@ for (const backend of BACKENDS) {
       }
       const udp = await udpRequest(client().ns, SVC.dns, 53, { count: 20 });
       expect(udp.some((r) => !r.ok || r.source === ip6of('client-a'))).toBe(false);
+      // Only cluster IP traffic: external traffic to a Local-policy NodePort keeps the client's address.
+      expect(await tcpRequest(topo().client.ns, node.ip6 ?? '', 30081, { count: 5 })).toEqual(Array(5).fill({ ok: true, pod: 'web-a1', source: v6(topo().client) }));
     });
 
     // upstream pkg/proxy/util/localdetector.go: NodeCIDR is the node's podCIDR of the family (from its

@@ -178,7 +178,7 @@ for (const backend of BACKENDS) {
   // IPv4 one with no node IP (127.0.0.1 stands in, server.go detectNodeIPs), no cluster CIDR (its
   // local detector is a no-op) and no Service of its family. It must not keep the daemon unhealthy.
   describeWith(`IPv6-only node, iptables mode (${backend})`, ['root', 'iptables', 'conntrack'], () => {
-    const { topo, nodeNs, daemon, save } = ipv6OnlyDaemon(backend);
+    const { topo, nodeNs, daemon, save, restart } = ipv6OnlyDaemon(backend);
     const pod = (name: string) => topo().pod(name);
 
     it('programs the Services with ip6tables and nothing of them in iptables', async () => {
@@ -208,6 +208,17 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('keeps the client address with externalTrafficPolicy Local and answers the health check on the node’s IPv6 address', async () => {
+      const nodeIP = topo().node('node-a').ip6;
+      for (const ip of [nodeIP, V6_ONLY.localVIP]) {
+        const port = ip === nodeIP ? 30081 : 80;
+        expect(await tcpRequest(topo().client.ns, ip, port, { count: 5 }), ip).toEqual(Array(5).fill({ ok: true, pod: 'web-a1', source: topo().client.ip6 }));
+      }
+      const hc = await httpGetIn(topo().client.ns, `http://[${nodeIP}]:32081/`);
+      expect(hc).toMatchObject({ status: 200 });
+      expect('body' in hc && JSON.parse(hc.body)).toMatchObject({ localEndpoints: 1 });
+    });
+
     it('keeps syncing both families without errors and stays healthy', async () => {
       const metrics = async () => {
         const m = await httpGetIn(nodeNs(), `http://${METRICS}/metrics`);
@@ -225,6 +236,20 @@ for (const backend of BACKENDS) {
       // namespace's alone (read-only here), which upstream logs too.
       const bad = daemon().output().split('\n').filter((l) => /\b(WARN|ERROR|FATAL)\b|"level":(40|50|60)\b/.test(l) && !/nf_conntrack_max/.test(l));
       expect(bad).toEqual([]);
+    });
+
+    // The Node has an IPv6 podCIDR only: the IPv6 detector is `-s` that CIDR, the IPv4 one a no-op
+    // (upstream NewNoOpLocalDetector), so the IPv4 proxier still syncs, without a masquerade rule.
+    it('--detect-local-mode NodeCIDR: from the IPv6 podCIDR alone; off-node traffic masqueraded, pods keep theirs', async () => {
+      await restart(['--detect-local-mode', 'NodeCIDR']);
+      await pollUntil('NodeCIDR rule written', 15_000, async () =>
+        masqRule(await save(`ip6tables-${backend}-save`, 'nat'), V6_ONLY.web)?.includes('! -s fd00:10:244:1::/64') === true ? true : undefined,
+      );
+      const inside = await tcpRequest(pod('client-a').ns, V6_ONLY.web, 80, { count: 10 });
+      expect(new Set(inside.map((r) => r.ok && r.source))).toEqual(new Set([pod('client-a').ip6]));
+      const outside = await tcpRequest(topo().client.ns, V6_ONLY.web, 80, { count: 10 });
+      expect(outside.filter((r) => !r.ok || r.source === topo().client.ip6)).toEqual([]);
+      expect(await httpGetIn(nodeNs(), 'http://127.0.0.1:10256/healthz')).toMatchObject({ status: 200 });
     });
   });
 }

@@ -17,6 +17,9 @@ export const V6_ONLY = {
   web: 'fd00:10:96::10',
   /** UDP 53 → 5353, NodePort 30053: web-a1, web-b1. */
   dns: 'fd00:10:96::53',
+  /** LoadBalancer (this ingress IP), NodePort 30081, externalTrafficPolicy Local (health check 32081): web-a1, web-b1. */
+  local: 'fd00:10:96::11',
+  localVIP: '2001:db8:0:ff::11',
 } as const;
 
 const DNS: PortSpec = { name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353, nodePort: 30053 };
@@ -39,6 +42,9 @@ status: { addresses: [{ type: InternalIP, address: "${n.ip6}" }] }
   files.set('web.yaml', endpointSliceYaml('web', 'IPv6', eps, HTTP));
   files.set('dns-svc.yaml', serviceYaml('dns', [V6_ONLY.dns], [DNS]));
   files.set('dns.yaml', endpointSliceYaml('dns', 'IPv6', eps, DNS));
+  const local = '  externalTrafficPolicy: Local\n  healthCheckNodePort: 32081\n';
+  files.set('local-svc.yaml', serviceYaml('local', [V6_ONLY.local], [{ ...HTTP, nodePort: 30081 }], local, [V6_ONLY.localVIP]));
+  files.set('local.yaml', endpointSliceYaml('local', 'IPv6', eps, HTTP));
   return files;
 }
 
@@ -47,6 +53,8 @@ export interface IPv6OnlyDaemon {
   nodeNs(): string;
   daemon(): Daemon;
   save(cmd: string, table: string): Promise<string>;
+  /** Stop the daemon and start it again with the fixture's flags plus `extra`, until ready. */
+  restart(extra: readonly string[]): Promise<void>;
 }
 
 export function ipv6OnlyDaemon(backend: 'legacy' | 'nft'): IPv6OnlyDaemon {
@@ -60,16 +68,17 @@ export function ipv6OnlyDaemon(backend: 'legacy' | 'nft'): IPv6OnlyDaemon {
   };
   const nodeNs = (): string => t().node('node-a').ns;
   const save = async (cmd: string, table: string): Promise<string> => (await execIn(nodeNs(), cmd, ['-t', table])).stdout;
+  const flags = (): string[] => [
+    '--manifests', ctx.dir, '--hostname-override', 'node-a', '--healthz-bind-address', HEALTHZ, '--metrics-bind-address', METRICS,
+    '--cluster-cidr', 'fd00:10:244::/56', '--iptables-backend', backend, '--iptables-sync-period', '3s',
+  ];
   beforeAll(async () => {
     restoreLock = usePrivateXtablesLock();
     topo = await buildIPv6OnlyTopology([['node-a', ['web-a1', 'client-a']], ['node-b', ['web-b1']]]);
     ctx.topo = { teardown: topo.teardown } as Topology;
     ctx.dir = mkdtempSync(join(tmpdir(), 'kpt-v6g-only-'));
     for (const [name, text] of manifests(topo)) writeFileSync(join(ctx.dir, name), text);
-    ctx.daemon = startDaemon(nodeNs(), [
-      '--manifests', ctx.dir, '--hostname-override', 'node-a', '--healthz-bind-address', HEALTHZ, '--metrics-bind-address', METRICS,
-      '--cluster-cidr', 'fd00:10:244::/56', '--iptables-backend', backend, '--iptables-sync-period', '3s',
-    ]);
+    ctx.daemon = startDaemon(nodeNs(), flags());
     await waitReady(ctx.daemon);
     await pollUntil('IPv6 services programmed', 15_000, async () =>
       (await save(`ip6tables-${backend}-save`, 'nat')).includes(`${V6_ONLY.web}/128`) ? true : undefined,
@@ -84,5 +93,10 @@ export function ipv6OnlyDaemon(backend: 'legacy' | 'nft'): IPv6OnlyDaemon {
       return ctx.daemon;
     },
     save,
+    async restart(extra) {
+      await ctx.daemon?.stop();
+      ctx.daemon = startDaemon(nodeNs(), [...flags(), ...extra]);
+      await waitReady(ctx.daemon);
+    },
   };
 }

@@ -11,6 +11,7 @@ import { ipv6OnlyDaemon, V6_ONLY } from './support/ipv6-only-daemon.ts';
 import { execIn, ipIn, sysctlIn } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 import { tally, tcpRequest, udpRequest } from './support/topology.ts';
+import { addRoutedPod, type RoutedPod } from './support/routed-pod.ts';
 import { openUdpFlow } from './support/udp-flow.ts';
 
 /** Services this file adds to the dual-stack fixture's manifests. */
@@ -25,6 +26,8 @@ const GAP = {
 /** The Service chain's rule marking traffic to `ip` for masquerade, as iptables-save prints it. */
 const masqRule = (nat: string, ip: string): string | undefined =>
   nat.split('\n').find((l) => l.startsWith('-A KUBE-SVC-') && l.includes(` -d ${ip}/`) && l.endsWith(' -j KUBE-MARK-MASQ'));
+/** The routed pod's address: in the cluster CIDR, outside node-a's bridge subnet. */
+const ROUTED_POD_IP = 'fd00:10:244:99::99';
 const UDP_NP: PortSpec = { name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353, nodePort: 30055 };
 
 const BACKENDS = ['legacy', 'nft'] as const;
@@ -34,6 +37,11 @@ for (const backend of BACKENDS) {
     const { ctx, topo, flags, nodeNs, client, save } = dualStackDaemon(backend);
     const ip6of = (pod: string) => v6(topo().pod(pod));
     const udpSlice = (...pods: string[]) => endpointSliceYaml('gap-udp-np', 'IPv6', pods.map((p) => [ip6of(p), topo().pod(p).node] as const), UDP_NP);
+    let routedPod: RoutedPod | undefined;
+    const routed = (): RoutedPod => {
+      if (!routedPod) throw new Error('routed pod not set up');
+      return routedPod;
+    };
     const nats = async (): Promise<[string, string]> => [await save(`iptables-${backend}-save`, 'nat'), await save(`ip6tables-${backend}-save`, 'nat')];
 
     /** Restart the daemon in node-a with the fixture's flags plus `extra`; wait until `written` holds of (nat4, nat6). */
@@ -57,6 +65,9 @@ for (const backend of BACKENDS) {
       const nodeB = topo().node('node-b');
       await ipIn(nodeB.ns, ['-6', 'route', 'add', 'fd00:10:96::/112', 'via', v6(topo().node(NODE))]);
       await ipIn(nodeB.ns, ['route', 'add', '10.96.0.0/16', 'via', topo().node(NODE).ip]);
+      routedPod = await addRoutedPod(nodeNs(), 'cali1', ROUTED_POD_IP);
+      // As the CNI would: the other node routes that pod's block to node-a.
+      await ipIn(nodeB.ns, ['-6', 'route', 'add', `${ROUTED_POD_IP}/128`, 'via', v6(topo().node(NODE))]);
       await pollUntil('gap Services programmed', DEADLINE_MS, async () => {
         const [nat4, nat6] = await nats();
         return nat6.includes(`${GAP.udpNodePort}/128`) && nat4.includes(`${GAP.self4}/32`) ? true : undefined;
@@ -142,31 +153,41 @@ for (const backend of BACKENDS) {
 
     // upstream pkg/proxy/util/localdetector.go: NodeCIDR is the node's podCIDR of the family (from its
     // Node object), BridgeInterface `-i BRIDGE`, InterfaceNamePrefix `-i PREFIX+`. Traffic to a
-    // ClusterIP from a non-local source is masqueraded; a local pod keeps its address. node-b's pods
-    // reach node-a's rules by the test route: cluster-CIDR sources, but not from node-a's pods.
+    // ClusterIP from a non-local source is masqueraded; a local one keeps its address. Sources:
+    // node-a's bridged pod (in on cbr0), a routed pod on node-a (in on cali1, in the cluster CIDR
+    // but not node-a's podCIDR; IPv6 only), node-b's pod (routed to node-a by the test route: in
+    // on eth0, in the cluster CIDR) and the off-cluster client (in on eth0).
     const MODES = [
-      { mode: 'ClusterCIDR', extra: [], frag: ['! -s 10.244.0.0/16', '! -s fd00:10:244::/56'], otherNodePodMasqueraded: false },
-      { mode: 'NodeCIDR', extra: [], frag: ['! -s 10.244.1.0/24', '! -s fd00:10:244:1::/64'], otherNodePodMasqueraded: true },
-      { mode: 'BridgeInterface', extra: ['--pod-bridge-interface', 'cbr0'], frag: ['! -i cbr0', '! -i cbr0'], otherNodePodMasqueraded: true },
-      { mode: 'InterfaceNamePrefix', extra: ['--pod-interface-name-prefix', 'cbr'], frag: ['! -i cbr+', '! -i cbr+'], otherNodePodMasqueraded: true },
+      { mode: 'ClusterCIDR', extra: [], frag: ['! -s 10.244.0.0/16', '! -s fd00:10:244::/56'], kept: ['bridged', 'routed', 'node-b'] },
+      { mode: 'NodeCIDR', extra: [], frag: ['! -s 10.244.1.0/24', '! -s fd00:10:244:1::/64'], kept: ['bridged'] },
+      { mode: 'BridgeInterface', extra: ['--pod-bridge-interface', 'cbr0'], frag: ['! -i cbr0', '! -i cbr0'], kept: ['bridged'] },
+      { mode: 'InterfaceNamePrefix', extra: ['--pod-interface-name-prefix', 'cali'], frag: ['! -i cali+', '! -i cali+'], kept: ['routed'] },
     ] as const;
     for (const m of MODES) {
-      it(`--detect-local-mode ${m.mode}: masquerades ClusterIP traffic by its rule, on IPv6 and IPv4`, async () => {
+      it(`--detect-local-mode ${m.mode}: its rule decides which ClusterIP traffic is masqueraded, IPv6 and IPv4`, async () => {
         const [frag4, frag6] = m.frag;
         await restartWith(['--detect-local-mode', m.mode, ...m.extra], (nat4, nat6) =>
           masqRule(nat4, GAP.self4)?.includes(frag4) === true && masqRule(nat6, SVC.self)?.includes(frag6) === true,
         );
         const node = topo().node(NODE);
         const [a, b2, outside] = [topo().pod('client-a'), topo().pod('web-b2'), topo().client];
+        const kept = (source: string): boolean => (m.kept as readonly string[]).includes(source);
         for (const f of [
-          { ip: SVC.self, pod: v6(a), other: v6(b2), outside: v6(outside), masq: v6({ ip6: node.bridgeIP6 }) },
-          { ip: GAP.self4, pod: a.ip, other: b2.ip, outside: outside.ip, masq: node.bridgeIP },
-        ]) {
-          const one = async (ns: string) => (await tcpRequest(ns, f.ip, 80))[0];
-          expect(await one(a.ns), `${f.ip} from node-a's pod`).toEqual({ ok: true, pod: 'web-a1', source: f.pod });
-          expect(await one(outside.ns), `${f.ip} from off the cluster`).toEqual({ ok: true, pod: 'web-a1', source: f.masq });
-          expect(await one(b2.ns), `${f.ip} from node-b's pod`).toEqual({ ok: true, pod: 'web-a1', source: m.otherNodePodMasqueraded ? f.masq : f.other });
+          { ip: SVC.self, masq: v6({ ip6: node.bridgeIP6 }), from: [['bridged', a.ns, v6(a)], ['routed', routed().ns, routed().ip6], ['node-b', b2.ns, v6(b2)], ['outside', outside.ns, v6(outside)]] },
+          { ip: GAP.self4, masq: node.bridgeIP, from: [['bridged', a.ns, a.ip], ['node-b', b2.ns, b2.ip], ['outside', outside.ns, outside.ip]] },
+        ] as const) {
+          for (const [source, ns, ip] of f.from) {
+            expect((await tcpRequest(ns, f.ip, 80))[0], `${f.ip} from ${source}`).toEqual({ ok: true, pod: 'web-a1', source: kept(source) ? ip : f.masq });
+          }
         }
+        // The same detector sends a local pod's traffic to an IPv6 load-balancer IP straight to the
+        // Service's cluster-wide endpoints (`pod traffic for ... external destinations`), while the
+        // outside client gets externalTrafficPolicy Local: node-a's endpoint only, its address kept.
+        const [pod, podIP] = kept('bridged') ? [a.ns, v6(a)] : [routed().ns, routed().ip6];
+        const fromPod = await tcpRequest(pod, SVC.localVIP, 80, { count: 30 });
+        expect([...tally(fromPod).keys()].sort()).toEqual(['web-a1', 'web-b1']);
+        expect(new Set(fromPod.map((r) => r.ok && r.source))).toEqual(new Set([podIP]));
+        expect(await tcpRequest(outside.ns, SVC.localVIP, 80, { count: 5 })).toEqual(Array(5).fill({ ok: true, pod: 'web-a1', source: v6(outside) }));
       });
     }
   });

@@ -28,6 +28,7 @@ import { versionLine } from './version.ts';
 import { openIpvs } from './backends/ipvs/io/setup.ts';
 import { runInitOnly } from './wiring/init-only.ts';
 import { detectRunBackend } from './wiring/iptables-backend.ts';
+import { probeIptablesFamilies, requirePrimaryFamily, supportedFamilies } from './wiring/iptables-families.ts';
 import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
 import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
@@ -207,7 +208,8 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
 
 async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
-  const families = hostFamilies();
+  // Only the families iptables works for here, as upstream (wiring/iptables-families.ts).
+  const families = supportedFamilies(await probeIptablesFamilies(exec, config.iptables.backend, hostFamilies()), logger);
   const metrics = new PromMetrics();
   const state = createState(config, families, logger, metrics);
   const syncPeriodMs = config.mode === 'ipvs' ? config.ipvs.syncPeriodMs : config.iptables.syncPeriodMs;
@@ -219,6 +221,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
   // The node IPs come from the Node object, so the source starts before the proxiers exist.
   const { tracker, nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
+  requirePrimaryFamily(nodeIPs.primaryFamily, families);
   // One back-end detection for everything that writes iptables rules (wiring/iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll } from 'vitest';
-import { HEALTHZ, METRICS, pollUntil, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './daemon.ts';
+import { DAEMON_BIN, HEALTHZ, METRICS, pollUntil, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './daemon.ts';
 import { endpointSliceYaml, HTTP, serviceYaml, type PortSpec } from './ipv6-manifests.ts';
-import { execIn } from './netns.ts';
+import { execIn, spawnIn } from './netns.ts';
 import { buildIPv6OnlyTopology, type V6OnlyTopology } from './ipv6-only-topology.ts';
 import type { Topology } from './topology.ts';
 
@@ -48,13 +48,24 @@ status: { addresses: [{ type: InternalIP, address: "${n.ip6}" }] }
   return files;
 }
 
+/** startDaemon, with PATH set for the daemon (and so for every command it runs). */
+function startDaemonWithPath(ns: string, path: string, flags: readonly string[]): Daemon {
+  const p = spawnIn(ns, '/usr/bin/env', [`PATH=${path}`, process.execPath, DAEMON_BIN, ...flags]);
+  const exited = new Promise<number | string>((resolve) => {
+    const done = (): void => resolve(p.child.exitCode ?? p.child.signalCode ?? -1);
+    if (p.child.exitCode !== null || p.child.signalCode !== null) done();
+    else p.child.once('close', done);
+  });
+  return { ...p, ns, exited };
+}
+
 export interface IPv6OnlyDaemon {
   topo(): V6OnlyTopology;
   nodeNs(): string;
   daemon(): Daemon;
   save(cmd: string, table: string): Promise<string>;
-  /** Stop the daemon and start it again with the fixture's flags plus `extra`, until ready. */
-  restart(extra: readonly string[]): Promise<void>;
+  /** Stop the daemon and start it again with the fixture's flags plus `extra` (and this PATH), until ready. */
+  restart(extra: readonly string[], path?: string): Promise<void>;
 }
 
 export function ipv6OnlyDaemon(backend: 'legacy' | 'nft'): IPv6OnlyDaemon {
@@ -93,9 +104,9 @@ export function ipv6OnlyDaemon(backend: 'legacy' | 'nft'): IPv6OnlyDaemon {
       return ctx.daemon;
     },
     save,
-    async restart(extra) {
+    async restart(extra, path) {
       await ctx.daemon?.stop();
-      ctx.daemon = startDaemon(nodeNs(), [...flags(), ...extra]);
+      ctx.daemon = path === undefined ? startDaemon(nodeNs(), [...flags(), ...extra]) : startDaemonWithPath(nodeNs(), path, [...flags(), ...extra]);
       await waitReady(ctx.daemon);
     },
   };

@@ -1,0 +1,59 @@
+// Part of the composition root: which IP families iptables can be used for on this host, as
+// upstream's platformCheckSupported (cmd/kube-proxy/app/server_linux.go) and the iptables/ipvs
+// back-ends' NewBackend do: each family's iptables is probed (utiliptables Present(): the nat
+// table answers); a family without it is skipped with a log line instead of failing the whole
+// proxy, none at all is fatal, and so is the primary family's missing (server.go: "no support for
+// primary IP family"). Without this a node missing IPv4 iptables (an IPv6-only host image, a
+// kernel without iptable_nat) or IPv6 ip6tables did not start at all.
+import type { IptablesBackend } from '../config/types.ts';
+import type { Logger } from '../model/logger.ts';
+import type { IPFamily } from '../model/types.ts';
+import { describeError } from '../errors.ts';
+import type { Exec } from '../system/exec.ts';
+import { binaries, IptablesUnavailableError, type XtablesBackend } from '../system/iptables.ts';
+
+/** One family's probe: null when some allowed back-end answered, else why none did. */
+export interface FamilyProbe {
+  readonly family: IPFamily;
+  readonly error: string | null;
+}
+
+/** The back-ends a family may be served by: the requested one, or either with `auto`. */
+function candidates(requested: IptablesBackend): readonly XtablesBackend[] {
+  return requested === 'auto' ? ['nft', 'legacy'] : [requested];
+}
+
+/** `<iptables>-save -t nat` per family and allowed back-end, until one answers. */
+export async function probeIptablesFamilies(exec: Exec, requested: IptablesBackend, families: readonly IPFamily[]): Promise<FamilyProbe[]> {
+  const out: FamilyProbe[] = [];
+  for (const family of families) {
+    const errors: string[] = [];
+    for (const backend of candidates(requested)) {
+      const save = binaries(family, backend).save;
+      try {
+        await exec(save, ['-t', 'nat'], { timeoutMs: 30_000 });
+        errors.length = 0;
+        break;
+      } catch (err) {
+        errors.push(`${save}: ${describeError(err)}`);
+      }
+    }
+    out.push({ family, error: errors.length === 0 ? null : errors.join('; ') });
+  }
+  return out;
+}
+
+/** The families to proxy: those whose probe answered; throws when none did. */
+export function supportedFamilies(probes: readonly FamilyProbe[], logger: Logger): IPFamily[] {
+  const ok = probes.filter((p) => p.error === null).map((p) => p.family);
+  if (ok.length === 0) {
+    throw new IptablesUnavailableError(`not available on this host: ${probes.map((p) => p.error ?? '').join('; ')}`);
+  }
+  for (const p of probes) if (p.error !== null) logger.info({ ipFamily: p.family, error: p.error }, 'no iptables support for this family; not proxied');
+  return ok;
+}
+
+/** Upstream refuses to run without its primary family (the node IP's). */
+export function requirePrimaryFamily(primary: IPFamily, families: readonly IPFamily[]): void {
+  if (!families.includes(primary)) throw new IptablesUnavailableError(`no support for primary IP family ${primary}`);
+}

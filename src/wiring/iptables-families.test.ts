@@ -1,5 +1,6 @@
 // The decision half of the family check (the probe itself runs real iptables-save binaries in
-// test/iptables-ipv6-gaps.test.ts, on a node whose IPv4 iptables is not installed).
+// test/iptables-ipv6-only.test.ts and test/iptables-ipv6-gaps.test.ts, on nodes whose IPv4
+// iptables, resp. ip6tables, is not installed).
 import { describe, expect, it } from 'vitest';
 import { KubeProxyError } from '../errors.ts';
 import type { IPFamily } from '../model/types.ts';

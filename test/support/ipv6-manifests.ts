@@ -148,3 +148,8 @@ status:
   );
   return files;
 }
+
+/** The Service chain's rule marking traffic to `ip` for masquerade, as iptables-save prints it. */
+export function masqRule(nat: string, ip: string): string | undefined {
+  return nat.split('\n').find((l) => l.startsWith('-A KUBE-SVC-') && l.includes(` -d ${ip}/`) && l.endsWith(' -j KUBE-MARK-MASQ'));
+}

@@ -1,4 +1,4 @@
-// The fixture of the IPv6-only node tests (test/iptables-ipv6-gaps.test.ts): an IPv6-only
+// The fixture of the IPv6-only node tests (test/iptables-ipv6-only.test.ts): an IPv6-only
 // topology (ipv6-only-topology.ts; node-a: web-a1, client-a; node-b: web-b1), single-stack IPv6
 // Services and Nodes with IPv6 podCIDRs and InternalIPs only, and the real daemon in node-a with
 // an IPv6-only --cluster-cidr, ready once ip6tables holds the Services. Call inside a describe.
@@ -6,9 +6,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll } from 'vitest';
-import { DAEMON_BIN, HEALTHZ, METRICS, pollUntil, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './daemon.ts';
+import { HEALTHZ, METRICS, pollUntil, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './daemon.ts';
 import { endpointSliceYaml, HTTP, serviceYaml, type PortSpec } from './ipv6-manifests.ts';
-import { execIn, spawnIn } from './netns.ts';
+import { execIn } from './netns.ts';
+import { startDaemonWithPath } from './path-without.ts';
 import { buildIPv6OnlyTopology, type V6OnlyTopology } from './ipv6-only-topology.ts';
 import type { Topology } from './topology.ts';
 
@@ -46,17 +47,6 @@ status: { addresses: [{ type: InternalIP, address: "${n.ip6}" }] }
   files.set('local-svc.yaml', serviceYaml('local', [V6_ONLY.local], [{ ...HTTP, nodePort: 30081 }], local, [V6_ONLY.localVIP]));
   files.set('local.yaml', endpointSliceYaml('local', 'IPv6', eps, HTTP));
   return files;
-}
-
-/** startDaemon, with PATH set for the daemon (and so for every command it runs). */
-function startDaemonWithPath(ns: string, path: string, flags: readonly string[]): Daemon {
-  const p = spawnIn(ns, '/usr/bin/env', [`PATH=${path}`, process.execPath, DAEMON_BIN, ...flags]);
-  const exited = new Promise<number | string>((resolve) => {
-    const done = (): void => resolve(p.child.exitCode ?? p.child.signalCode ?? -1);
-    if (p.child.exitCode !== null || p.child.signalCode !== null) done();
-    else p.child.once('close', done);
-  });
-  return { ...p, ns, exited };
 }
 
 export interface IPv6OnlyDaemon {

@@ -1,4 +1,4 @@
-// An IPv6-only cluster of network namespaces (test/iptables-ipv6-gaps.test.ts): the layout of
+// An IPv6-only cluster of network namespaces (test/iptables-ipv6-only.test.ts): the layout of
 // topology.ts without any IPv4 address but loopback's, so a daemon there sees a node with no IPv4
 // node IP, no IPv4 pods and no IPv4 route, while the kernel still has IPv4 (as on a real
 // IPv6-only node, where upstream kube-proxy still finds iptables for both families).

@@ -5,6 +5,8 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DAEMON_BIN, type Daemon } from './daemon.ts';
+import { spawnIn } from './netns.ts';
 
 const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -18,4 +20,15 @@ export function pathWithout(leaveOut: RegExp): { readonly path: string; remove()
     }
   }
   return { path: dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** startDaemon, with PATH set for the daemon (and so for every command it runs). */
+export function startDaemonWithPath(ns: string, path: string, flags: readonly string[]): Daemon {
+  const p = spawnIn(ns, '/usr/bin/env', [`PATH=${path}`, process.execPath, DAEMON_BIN, ...flags]);
+  const exited = new Promise<number | string>((resolve) => {
+    const done = (): void => resolve(p.child.exitCode ?? p.child.signalCode ?? -1);
+    if (p.child.exitCode !== null || p.child.signalCode !== null) done();
+    else p.child.once('close', done);
+  });
+  return { ...p, ns, exited };
 }

@@ -106,6 +106,9 @@ for (const backend of ['legacy', 'nft'] as const) {
       const outside = await tcpRequest(topo().client.ns, V6_ONLY.web, 80, { count: 10 });
       expect(outside.filter((r) => !r.ok || r.source === topo().client.ip6)).toEqual([]);
       expect(await httpGetIn(nodeNs(), 'http://127.0.0.1:10256/healthz')).toMatchObject({ status: 200 });
+      // The operator can see which detector each family got (upstream logs it at start).
+      expect(daemon().output()).toMatch(/INFO +local traffic detector family=IPv6 detectLocalMode=NodeCIDR match="-s fd00:10:244:1::\/64"/);
+      expect(daemon().output()).toMatch(/INFO +no local traffic detector for this family.* family=IPv4 detectLocalMode=NodeCIDR/);
     });
   });
 }

@@ -17,6 +17,7 @@ import { createSysctl, prepareIptablesSysctls, type Sysctl } from '../../../syst
 import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../iptables-applier.ts';
 import { kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
 import { renderOptionsFromConfig, type RenderOptions } from '../options.ts';
+import { LocalDetectorLog } from '../local-detect-log.ts';
 import { IptablesProxier } from '../proxier.ts';
 import { withProbedBuiltins } from './ensure-builtins.ts';
 import { renderRules, type RenderMemo } from '../render.ts';
@@ -71,6 +72,8 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
   }
   const liberal = dry ? false : await readLiberal(sysctl);
   const readAddresses = s.localAddresses ?? addressReader(exec, logger);
+  // Not in --dry-run, whose stdout is the rules.
+  const detectorLog = dry ? undefined : new LocalDetectorLog(logger, config.detectLocalMode);
   return s.families.map(
     (family) =>
       new IptablesProxier<RenderMemo>({
@@ -78,7 +81,11 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
         applier: makeApplier(family),
         render: renderRules,
         jumps: iptablesJumps,
-        renderOptions: (state: ProxyState) => hostOptions(s, readAddresses, family, state, liberal),
+        renderOptions: async (state: ProxyState) => {
+          const opts = await hostOptions(s, readAddresses, family, state, liberal);
+          detectorLog?.note(family, opts.localDetector);
+          return opts;
+        },
         ...(dry ? {} : { conntrack: createConntrack(exec) }),
         logger: logger.child({ family, mode: 'iptables' }),
         ...(s.metrics ? { metrics: s.metrics } : {}),

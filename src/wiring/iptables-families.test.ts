@@ -1,4 +1,4 @@
-// The decision half of the family check (the probe itself runs real iptables-save binaries in
+// The decision half of the family check (the probe itself runs the real iptables binaries in
 // test/iptables-ipv6-only.test.ts and test/iptables-ipv6-gaps.test.ts, on nodes whose IPv4
 // iptables, resp. ip6tables, is not installed).
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { recordingLogger } from '../sync/testing.ts';
 import { requirePrimaryFamily, supportedFamilies, type FamilyProbe } from './iptables-families.ts';
 
 const ok = (family: IPFamily): FamilyProbe => ({ family, error: null });
-const bad = (family: IPFamily): FamilyProbe => ({ family, error: `${family === 'IPv4' ? 'iptables' : 'ip6tables'}-nft-save: not found` });
+const bad = (family: IPFamily): FamilyProbe => ({ family, error: `${family === 'IPv4' ? 'iptables' : 'ip6tables'}-nft: not found` });
 
 describe('supportedFamilies', () => {
   it.each([
@@ -27,7 +27,7 @@ describe('supportedFamilies', () => {
   it('fails with KP_ERR_KERNEL_MISSING, naming every probe, when no family answers', () => {
     const run = () => supportedFamilies([bad('IPv4'), bad('IPv6')], recordingLogger());
     expect(run).toThrow(KubeProxyError);
-    expect(run).toThrow(/iptables-nft-save: not found.*ip6tables-nft-save: not found/);
+    expect(run).toThrow(/iptables-nft: not found.*ip6tables-nft: not found/);
     try {
       run();
     } catch (err) {

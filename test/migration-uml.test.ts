@@ -13,7 +13,7 @@ const MODULES = [
 ];
 
 type Kernel = Record<'nat' | 'filter' | 'mangle' | 'ipvsadm' | 'link' | 'ipsets', string>;
-interface Load { total: number; pods: Record<string, number>; failures: { n: number; error: string }[]; slow: { n: number; ms: number }[] }
+interface Load { total: number; pods: Record<string, number>; failures: { n: number; error: string; port: number; at: number }[]; slow: { n: number; ms: number }[] }
 interface Result {
   fatal?: string;
   iptables1: Kernel; ipvs1: Kernel; iptables2: Kernel;
@@ -21,6 +21,9 @@ interface Result {
   exit0: number | string; exit1: number | string; exit2: number | string;
   loads: Load[];
   logs: string[];
+  /** When each switch happened (with IPVS's connection count then), and the kernel's entries for a stalled request's port. */
+  events: { at: number; what: string }[];
+  snapshots: unknown[];
 }
 
 const chains = (saved: string): string[] => [...saved.matchAll(/^:(KUBE-\S+)/gm)].map((m) => m[1] ?? '').sort();
@@ -37,6 +40,8 @@ describeWith('migration between proxy modes under traffic (IPVS test kernel)', [
 
   it('answers every request to the ClusterIP and the NodePort across iptables → ipvs → iptables', () => {
     expect(r.loads).toHaveLength(2);
+    // To place a failure: its `at` against the switches, and what the kernel held for its port.
+    if (r.loads.some((l) => l.failures.length > 0)) console.error('switches', r.events, 'kernel entries', JSON.stringify(r.snapshots));
     for (const [i, load] of r.loads.entries()) {
       // The request counts when ipvs and then iptables took over, to place a failure.
       expect({ load: i, switchedAt: [r.counts1[i], r.counts2[i]], failures: load.failures }).toEqual({ load: i, switchedAt: [r.counts1[i], r.counts2[i]], failures: [] });

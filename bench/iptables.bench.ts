@@ -31,6 +31,14 @@ const BACKENDS = (process.env.BENCH_BACKENDS ?? 'legacy,nft').split(',') as ('le
 // The proxier process runs with the Node flags the image sets (Dockerfile NODE_OPTIONS);
 // BENCH_AGENT_FLAGS='' measures Node's defaults instead.
 const AGENT_FLAGS = (process.env.BENCH_AGENT_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter((f) => f !== '');
+// BENCH_COMPARE_FLAGS='…' adds, per back-end, a second proxier run with those flags instead, in the
+// same rounds (interleaved), so a flag's cost is read side by side and not across runs.
+const COMPARE_FLAGS = process.env.BENCH_COMPARE_FLAGS?.split(' ').filter((f) => f !== '');
+interface Variant { readonly key: string; readonly backend: 'legacy' | 'nft'; readonly flags: readonly string[] }
+const VARIANTS: readonly Variant[] = BACKENDS.flatMap((b) => [
+  { key: b, backend: b, flags: AGENT_FLAGS },
+  ...(COMPARE_FLAGS === undefined ? [] : [{ key: `${b} [${COMPARE_FLAGS.join(' ') || 'no flags'}]`, backend: b, flags: COMPARE_FLAGS }]),
+]);
 const PREFIX = `kpt-bench-${process.pid}`;
 const namespaces = new Set<string>();
 const agents = new Set<ChildProcess>();
@@ -92,8 +100,8 @@ interface Agent {
   stop(): Promise<void>;
 }
 
-function startAgent(ns: string, backend: string, dir: string): Agent {
-  const args = ['netns', 'exec', ns, process.execPath, '--expose-gc', ...AGENT_FLAGS, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+function startAgent(ns: string, backend: string, dir: string, flags: readonly string[] = AGENT_FLAGS): Agent {
+  const args = ['netns', 'exec', ns, process.execPath, '--expose-gc', ...flags, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
     compiled('./iptables-agent.ts', import.meta.url), backend, String(N), String(E), dir];
   // The xtables lock is a file (/run/xtables.lock), shared by every namespace on the machine: a
   // private one keeps other runs' long restores from making our `-w 5` calls time out.
@@ -167,7 +175,7 @@ if (why !== undefined) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'kpt-bench-ipt-'));
-const data = new Map<string, PerBackend>(BACKENDS.map((b) => [b, {
+const data = new Map<string, PerBackend>(VARIANTS.map((v) => [v.key, {
   full: [], warm: [], toolCold: [], toolWarm: [], change: [], toolDelta: [], toolLegal: [], deltaBytes: [], legalBytes: [], fullBytes: [], peakMiB: [], heapMiB: [], heapTotalMiB: [], restart: [],
 }]));
 const versions = sh('iptables-legacy', ['--version']).trim();
@@ -175,11 +183,12 @@ console.log(`${N} Services × ${E} endpoints; ${ROUNDS} rounds × ${CHANGES} cha
 
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const backend of BACKENDS) {
-      const d = data.get(backend) as PerBackend;
-      const oursNs = createNs(`${round}-${backend}-ours`);
-      const toolNs = createNs(`${round}-${backend}-tool`);
-      const ours = startAgent(oursNs, backend, dir);
+    for (const { key, backend, flags } of VARIANTS) {
+      const d = data.get(key) as PerBackend;
+      const tag = `${round}-${backend}${key === backend ? '' : '-b'}`;
+      const oursNs = createNs(`${tag}-ours`);
+      const toolNs = createNs(`${tag}-tool`);
+      const ours = startAgent(oursNs, backend, dir, flags);
       const tool = startAgent(toolNs, backend, dir);
       try {
         const cold = await ours.send({ op: 'full' });
@@ -211,7 +220,7 @@ try {
         // A restart: a new process whose first sync reads back the populated nat table's chains
         // (to delete stale ones) and rewrites everything, as the daemon does after an upgrade.
         await ours.stop();
-        const again = startAgent(oursNs, backend, dir);
+        const again = startAgent(oursNs, backend, dir, flags);
         try {
           d.restart.push(await again.send({ op: 'full' }));
         } finally {
@@ -223,7 +232,7 @@ try {
         deleteNs(oursNs);
         deleteNs(toolNs);
       }
-      console.log(`round ${round + 1}/${ROUNDS} ${backend}: ours cold ${((d.full.at(-1)?.totalMs ?? 0) / 1000).toFixed(2)} s, tool ${((d.toolCold.at(-1) ?? 0) / 1000).toFixed(2)} s`);
+      console.log(`round ${round + 1}/${ROUNDS} ${key}: ours cold ${((d.full.at(-1)?.totalMs ?? 0) / 1000).toFixed(2)} s, tool ${((d.toolCold.at(-1) ?? 0) / 1000).toFixed(2)} s`);
     }
   }
 } finally {
@@ -244,7 +253,7 @@ console.log('render = plan before the restore starts; chains = chain rules made 
 console.log('other applier calls = jumps (built-in chain listings, -C/-I) + canary + nat chain read-back (first sync only).');
 table(
   ['back-end', 'ours cold', 'tool cold', 'ratio', 'ours warm (resync)', 'tool warm', 'ratio', 'render cold/warm', 'chains cold/warm', 'restore in ours cold/warm', 'other applier calls cold/warm', 'options cold/warm', 'payload MiB'],
-  BACKENDS.map((b) => {
+  VARIANTS.map(({ key: b }) => {
     const d = data.get(b) as PerBackend;
     const rc = median(pick(d.full, 'totalMs')) / median(d.toolCold);
     const rw = median(pick(d.warm, 'totalMs')) / median(d.toolWarm);
@@ -263,7 +272,7 @@ table(
 console.log('\nOne endpoint changes (Ready flips), ms; ratio = ours / tool applying the minimal delta, same namespace, interleaved:');
 table(
   ['back-end', 'n', 'ours p50', 'ours p99', 'tool: svc chains p50', 'p99', 'ratio p50', 'ratio p99', 'tool: + KUBE-SERVICES p50', 'p99', 'render p50', 'restore p50', 'input KiB', 'svc-only KiB', 'input / full'],
-  BACKENDS.map((b) => {
+  VARIANTS.map(({ key: b }) => {
     const d = data.get(b) as PerBackend;
     const ours = pick(d.change, 'totalMs');
     const r50 = percentile(ours, 50) / percentile(d.toolDelta, 50);
@@ -282,7 +291,7 @@ table(
 console.log('\nProxier process (ClusterState + objects + render + applier; no client-node loaded):');
 table(
   ['back-end', 'peak RSS MiB', 'peak RSS MiB, restart on a populated table', 'live heap after GC MiB (state + memo)', 'V8 heap committed MiB', 'state build ms (first full only)'],
-  BACKENDS.map((b) => {
+  VARIANTS.map(({ key: b }) => {
     const d = data.get(b) as PerBackend;
     const peak = median(d.peakMiB);
     const restartPeak = median(pick(d.restart, 'peakMiB'));

@@ -1,7 +1,7 @@
 // Restore lines gathered into chunks of CHUNK lines: the many small per-line strings die young
 // (cheap scavenges) once joined, and the payload generator (render-assemble.ts) hands each chunk
 // to iptables-restore's stdin as soon as it is full, so only a few chunks are alive at a time.
-const CHUNK = 2048;
+const CHUNK = 512;
 
 export class LineChunks {
   /** Lines not yet taken; writers may push to it directly (it is never replaced). */

@@ -24,10 +24,10 @@ RUN apt-get update \
 COPY --from=build /opt/kube-proxy-ts /opt/kube-proxy-ts
 RUN ln -s /opt/kube-proxy-ts/bin/kube-proxy-ts.js /usr/local/bin/kube-proxy \
  && ln -s /opt/kube-proxy-ts/bin/kube-proxy-ts.js /usr/local/bin/kube-proxy-ts
-# Memory at 10k Services x 10 endpoints (npm run bench -- iptables.bench, BENCH_AGENT_FLAGS; README
-# Performance): V8 grows its young generation to 2 x 64 MiB while the state is built and keeps it
-# (2 MiB semi-spaces save ~130 MiB), and with --optimize-for-size it collects and gives back the
-# old generation sooner (peak ~135 instead of ~165 MiB). The price is CPU in the state build and
-# render (~1.7x of a few hundred ms at 10k); sync time is the restore's.
-ENV NODE_OPTIONS="--max-semi-space-size=2 --optimize-for-size"
+# V8 grows its young generation to 2 x 64 MiB while a large state is built (10k Services x 10
+# endpoints) and keeps it: half the daemon's peak RSS at that size. 2 MiB semi-spaces cost nothing
+# measurable in sync time and save ~130 MiB (npm run bench -- iptables.bench, BENCH_COMPARE_FLAGS).
+# --optimize-for-size is not set: it lowers the steady RSS by ~30 MiB but not reliably the peak, and
+# doubles the CPU of the state build and render (docs/operations.md, Memory).
+ENV NODE_OPTIONS="--max-semi-space-size=2"
 ENTRYPOINT ["/usr/local/bin/kube-proxy"]

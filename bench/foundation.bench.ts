@@ -28,7 +28,7 @@ interface Child {
 
 // The daemon side runs with the Node flags the image sets (Dockerfile NODE_OPTIONS);
 // BENCH_DAEMON_FLAGS='' measures Node's defaults.
-const DAEMON_FLAGS = (process.env.BENCH_DAEMON_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter((f) => f !== '');
+const DAEMON_FLAGS = (process.env.BENCH_DAEMON_FLAGS ?? '--max-semi-space-size=2').split(' ').filter((f) => f !== '');
 
 /** Start a Node child and read its stdout line by line; `next` waits for a line with a prefix. */
 function startChild(args: string[], flags: readonly string[] = []): Child {

@@ -30,7 +30,7 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'legacy,nft').split(',') as ('legacy' | 'nft')[];
 // The proxier process runs with the Node flags the image sets (Dockerfile NODE_OPTIONS);
 // BENCH_AGENT_FLAGS='' measures Node's defaults instead.
-const AGENT_FLAGS = (process.env.BENCH_AGENT_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter((f) => f !== '');
+const AGENT_FLAGS = (process.env.BENCH_AGENT_FLAGS ?? '--max-semi-space-size=2').split(' ').filter((f) => f !== '');
 // BENCH_COMPARE_FLAGS='…' adds, per back-end, a second proxier run with those flags instead, in the
 // same rounds (interleaved), so a flag's cost is read side by side and not across runs.
 const COMPARE_FLAGS = process.env.BENCH_COMPARE_FLAGS?.split(' ').filter((f) => f !== '');

@@ -83,12 +83,32 @@ function optionsKey(state: ProxyState, opts: NftOptions): string {
   return JSON.stringify([rest, state.node.name, state.node.zone]);
 }
 
-function sortedEndpoints(raw: readonly Endpoint[] | undefined): readonly Endpoint[] {
+/** Sorted by `IP:port` (upstream byEndpoint), only of the family: one stray address would fail the whole transaction. */
+function sortedEndpoints(raw: readonly Endpoint[] | undefined, v6: boolean): readonly Endpoint[] {
   if (raw === undefined) return [];
+  if (raw.some((e) => e.ip.includes(':') !== v6)) raw = raw.filter((e) => e.ip.includes(':') === v6);
   for (let i = 1; i < raw.length; i++) {
     if (compareEndpoints(raw[i - 1] as Endpoint, raw[i] as Endpoint) > 0) return [...raw].sort(compareEndpoints);
   }
   return raw;
+}
+
+const EMPTY_PLAN: PortPlan = { elements: [], chains: [], affinitySets: new Map(), noLocalInternal: false, noLocalExternal: false };
+
+/**
+ * The port with only addresses of the family (the model already splits by family; this keeps a
+ * stray one from failing every service's transaction). A ClusterIP of the other family: ''.
+ */
+function ofFamily(svc: ServicePort, v6: boolean): ServicePort {
+  const ok = (a: string): boolean => a.includes(':') === v6;
+  if (ok(svc.clusterIP) && svc.externalIPs.every(ok) && svc.loadBalancerVIPs.every(ok) && svc.loadBalancerSourceRanges.every(ok)) return svc;
+  return {
+    ...svc,
+    clusterIP: ok(svc.clusterIP) ? svc.clusterIP : '',
+    externalIPs: svc.externalIPs.filter(ok),
+    loadBalancerVIPs: svc.loadBalancerVIPs.filter(ok),
+    loadBalancerSourceRanges: svc.loadBalancerSourceRanges.filter(ok),
+  };
 }
 
 export function renderTransaction(input: NftRenderInput): NftRenderResult {
@@ -120,12 +140,13 @@ export function renderTransaction(input: NftRenderInput): NftRenderResult {
       out.push(`add set ${t} ${set} ${spec}`);
       writtenSets.add(set);
     }
+    // Every chain first: a service chain's rules go to its endpoint chains.
     for (const c of plan.chains) {
       out.push(`add chain ${t} ${c.name}`, `flush chain ${t} ${c.name}`);
-      for (const r of c.rules) out.push(`add rule ${t} ${c.name} ${r}`);
       written.add(c.name);
       chainsWritten++;
     }
+    for (const c of plan.chains) for (const r of c.rules) out.push(`add rule ${t} ${c.name} ${r}`);
     memo.elements.replace(name, full ? [] : (old?.plan.elements ?? []), plan.elements);
     if (!full && old !== undefined) {
       memo.noLocalInternal -= old.plan.noLocalInternal ? 1 : 0;
@@ -137,6 +158,7 @@ export function renderTransaction(input: NftRenderInput): NftRenderResult {
     portsWritten++;
   };
 
+  const v6 = opts.family === 'IPv6';
   const names = full ? [...state.services.keys()].sort() : state.services.keys();
   for (const name of names) {
     const svc = state.services.get(name) as ServicePort;
@@ -147,8 +169,9 @@ export function renderTransaction(input: NftRenderInput): NftRenderResult {
     let plan: PortPlan;
     if (same) plan = m.plan;
     else {
-      const cat = categorizeEndpoints(sortedEndpoints(raw), svc, state.node);
-      plan = planPort(opts, svc, cat, externallyAccessible(svc));
+      const clean = ofFamily(svc, v6);
+      const cat = categorizeEndpoints(sortedEndpoints(raw, v6), clean, state.node);
+      plan = clean.clusterIP === '' ? EMPTY_PLAN : planPort(opts, clean, cat, externallyAccessible(clean));
     }
     if (m !== undefined) retire(m.plan, plan);
     write(name, svc, raw, plan, m);

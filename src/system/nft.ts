@@ -1,0 +1,103 @@
+// The nft command: one `nft -f -` per transaction with the text on stdin (argument arrays, never
+// a shell), `--check` for dry validation, terse listings of our table (chain and set names at
+// start and after a failure, never on a partial sync), the base-chain probe, the version, and
+// deleting our tables. An error nft reports is turned into NftError naming the failing command
+// and its line in the transaction, so the log says what was refused without the whole payload.
+import { ExecError, KubeProxyError } from '../errors.ts';
+import type { Exec } from './exec.ts';
+
+export type NftFamily = 'ip' | 'ip6';
+const TABLE = 'kube-proxy';
+
+/** A transaction nft refused: `line` is 1-based in the input, `command` its text. */
+export class NftError extends KubeProxyError {
+  readonly line: number;
+  readonly command: string;
+  readonly detail: string;
+  constructor(detail: string, line: number, command: string, options?: { cause?: unknown }) {
+    super('KP_ERR_RULES_APPLY', `nft refused the transaction${line > 0 ? ` at line ${line}` : ''}: ${detail}`, options);
+    this.line = line;
+    this.command = command;
+    this.detail = detail;
+  }
+}
+
+/** nft's first `/dev/stdin:LINE:COL-COL: Error: ...` (or `-:LINE:...`), with that line's command. */
+export function nftErrorOf(err: unknown, input: string): NftError | null {
+  if (!(err instanceof ExecError)) return null;
+  const m = /^(?:\/dev\/stdin|-|[^:\n]*):(\d+):[\d-]+: Error: (.*)$/m.exec(err.stderr);
+  if (m === null) return new NftError(err.stderr.trim().split('\n')[0] ?? 'unknown error', 0, '', { cause: err });
+  const line = Number(m[1]);
+  const command = input.split('\n')[line - 1] ?? '';
+  return new NftError(m[2] ?? '', line, command.length > 300 ? `${command.slice(0, 300)}...` : command, { cause: err });
+}
+
+export interface Nft {
+  /** Apply one atomic transaction. Rejects with NftError when nft refuses it. */
+  run(transaction: string): Promise<void>;
+  /** `nft --check -f -`: validate against the kernel without committing. */
+  check(transaction: string): Promise<void>;
+  /** Chain and set names of our table in `family`; null when the table does not exist. */
+  listObjects(family: NftFamily): Promise<{ chains: string[]; sets: string[] } | null>;
+  /** Whether the table and every one of `chains` (base chains) exist and are not empty. */
+  chainsPresent(family: NftFamily, chains: readonly string[]): Promise<boolean>;
+  /** `nft --version` as [major, minor, patch]. */
+  version(): Promise<[number, number, number]>;
+  /** Delete our table of `family` if it exists (add+delete: deleting a missing table fails). */
+  deleteTable(family: NftFamily): Promise<void>;
+}
+
+export function createNft(exec: Exec, bin = 'nft'): Nft {
+  const apply = async (args: string[], transaction: string): Promise<void> => {
+    try {
+      await exec(bin, args, { input: transaction, timeoutMs: 300_000 });
+    } catch (err) {
+      throw nftErrorOf(err, transaction) ?? err;
+    }
+  };
+  const missing = (err: unknown): boolean => err instanceof ExecError && /No such file or directory/.test(err.stderr);
+  return {
+    run: (tx) => apply(['-f', '-'], tx),
+    check: (tx) => apply(['--check', '-f', '-'], tx),
+    async listObjects(family) {
+      let out: string;
+      try {
+        // -t: no set elements (a 10k-Service table lists in a fraction of the size).
+        out = (await exec(bin, ['-t', 'list', 'table', family, TABLE], { timeoutMs: 120_000 })).stdout;
+      } catch (err) {
+        if (missing(err)) return null;
+        throw err;
+      }
+      const chains: string[] = [];
+      const sets: string[] = [];
+      for (const m of out.matchAll(/^\t(chain|set|map) (\S+) \{$/gm)) {
+        if (m[1] === 'chain') chains.push(m[2] as string);
+        else sets.push(m[2] as string);
+      }
+      return { chains, sets };
+    },
+    async chainsPresent(family, chains) {
+      // One listing per chain: nft -f does not take several `list` commands in one input.
+      for (const c of chains) {
+        try {
+          const out = (await exec(bin, ['list', 'chain', family, TABLE, c], { timeoutMs: 30_000 })).stdout;
+          // Each base chain holds at least one jump: a flushed one lists without rules.
+          if (!/^\t\t(?!type )\S/m.test(out)) return false;
+        } catch (err) {
+          if (missing(err)) return false;
+          throw err;
+        }
+      }
+      return true;
+    },
+    async version() {
+      const out = (await exec(bin, ['--version'], { timeoutMs: 10_000 })).stdout;
+      const m = /v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(out);
+      if (m === null) throw new KubeProxyError('KP_ERR_EXEC', `nft --version: unrecognised output ${JSON.stringify(out.trim())}`);
+      return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+    },
+    async deleteTable(family) {
+      await apply(['-f', '-'], `add table ${family} ${TABLE}\ndelete table ${family} ${TABLE}\n`);
+    },
+  };
+}

@@ -62,7 +62,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       break;
   }
   const config = outcome.config;
-  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging) });
+  // --dry-run's stdout is the rules (`... --dry-run | nft --check -f -`): its log lines go to stderr.
+  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging), ...(config.dryRun ? { destination: process.stderr } : {}) });
   for (const warning of outcome.warnings) logger.warn({ warning }, 'configuration warning');
   try {
     if (config.cleanup) {
@@ -212,8 +213,8 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const families = supportedFamilies(await probeIptablesFamilies(exec, config.iptables.backend, hostFamilies()), logger);
   const metrics = new PromMetrics();
   const state = createState(config, families, logger, metrics);
-  const syncPeriodMs = config.mode === 'ipvs' ? config.ipvs.syncPeriodMs : config.iptables.syncPeriodMs;
-  const minSyncPeriodMs = config.mode === 'ipvs' ? config.ipvs.minSyncPeriodMs : config.iptables.minSyncPeriodMs;
+  const periods = config.mode === 'ipvs' ? config.ipvs : config.mode === 'nftables' ? config.nftables : config.iptables;
+  const { syncPeriodMs, minSyncPeriodMs } = periods;
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
   const source = await createSource(config, logger, metrics);

@@ -12,6 +12,8 @@ import { JUMPS as USERSPACE_JUMPS } from './userspace/portal-rules.ts';
 
 export type LeftoverMode = 'iptables' | 'ipvs' | 'userspace';
 export type LeftoverTable = 'nat' | 'filter' | 'mangle';
+/** The running mode: nftables keeps nothing in iptables, so every iptables-based mode's chains are leftovers. */
+export type LeftoverKeeper = LeftoverMode | 'nftables';
 export const LEFTOVER_MODES: readonly LeftoverMode[] = ['iptables', 'ipvs', 'userspace'];
 export const LEFTOVER_TABLES: readonly LeftoverTable[] = ['mangle', 'nat', 'filter'];
 
@@ -24,7 +26,10 @@ interface ModeChains {
   readonly jumps: readonly JumpRule[];
 }
 
-const MODES: Readonly<Record<LeftoverMode, ModeChains>> = {
+const NONE: ModeChains = { fixed: { nat: [], filter: [], mangle: [] }, generated: {}, jumps: [] };
+
+const MODES: Readonly<Record<LeftoverKeeper, ModeChains>> = {
+  nftables: NONE,
   iptables: {
     fixed: {
       nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', CANARY_CHAIN],
@@ -54,7 +59,7 @@ const MODES: Readonly<Record<LeftoverMode, ModeChains>> = {
 };
 
 /** Whether `mode` programs a chain of this name in `table`. */
-export function modeOwnsChain(mode: LeftoverMode, table: LeftoverTable, chain: string): boolean {
+export function modeOwnsChain(mode: LeftoverKeeper, table: LeftoverTable, chain: string): boolean {
   const m = MODES[mode];
   return m.fixed[table].includes(chain) || (m.generated[table]?.(chain) ?? false);
 }
@@ -64,7 +69,7 @@ export function modeOwnsChain(mode: LeftoverMode, table: LeftoverTable, chain: s
  * names (nat KUBE-SERVICES, KUBE-POSTROUTING, KUBE-MARK-MASQ, filter KUBE-FORWARD and
  * KUBE-PROXY-FIREWALL between iptables and ipvs) stay: the running mode rewrote them on its sync.
  */
-export function isLeftoverChain(keep: LeftoverMode, table: LeftoverTable, chain: string): boolean {
+export function isLeftoverChain(keep: LeftoverKeeper, table: LeftoverTable, chain: string): boolean {
   if (modeOwnsChain(keep, table, chain)) return false;
   return LEFTOVER_MODES.some((m) => m !== keep && modeOwnsChain(m, table, chain));
 }
@@ -81,7 +86,7 @@ const normalize = (line: string): string => line.trim().replace(/\s+/g, ' ');
  * not write itself: e.g. the iptables mode's `INPUT -m conntrack --ctstate NEW ... -j
  * KUBE-PROXY-FIREWALL`, which in ipvs mode would run ipvs's firewall on OUTPUT too.
  */
-function foreignJumpLines(keep: LeftoverMode, table: LeftoverTable): Set<string> {
+function foreignJumpLines(keep: LeftoverKeeper, table: LeftoverTable): Set<string> {
   const own = new Set(MODES[keep].jumps.filter((j) => j.table === table).map((j) => normalize(jumpLine(j))));
   const out = new Set<string>();
   for (const m of LEFTOVER_MODES) {
@@ -119,7 +124,7 @@ export interface LeftoverPlan {
  * cleanupPayload in iptables-applier.ts; nothing else is touched. Run it only after `keep` has
  * synced, so that the shared chains no longer point into the leftovers' per-service chains.
  */
-export function renderLeftoverCleanup(keep: LeftoverMode, table: LeftoverTable, saved: string): LeftoverPlan {
+export function renderLeftoverCleanup(keep: LeftoverKeeper, table: LeftoverTable, saved: string): LeftoverPlan {
   const chains = declaredChains(saved).filter((c) => isLeftoverChain(keep, table, c));
   const gone = new Set(chains);
   const foreign = foreignJumpLines(keep, table);
@@ -137,6 +142,6 @@ export function renderLeftoverCleanup(keep: LeftoverMode, table: LeftoverTable, 
 }
 
 /** The modes whose leftovers a daemon in `mode` removes: all the others. */
-export function otherModes(mode: LeftoverMode): LeftoverMode[] {
+export function otherModes(mode: LeftoverKeeper): LeftoverMode[] {
   return LEFTOVER_MODES.filter((m) => m !== mode);
 }

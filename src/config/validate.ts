@@ -9,7 +9,7 @@ import { cidrFamily, ipFamily } from './net.ts';
 import type { HostPort, ProxyConfig } from './types.ts';
 
 /** Modes we implement. nftables parses (it is upstream's) but has no backend here yet. */
-export const IMPLEMENTED_MODES = ['iptables', 'ipvs', 'userspace'] as const;
+export const IMPLEMENTED_MODES = ['iptables', 'ipvs', 'userspace', 'nftables'] as const;
 
 /**
  * IPVS schedulers the kernel ships (net/netfilter/ipvs/ip_vs_*.c). Upstream dropped its own list

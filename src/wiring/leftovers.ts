@@ -5,8 +5,9 @@
 // iptables DNAT in PREROUTING/OUTPUT runs before IPVS sees a packet). Established connections keep
 // their conntrack NAT binding and are not affected. A failure is logged and tried again after the
 // next successful sync; it never fails a sync.
-import { otherModes, renderLeftoverCleanup, LEFTOVER_TABLES, type LeftoverMode } from '../backends/leftovers.ts';
+import { otherModes, renderLeftoverCleanup, LEFTOVER_TABLES, type LeftoverKeeper } from '../backends/leftovers.ts';
 import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
+import { deleteNftablesTables } from '../backends/nftables/io/leftovers.ts';
 import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { describeError, KubeProxyError } from '../errors.ts';
@@ -60,7 +61,6 @@ export interface LeftoverDeps {
 /** The clean-up for the configured mode (iptables, ipvs or userspace). */
 export function createLeftoverCleaner(d: LeftoverDeps): LeftoverCleaner {
   const mode = d.config.mode;
-  if (mode === 'nftables') throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
   const log = d.logger.child({ component: 'leftovers', mode });
   const backend = d.backend;
   return async (family) => {
@@ -70,11 +70,14 @@ export function createLeftoverCleaner(d: LeftoverDeps): LeftoverCleaner {
     if (mode !== 'ipvs') await removeIpvsState(d, family, ipt, scoped, log);
     else await scoped();
     await sweepOtherBackend(d.exec, family, backend, log);
+    // Every mode but nftables removes the nftables mode's table of the family (upstream cleans
+    // the other modes' rules whatever ran before); a node without nft has none.
+    if (mode !== 'nftables') await deleteNftablesTables(d.exec, [family], log);
   };
 }
 
 /** One restore removing the other modes' chains and jumps from the tables of `ipt`. */
-function scopedRemoval(ipt: Iptables, keep: LeftoverMode, log: Logger): () => Promise<void> {
+function scopedRemoval(ipt: Iptables, keep: LeftoverKeeper, log: Logger): () => Promise<void> {
   return async () => {
     const parts: string[] = [];
     const removed: string[] = [];

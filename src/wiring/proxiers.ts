@@ -6,6 +6,8 @@ import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts'
 import { createIpvsProxiers, type IpvsSetup } from '../backends/ipvs/io/setup.ts';
 import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
 import { createUserspaceProxier } from '../backends/userspace/index.ts';
+import { createNftablesProxiers } from '../backends/nftables/io/setup.ts';
+import { deleteNftablesTables } from '../backends/nftables/io/leftovers.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { describeError, KubeProxyError } from '../errors.ts';
 import type { Logger } from '../model/logger.ts';
@@ -141,7 +143,15 @@ export async function createProxiers(d: ProxierDeps): Promise<Proxier[]> {
       return createIpvsProxiers(setup);
     }
     case 'nftables':
-      throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
+      return createNftablesProxiers({
+        config,
+        families: d.families,
+        exec: d.exec,
+        logger,
+        ...(d.metrics ? { metrics: d.metrics } : {}),
+        ...(d.write ? { write: d.write } : {}),
+        primaryNodeIPs: nodeIPs,
+      });
   }
 }
 
@@ -176,6 +186,12 @@ export async function cleanupAllModes(d: { exec: Exec; logger: Logger }): Promis
         d.logger.error({ backend, family, err }, 'cleanup failed');
       }
     }
+  }
+  try {
+    await deleteNftablesTables(d.exec, ['IPv4', 'IPv6'], d.logger);
+  } catch (err) {
+    failures.push('nftables');
+    d.logger.error({ err }, 'cleanup failed');
   }
   if (failures.length > 0) throw new KubeProxyError('KP_ERR_RULES_APPLY', `cleanup failed for ${failures.join(', ')}`);
 }

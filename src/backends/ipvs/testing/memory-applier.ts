@@ -43,6 +43,7 @@ export class MemoryApplier implements IpvsApplier {
   /** Ops for which this returns true fail with EIO (injected failures). */
   failOp: (op: IpvsOp) => boolean = () => false;
   failIpset = false;
+  failRules = false;
 
   constructor(family: IPFamily, nodeAddresses: string[] = []) {
     this.family = family;
@@ -161,6 +162,7 @@ export class MemoryApplier implements IpvsApplier {
   }
 
   async restoreRules(payload: string): Promise<void> {
+    if (this.failRules) throw new Error('iptables-restore: injected failure');
     this.rules = payload;
     this.rulesWrites++;
   }

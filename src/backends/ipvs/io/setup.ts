@@ -95,7 +95,7 @@ export async function createIpvsProxiers(s: IpvsSetup): Promise<IpvsProxier[]> {
     makeApplier = (family) => {
       const c = clients.get(family);
       if (c === undefined) throw new Error(`ipvs: no clients for ${family}`);
-      return createIpvsApplier({ family, ...c, iptables: createIptables(exec, family, choice.backend), exec, sysctl, logger: logger.child({ family, mode: 'ipvs' }) });
+      return createIpvsApplier({ family, ...c, iptables: createIptables(exec, family, choice.backend), exec, logger: logger.child({ family, mode: 'ipvs' }) });
     };
   }
   const nodePortAddresses = resolveNodePortAddresses(config.nodePortAddresses, s.primaryNodeIPs ?? []);

@@ -12,7 +12,6 @@ import type { JumpRule } from '../../iptables/jumps.ts';
 import type { KernelDestination, KernelVirtualServer } from '../diff.ts';
 import type { ApplierStats, HostAddresses, IpvsApplier } from '../ipvs-applier.ts';
 import { destinationKey, serviceKey, toIpFamily } from '../plan.ts';
-import type { SysctlSetting } from '../sysctls.ts';
 
 const ERRNO: Readonly<Record<string, number>> = { ENOENT: 2, ESRCH: 3, EIO: 5 };
 
@@ -165,10 +164,6 @@ export class MemoryApplier implements IpvsApplier {
     if (this.failRules) throw new Error('iptables-restore: injected failure');
     this.rules = payload;
     this.rulesWrites++;
-  }
-
-  async applySysctls(settings: readonly SysctlSetting[]): Promise<string[]> {
-    return settings.map((s) => s.key);
   }
 
   async cleanup(): Promise<void> {

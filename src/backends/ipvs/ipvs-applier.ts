@@ -14,7 +14,7 @@ import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
 import { createIptablesApplier } from '../iptables/iptables-applier.ts';
-import { argsToRestore, type JumpRule } from '../iptables/jumps.ts';
+import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';
 import { serviceKey, toIpFamily } from './plan.ts';

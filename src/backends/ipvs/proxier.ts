@@ -15,7 +15,8 @@ import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
 import { UdpConntrackCleaner } from '../conntrack-work.ts';
-import { cidrContains } from '../iptables/options.ts';
+import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
+import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
 import type { ApplierStats, IpvsApplier } from './ipvs-applier.ts';
 import { renderIpsetDelta, renderIpsetRestore } from './ipsets.ts';
@@ -216,8 +217,7 @@ export class IpvsProxier implements Proxier {
 
   #nodePortIPs(): string[] {
     const candidates = nodePortCandidates(this.#nodeAddresses, this.family);
-    const cidrs = this.#o.nodePortAddresses.filter((c) => c.includes(':') === (this.family === 'IPv6'));
-    return cidrs.length === 0 ? candidates : candidates.filter((a) => cidrs.some((c) => cidrContains(c, a)));
+    return selectByCIDRs(candidates, nodePortCIDRsOf(this.#o.nodePortAddresses, this.family));
   }
 
   #armTimer(): void {

@@ -16,7 +16,9 @@ import { createIptables } from '../../../system/iptables.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
 import { LinkClient } from '../../../system/link-client.ts';
 import { createSysctl, type Sysctl } from '../../../system/sysctl.ts';
-import { localDetectorFor, masqueradeMark, resolveNodePortAddresses } from '../../iptables/options.ts';
+import { iptablesLocalMatch, localTrafficDetector } from '../../common/local-detector.ts';
+import { masqueradeMark } from '../../common/masquerade-mark.ts';
+import { resolveNodePortAddresses } from '../../common/node-port-addresses.ts';
 import { createDryRunIpvsApplier, createIpvsApplier, type IpvsApplier } from '../ipvs-applier.ts';
 import { IpvsProxier } from '../proxier.ts';
 import { ipvsSysctls } from '../sysctls.ts';
@@ -112,7 +114,7 @@ export async function createIpvsProxiers(s: IpvsSetup): Promise<IpvsProxier[]> {
           family,
           masqueradeMark: masqueradeMark(config.iptables.masqueradeBit),
           masqueradeAll: config.iptables.masqueradeAll,
-          localDetector: localDetectorFor(config, family, state.node),
+          localDetector: iptablesLocalMatch(localTrafficDetector(config, family, state.node)),
           // iptables ≥ 1.6.2 has --random-fully; the image ships 1.8 (as the iptables mode assumes).
           randomFully: true,
         }),

@@ -8,7 +8,7 @@ import type { IpvsServiceKey } from '../../../netlink/ipvs.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import type { IpvsOp, IpvsOpResult } from '../../../system/ipvs-client.ts';
 import { describeOp } from '../../../system/ipvs-client.ts';
-import type { JumpRule } from '../../iptables/jumps.ts';
+import type { JumpRule } from '../../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from '../diff.ts';
 import type { ApplierStats, HostAddresses, IpvsApplier } from '../ipvs-applier.ts';
 import { destinationKey, serviceKey, toIpFamily } from '../plan.ts';

@@ -3,7 +3,11 @@
 // NodePorts, the node IP (firewall allow-from-node) and the ServiceCIDRs of the family.
 import type { ProxyConfig } from '../../config/types.ts';
 import type { IPFamily, NodeInfo } from '../../model/types.ts';
-import { cidrContains, familyOf, resolveNodePortAddresses, selectNodePortAddresses, DEFAULT_RENDER_OPTIONS } from '../iptables/options.ts';
+import { masqueradeMark } from '../common/masquerade-mark.ts';
+import { cidrContains, familyOf } from '../../model/ip.ts';
+import { localTrafficDetector, type LocalTrafficDetector } from '../common/local-detector.ts';
+import { resolveNodePortAddresses } from '../common/node-port-addresses.ts';
+import { selectNodePortAddresses, DEFAULT_RENDER_OPTIONS } from '../iptables/options.ts';
 
 /** upstream proxyutil LocalTrafficDetector IfLocalNFT / IfNotLocalNFT. */
 export interface NftLocalDetector {
@@ -30,9 +34,8 @@ export interface NftOptions {
   readonly batchElements: boolean;
 }
 
-export function nftMark(bit: number): string {
-  return '0x' + (2 ** bit).toString(16).padStart(8, '0');
-}
+/** upstream `%#08x` of 1<<bit (common/masquerade-mark.ts). */
+export const nftMark = masqueradeMark;
 
 export function ipKeyword(family: IPFamily): 'ip' | 'ip6' {
   return family === 'IPv6' ? 'ip6' : 'ip';
@@ -41,25 +44,17 @@ export function ipKeyword(family: IPFamily): 'ip' | 'ip6' {
 /** Quote an interface name for nft (`iifname "eth0"`). */
 const ifname = (s: string): string => `"${s.replace(/["\\]/g, '')}"`;
 
-/** upstream cmd/kube-proxy getLocalDetector with the NFT fragments of pkg/proxy/util/localdetector.go. */
+/** The common detector (backends/common/local-detector.ts) in nft syntax: IfLocalNFT / IfNotLocalNFT. */
+export function nftLocalMatch(d: LocalTrafficDetector | null, family: IPFamily): NftLocalDetector | null {
+  if (d === null) return null;
+  if (d.kind === 'cidr') return { ifLocal: `${ipKeyword(family)} saddr ${d.cidr}`, ifNotLocal: `${ipKeyword(family)} saddr != ${d.cidr}` };
+  // Since v1.35 (#134024) interfaces are matched by name (iifname), so a re-created veth still matches.
+  const name = ifname(d.kind === 'interface' ? d.name : `${d.prefix}*`);
+  return { ifLocal: `iifname ${name}`, ifNotLocal: `iifname != ${name}` };
+}
+
 export function nftLocalDetector(config: ProxyConfig, family: IPFamily, node: NodeInfo): NftLocalDetector | null {
-  const ip = ipKeyword(family);
-  switch (config.detectLocalMode) {
-    case 'ClusterCIDR':
-    case 'NodeCIDR': {
-      const cidrs = config.detectLocalMode === 'ClusterCIDR' ? config.clusterCIDRs : node.podCIDRs;
-      const cidr = cidrs.find((c) => familyOf(c) === family);
-      return cidr === undefined ? null : { ifLocal: `${ip} saddr ${cidr}`, ifNotLocal: `${ip} saddr != ${cidr}` };
-    }
-    case 'BridgeInterface': {
-      const i = config.detectLocal.bridgeInterface;
-      return i === '' ? null : { ifLocal: `iifname ${ifname(i)}`, ifNotLocal: `iifname != ${ifname(i)}` };
-    }
-    case 'InterfaceNamePrefix': {
-      const p = config.detectLocal.interfaceNamePrefix;
-      return p === '' ? null : { ifLocal: `iifname ${ifname(`${p}*`)}`, ifNotLocal: `iifname != ${ifname(`${p}*`)}` };
-    }
-  }
+  return nftLocalMatch(localTrafficDetector(config, family, node), family);
 }
 
 export interface NftHostFacts {

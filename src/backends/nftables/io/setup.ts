@@ -73,6 +73,15 @@ export async function checkNftables(nft: Nft, s: Pick<NftablesSetup, 'families' 
   }
 }
 
+/**
+ * ProxyState.serviceCIDRs: the ServiceCIDR objects' ranges of the family (branch mem adds the
+ * field to the model; read structurally so this builds before and after that lands). A change
+ * makes the sync full there, and the options key (render.ts) rewrites the drop rule.
+ */
+function stateServiceCIDRs(state: ProxyState): readonly string[] {
+  return (state as { readonly serviceCIDRs?: readonly string[] }).serviceCIDRs ?? [];
+}
+
 function dryRunner(write: (text: string) => void): NftRunner {
   return {
     run: (tx) => Promise.resolve(write(tx)),
@@ -112,7 +121,7 @@ export async function createNftablesProxiers(s: NftablesSetup): Promise<Nftables
         return nftOptionsFromConfig(config, family, state.node, {
           nodeIPs,
           localAddresses: dry ? nodeIPs : addrs,
-          serviceCIDRs: s.serviceCIDRs?.(state) ?? [],
+          serviceCIDRs: s.serviceCIDRs?.(state) ?? stateServiceCIDRs(state),
         });
       },
       ...(dry ? {} : { conntrack: createConntrack(exec) }),

@@ -3,8 +3,9 @@
 // -> UDP conntrack clean-up. Full syncs come from the sync loop (start, after a failure,
 // hourly) and from here: when a base chain lost its rules or the table vanished (someone ran
 // `nft flush ruleset`; probed at most once per syncPeriod, the nftables stand-in for the
-// iptables canary) and after any refused transaction. The kernel's table is listed (names
-// only) at start and after a failure, never on a partial sync.
+// iptables canary) and after any refused transaction. The kernel is asked whether our table
+// exists (chain headers only) at start and after a failure, never on a partial sync; a table
+// found then is replaced whole in the sync's one transaction (render.ts replaceTable).
 import { describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/types.ts';
@@ -14,7 +15,7 @@ import type { Nft, NftFamily } from '../../system/nft.ts';
 import { UdpConntrackCleaner } from '../conntrack-work.ts';
 import type { NftOptions } from './options.ts';
 import { BASE_CHAINS } from './render-base.ts';
-import { renderTransaction, type ExistingObjects, type NftMemo, type NftRenderStats } from './render.ts';
+import { renderTransaction, type NftMemo, type NftRenderStats } from './render.ts';
 
 /** What the proxier needs of system/nft.ts. */
 export type NftRunner = Pick<Nft, 'run' | 'listObjects' | 'chainsPresent' | 'deleteTable'>;
@@ -82,8 +83,8 @@ export class NftablesProxier implements Proxier {
       }
     }
     const full = state.full || this.#needFull;
-    let existing: ExistingObjects | undefined;
-    if (full && this.#readBack) existing = (await nft.listObjects(this.#fam)) ?? { chains: [], sets: [] };
+    // At start or after a failure: a table found there is replaced whole in the sync's transaction.
+    const replaceTable = full && this.#readBack && (await nft.listObjects(this.#fam)) !== null;
     const opts = await this.#o.options(state);
     const r = renderTransaction({
       state: full ? { ...state, full: true } : state,
@@ -91,7 +92,7 @@ export class NftablesProxier implements Proxier {
       memo: this.#memo,
       nowMs: now,
       recreateBaseChains: !this.#recreated,
-      ...(existing ? { existing } : {}),
+      replaceTable,
     });
     if (r.deferredDeletes !== '') {
       try {

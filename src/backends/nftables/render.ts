@@ -52,6 +52,14 @@ export interface NftRenderInput {
   /** First full sync of this process: add+delete the base chains first (render-base.ts). */
   readonly recreateBaseChains?: boolean;
   readonly existing?: ExistingObjects;
+  /**
+   * A full sync that deletes the kernel's table first, in the same atomic transaction: what a
+   * start or a failure finds there goes whole. At 10k Services this is twice as fast as upstream's
+   * in-place rewrite (14 s vs 29 s: flushing and refilling 11k populated chains is the kernel's
+   * slowest path), keeps established connections (their NAT is in conntrack) and loses only the
+   * affinity sets' recorded clients.
+   */
+  readonly replaceTable?: boolean;
 }
 
 export interface NftRenderStats {
@@ -121,7 +129,8 @@ export function renderTransaction(input: NftRenderInput): NftRenderResult {
     : prev;
   const t = `${ipKeyword(opts.family)} ${TABLE}`;
   const out: string[] = [];
-  if (full) renderBase(opts, input.recreateBaseChains === true, out);
+  if (full && input.replaceTable === true) out.push(`add table ${t}`, `delete table ${t}`);
+  if (full) renderBase(opts, input.recreateBaseChains === true && input.replaceTable !== true, out);
 
   let portsWritten = 0;
   let chainsWritten = 0;

@@ -10,7 +10,7 @@
 // BENCH_ROUNDS, BENCH_CHANGES). The machine is shared: medians of interleaved rounds.
 import { execFileSync } from 'node:child_process';
 import { NftablesProxier } from '../src/backends/nftables/proxier.ts';
-import type { NftRenderStats } from '../src/backends/nftables/render.ts';
+import { renderTransaction, type NftRenderStats } from '../src/backends/nftables/render.ts';
 import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts';
 import { ep } from '../src/backends/iptables/testing/fixtures.ts';
 import { bigState } from '../src/backends/iptables/testing/scale.ts';
@@ -60,16 +60,37 @@ try {
   const floor: number[] = [];
   let fullTx = '';
   let fullStats: NftRenderStats | undefined;
-  for (let r = 0; r < ROUNDS; r++) {
+  const render: number[] = [];
+  // The kernel frees a deleted table in the background: let it settle before each timed load,
+  // and alternate which side goes first.
+  const settle = async (): Promise<void> => {
     await nft.deleteTable('ip');
+    await new Promise((r) => setTimeout(r, 3000));
+  };
+  const ours = async (): Promise<void> => {
+    await settle();
     const p = proxier((s, _b, tx) => ((fullTx = tx), (fullStats = s)));
-    let t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint();
     await p.sync({ ...state, full: true });
     cold.push(ms(t0));
-    await nft.deleteTable('ip');
-    t0 = process.hrtime.bigint();
+  };
+  const alone = async (): Promise<void> => {
+    await settle();
+    const t0 = process.hrtime.bigint();
     await nft.run(fullTx);
     floor.push(ms(t0));
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0 || fullTx === '') {
+      await ours();
+      await alone();
+    } else {
+      await alone();
+      await ours();
+    }
+    const t0 = process.hrtime.bigint();
+    renderTransaction({ state: { ...state, full: true }, opts, nowMs: 0 });
+    render.push(ms(t0));
   }
   // Programmed state for the change and restart measurements.
   await nft.deleteTable('ip');
@@ -105,12 +126,13 @@ try {
   table(['measure', 'value'], [
     ['cold full sync, proxier (render + nft -f), ms', fmtRange(cold)],
     ['same transaction, nft -f alone, ms', fmtRange(floor)],
+    ['  of which our render alone (pure, in process), ms', fmtRange(render)],
     ['ratio proxier / nft alone (medians)', (percentile(cold, 50) / percentile(floor, 50)).toFixed(3)],
     ['full transaction, bytes / lines', `${fullTx.length} / ${fullStats?.lines ?? 0}`],
     ['one endpoint change, transaction bytes', `${sizes[0] ?? 0} (${(((sizes[0] ?? 0) / fullTx.length) * 100).toFixed(3)} % of full)`],
     ['one change -> programmed p50 / p99, ms', `${percentile(latency, 50).toFixed(1)} / ${percentile(latency, 99).toFixed(1)}`],
-    ['restart on populated table: first sync ms / bytes', `${restartMs.toFixed(0)} / ${restartBytes}`],
-    ['read-back at start (nft -t list table), ms / chains', `${listMs.toFixed(0)} / ${listed?.chains.length ?? 0}`],
+    ['restart on populated table (replaced whole): first sync ms / bytes', `${restartMs.toFixed(0)} / ${restartBytes}`],
+    ['read-back at start (chain and set headers), ms / chains', `${listMs.toFixed(0)} / ${listed?.chains.length ?? 0}`],
     ['peak RSS of this process, MiB', maxRssMiB.toFixed(0)],
   ]);
 } finally {

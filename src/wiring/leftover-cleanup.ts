@@ -6,7 +6,7 @@
 // their conntrack NAT binding and are not affected. A failure is logged and tried again after the
 // next successful sync; it never fails a sync.
 import { LEFTOVER_TABLES, otherModes, renderLeftoverCleanup, type ChainsByMode } from '../backends/common/foreign-chains.ts';
-import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
+import { createIptablesApplier } from '../backends/common/iptables-rules-applier.ts';
 import type { ModeEntry } from '../backends/mode-entry.ts';
 import { chainsByMode, MODES, modeEntry } from '../backends/modes.ts';
 import type { ProxyConfig } from '../config/types.ts';

@@ -13,7 +13,7 @@ import type { Iptables } from '../../system/iptables.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
-import { createIptablesApplier } from '../iptables/iptables-applier.ts';
+import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
 import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';

@@ -24,7 +24,7 @@ import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import { SERVICE_LABEL_SELECTOR } from '../src/sources/types.ts';
 import { SyncLoop } from '../src/sync/sync-loop.ts';
-import { RecordingMetrics } from '../src/sync/testing.ts';
+import { RecordingMetrics } from '../src/sync/testing/recorders.ts';
 import { BENCH_NODE } from './cluster-fixtures.ts';
 
 const [mode = 'recording', url = '', burstArg = '1000', minSyncArg = '1000'] = process.argv.slice(2);

@@ -9,7 +9,7 @@ import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import type { ObjectKind } from '../src/sources/types.ts';
 import { startSourceForNodeIPs } from '../src/wiring/node-ips.ts';
-import { recordingLogger as syncLogger } from '../src/sync/testing.ts';
+import { recordingLogger as syncLogger } from '../src/sync/testing/recorders.ts';
 import { TestApiServer } from './support/api-server.ts';
 import type { ApiServerOptions, KubeObject } from './support/api-server.ts';
 import { RecordingSink, eventually, recordingLogger, versionsOf } from './support/api-server-sink.ts';

@@ -10,7 +10,7 @@ import { MODES } from '../src/backends/modes.ts';
 import { defaultConfig } from '../src/config/defaults.ts';
 import type { ProxyConfig } from '../src/config/types.ts';
 import type { Exec } from '../src/system/exec.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 import { detectRunBackend } from '../src/wiring/iptables-backend.ts';
 import { createLeftoverCleaner } from '../src/wiring/leftover-cleanup.ts';
 import { createNamespace, deleteNamespace, execIn, nsExec } from './support/netns.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, IPFamily, Protocol, ServicePort } from '../model/types.ts';
 import type { Conntrack, ConntrackFilter } from '../system/conntrack.ts';
-import { recordingLogger } from '../sync/testing.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
 import { conntrackWork, UdpConntrackCleaner, udpServiceMemo, udpServiceMemos } from './conntrack-work.ts';
 import { ep, makeState, svcPort } from './common/testing/fixtures.ts';
 

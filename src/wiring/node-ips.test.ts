@@ -1,7 +1,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ClusterState } from '../model/cluster-state.ts';
-import { recordingLogger } from '../sync/testing.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
 import { NodeIPTracker, startupNodeIPs } from './node-ips.ts';
 
 const nodeObj = (name: string, ip: string, zone = 'z1'): V1Node => ({

@@ -23,14 +23,14 @@ import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
-import { applyConntrackSysctls } from './wiring/conntrack.ts';
+import { applyConntrackSysctls } from './wiring/apply-conntrack-sysctls.ts';
 import { versionLine } from './version.ts';
 import { modeEntry } from './backends/modes.ts';
 import { requirePrimaryFamily } from './backends/common/io/iptables-families.ts';
 import { runInitOnly } from './wiring/init-only.ts';
-import { detectRunBackend } from './wiring/iptables-backend.ts';
+import { detectRunBackend } from './wiring/run-iptables-backend.ts';
 import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftover-cleanup.ts';
-import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
+import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ip-tracker.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
 /** How long --dry-run waits for the API server's initial lists before giving up. */
@@ -222,7 +222,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   // The node IPs come from the Node object, so the source starts before the proxiers exist.
   const { tracker, nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
   requirePrimaryFamily(nodeIPs.primaryFamily, families);
-  // One back-end detection for everything that writes iptables rules (wiring/iptables-backend.ts).
+  // One back-end detection for everything that writes iptables rules (wiring/run-iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
   const proxiers: Proxier[] = withLeftoverCleanup(

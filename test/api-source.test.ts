@@ -8,7 +8,7 @@ import { ApiSource } from '../src/sources/api-source.ts';
 import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import type { ObjectKind } from '../src/sources/types.ts';
-import { startSourceForNodeIPs } from '../src/wiring/node-ips.ts';
+import { startSourceForNodeIPs } from '../src/wiring/node-ip-tracker.ts';
 import { recordingLogger as syncLogger } from '../src/sync/testing/recorders.ts';
 import { TestApiServer } from './support/api-server.ts';
 import type { ApiServerOptions, KubeObject } from './support/api-server.ts';

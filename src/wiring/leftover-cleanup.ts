@@ -51,7 +51,7 @@ export interface LeftoverDeps {
   readonly config: ProxyConfig;
   readonly exec: Exec;
   readonly logger: Logger;
-  /** The back-end the running mode writes to, detected once at start (iptables-backend.ts). */
+  /** The back-end the running mode writes to, detected once at start (run-iptables-backend.ts). */
   readonly backend: XtablesBackend;
 }
 

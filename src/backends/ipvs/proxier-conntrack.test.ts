@@ -1,4 +1,4 @@
-// The ipvs proxier's UDP conntrack clean-up (conntrack-work.ts) against an in-memory kernel: when
+// The ipvs proxier's UDP conntrack clean-up (common/udp-conntrack-cleaner.ts) against an in-memory kernel: when
 // it runs (after a successful sync only, never after the first), what it deletes, and that a
 // failed sync's removed endpoints are still cleaned after the next successful one.
 import { describe, expect, it } from 'vitest';

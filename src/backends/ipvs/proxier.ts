@@ -5,7 +5,7 @@
 // those against the model kept from the last sync, so one endpoint change costs O(1) netlink
 // messages. Then: addresses bound before services (the VIP is local when traffic starts), IPVS
 // changes in batches, one ipset restore, one iptables-restore when the rules changed, stale
-// addresses unbound last, then the UDP conntrack clean-up (conntrack-work.ts). Failed steps are logged each with what and why, counted, the others
+// addresses unbound last, then the UDP conntrack clean-up (common/udp-conntrack-cleaner.ts). Failed steps are logged each with what and why, counted, the others
 // still applied, and the sync throws so the loop retries, fully. Pending graceful deletions are
 // rechecked by a timer (upstream: every minute). Pure: everything reaches the kernel via the applier.
 import { KubeProxyError, describeError } from '../../errors.ts';
@@ -14,7 +14,7 @@ import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from 
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
-import { UdpConntrackCleaner } from '../conntrack-work.ts';
+import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
 import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';

@@ -27,7 +27,7 @@ import { SyncLoop } from '../src/sync/sync-loop.ts';
 import { RecordingMetrics } from '../src/sync/testing/recorders.ts';
 import { BENCH_NODE } from './cluster-fixtures.ts';
 
-const [mode = 'recording', url = '', burstArg = '1000', minSyncArg = '1000'] = process.argv.slice(2);
+const [variant = 'recording', url = '', burstArg = '1000', minSyncArg = '1000'] = process.argv.slice(2);
 const BURST = Number(burstArg);
 const MIN_SYNC_MS = Number(minSyncArg);
 
@@ -145,7 +145,7 @@ function iptablesProxier(log: Logger): Proxier {
 
 async function runDaemon(kc: KubeConfig, log: Logger): Promise<void> {
   const state = new ClusterState({ nodeName: BENCH_NODE, families: ['IPv4'], requireNode: true });
-  const proxier = mode === 'iptables' ? iptablesProxier(log) : new RecordingProxier();
+  const proxier = variant === 'iptables' ? iptablesProxier(log) : new RecordingProxier();
   const synced: number[] = [];
   const counted: Proxier = {
     mode: proxier.mode,
@@ -221,8 +221,8 @@ async function runDaemon(kc: KubeConfig, log: Logger): Promise<void> {
 
 const log = quietLogger();
 const kc = loadKubeConfig({ master: url });
-if (mode === 'idle') emit('result', { listMs: 0, items: 0, peakMiB: peakMiB() });
-else if (mode === 'fetch') await listFetch();
-else if (mode === 'client-node') await listClientNode(kc);
+if (variant === 'idle') emit('result', { listMs: 0, items: 0, peakMiB: peakMiB() });
+else if (variant === 'fetch') await listFetch();
+else if (variant === 'client-node') await listClientNode(kc);
 else await runDaemon(kc, log);
 process.exit(0);

@@ -129,13 +129,6 @@ export class IptablesProxier<M> implements Proxier {
     };
   }
 
-  async cleanup(): Promise<void> {
-    await this.#o.applier.cleanup();
-    this.#memo = undefined;
-    this.#needFull = true;
-    this.#udp.reset();
-  }
-
   #now(): number {
     return this.#o.now?.() ?? Date.now();
   }

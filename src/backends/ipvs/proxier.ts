@@ -257,18 +257,6 @@ export class IpvsProxier implements Proxier {
     });
   }
 
-  cleanup(): Promise<void> {
-    return this.#serial(async () => {
-      await this.#o.applier.cleanup();
-      this.#kernel = undefined;
-      this.#rules = undefined;
-      this.#index = undefined;
-      this.#pending = new Map();
-      this.#needFull = true;
-      this.#udp.reset();
-    });
-  }
-
   async close(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState, ServicePort } from '../../model/types.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
-import { RecordingMetrics, recordingLogger } from '../../sync/testing.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { RecordingMetrics, recordingLogger } from '../../sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import type { Exec } from '../../../system/exec.ts';
 import { createIptables, type XtablesBackend } from '../../../system/iptables.ts';
-import { createIptablesApplier } from '../../iptables/iptables-applier.ts';
+import { createIptablesApplier } from '../iptables-rules-applier.ts';
 
 /** The back-ends --cleanup touches for --iptables-backend. */
 export function cleanupBackends(requested: IptablesBackend): readonly XtablesBackend[] {

@@ -15,7 +15,7 @@ import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts
 import { ep } from '../src/backends/iptables/testing/fixtures.ts';
 import { bigState } from '../src/backends/iptables/testing/scale.ts';
 import type { Endpoint, ProxyState } from '../src/model/types.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 import { exec } from '../src/system/exec.ts';
 import { createNft, type Nft } from '../src/system/nft.ts';
 import { fmtRange, percentile, table } from './stats.ts';

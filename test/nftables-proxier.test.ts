@@ -8,7 +8,7 @@ import { overallState } from '../src/backends/iptables/testing/upstream-cases.ts
 import { NftablesProxier, type NftRunner } from '../src/backends/nftables/proxier.ts';
 import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts';
 import type { ProxyState } from '../src/model/types.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 import { createNft, type Nft } from '../src/system/nft.ts';
 import { createNamespace, deleteNamespace, execIn, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';

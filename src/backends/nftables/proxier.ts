@@ -12,7 +12,7 @@ import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/type
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { Nft, NftFamily } from '../../system/nft.ts';
-import { UdpConntrackCleaner } from '../conntrack-work.ts';
+import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import type { NftOptions } from './options.ts';
 import { BASE_CHAINS } from './render-base.ts';
 import { renderTransaction, type NftMemo, type NftRenderStats } from './render.ts';
@@ -142,7 +142,6 @@ export class NftablesProxier implements Proxier {
     this.#memo = undefined;
     this.#needFull = true;
     this.#readBack = true;
-    this.#udp.reset();
   }
 }
 

@@ -29,14 +29,23 @@ if (process.getuid?.() !== 0) {
   console.log('nftables bench skipped: needs root (ip netns)');
   process.exit(0);
 }
-const ns = `kpt-bench-nft-${process.pid}`;
-execFileSync('ip', ['netns', 'add', ns]);
-const nft: Nft = createNft((file, args, options) => exec('ip', ['netns', 'exec', ns, file, ...args], options));
+// One namespace per timed cold load: the kernel frees a deleted 10k-Service table in the
+// background for many seconds, which slowed whatever ran next (measured: 11 s cold, then 35 s).
+// They are all deleted at the end.
+const namespaces: string[] = [];
+function newNft(): Nft {
+  const ns = `kpt-bench-nft-${process.pid}-${namespaces.length}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  namespaces.push(ns);
+  return createNft((file, args, options) => exec('ip', ['netns', 'exec', ns, file, ...args], options));
+}
+let nft: Nft = newNft();
 const opts = upstreamNftOptions('IPv4', { batchElements: true, masqueradeMark: '0x00004000' });
 
 function proxier(onApplied?: (s: NftRenderStats, bytes: number, tx: string) => void): NftablesProxier {
   let last = '';
-  const runner = { ...nft, run: (tx: string) => ((last = tx), nft.run(tx)) };
+  const n = nft;
+  const runner = { ...n, run: (tx: string) => ((last = tx), n.run(tx)) };
   return new NftablesProxier({
     family: 'IPv4', nft: runner, options: () => opts, logger: recordingLogger(), probeIntervalMs: 60_000,
     onApplied: (s, bytes) => onApplied?.(s, bytes, last),
@@ -61,23 +70,17 @@ try {
   let fullTx = '';
   let fullStats: NftRenderStats | undefined;
   const render: number[] = [];
-  // The kernel frees a deleted table in the background: let it settle before each timed load,
-  // and alternate which side goes first.
-  const settle = async (): Promise<void> => {
-    await nft.deleteTable('ip');
-    await new Promise((r) => setTimeout(r, 3000));
-  };
   const ours = async (): Promise<void> => {
-    await settle();
+    nft = newNft();
     const p = proxier((s, _b, tx) => ((fullTx = tx), (fullStats = s)));
     const t0 = process.hrtime.bigint();
     await p.sync({ ...state, full: true });
     cold.push(ms(t0));
   };
   const alone = async (): Promise<void> => {
-    await settle();
+    const own = newNft();
     const t0 = process.hrtime.bigint();
-    await nft.run(fullTx);
+    await own.run(fullTx);
     floor.push(ms(t0));
   };
   for (let r = 0; r < ROUNDS; r++) {
@@ -92,8 +95,8 @@ try {
     renderTransaction({ state: { ...state, full: true }, opts, nowMs: 0 });
     render.push(ms(t0));
   }
-  // Programmed state for the change and restart measurements.
-  await nft.deleteTable('ip');
+  // Programmed state for the change and restart measurements: a fresh namespace again.
+  nft = newNft();
   const live = proxier();
   await live.sync({ ...state, full: true });
   const latency: number[] = [];
@@ -136,5 +139,5 @@ try {
     ['peak RSS of this process, MiB', maxRssMiB.toFixed(0)],
   ]);
 } finally {
-  execFileSync('ip', ['netns', 'del', ns]);
+  for (const ns of namespaces) execFileSync('ip', ['netns', 'del', ns]);
 }

@@ -58,9 +58,11 @@ function ourBlock(out: string, family: NftFamily): string | null {
 }
 
 export function createNft(exec: Exec, bin = 'nft'): Nft {
+  // No short timeout: killing nft aborts the transaction, and a full sync at 30k Services can take
+  // the kernel minutes (bench/nftables.bench.ts); a retry would be killed the same way, forever.
   const apply = async (args: string[], transaction: string): Promise<void> => {
     try {
-      await exec(bin, args, { input: transaction, timeoutMs: 300_000 });
+      await exec(bin, args, { input: transaction, timeoutMs: 3_600_000 });
     } catch (err) {
       throw nftErrorOf(err, transaction) ?? err;
     }

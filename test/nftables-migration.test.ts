@@ -75,11 +75,18 @@ describeWith('mode switch iptables -> nftables -> nftables -> userspace -> nftab
     logs.push(d.output());
   };
   /** Start `mode`, wait for its first sync, let its leftover removal run, snapshot under `label`. */
+  const marks: { label: string; at: number[] }[] = [];
+  let running = 'iptables';
   const switchTo = async (mode: string, label: string): Promise<void> => {
+    marks.push({ label: `stop before ${label}`, at: loads.map((l) => l.count()) });
     if (daemon) await stop(daemon);
-    await moreRequests(loads, 5); // the old rules alone, no daemon running
+    marks.push({ label: `start ${label}`, at: loads.map((l) => l.count()) });
+    // Kernel rules keep answering with no daemon running; userspace relays itself, so none then.
+    if (running !== 'userspace') await moreRequests(loads, 5);
+    running = mode;
     daemon = start(mode);
     await waitReady(daemon);
+    marks.push({ label: `ready ${label}`, at: loads.map((l) => l.count()) });
     await moreRequests(loads, 30);
     kernel[label] = await snapshot();
   };
@@ -152,7 +159,10 @@ describeWith('mode switch iptables -> nftables -> nftables -> userspace -> nftab
   });
 
   it('answers every request through every switch and the restart', () => {
-    const summary = results.map((r, i) => ({ load: loads[i]?.name, total: r.total, pods: r.pods, failures: r.failures.length, slow: r.slow.length }));
+    const summary = results.map((r, i) => ({
+      load: loads[i]?.name, total: r.total, pods: r.pods, failures: r.failures.length, slow: r.slow.length,
+      failed: r.failures.map((f) => `${f.n} ${f.error} after ${[...marks].reverse().find((m) => (m.at[i] ?? 0) <= f.n)?.label ?? 'start'}`),
+    }));
     console.log(`nftables migration summary: ${JSON.stringify(summary)}`);
     expect(results).toHaveLength(2);
     for (const r of results) expect(Object.keys(r.pods).sort()).toEqual(['web-1', 'web-2']);

@@ -3,6 +3,8 @@
 // sync and then partial syncs; every transaction is checked with `nft --check -f -` and applied
 // with `nft -f -` inside a namespace of this test. Zero may be rejected, and the kernel's chains
 // must be those the in-memory fake table says.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Endpoint, IPFamily, Protocol, ServicePort } from '../src/model/types.ts';
@@ -13,6 +15,9 @@ import { ep, makeState, svcPort } from '../src/backends/iptables/testing/fixture
 import { createNft, type Nft } from '../src/system/nft.ts';
 import { createNamespace, deleteNamespace, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
+import { DAEMON_BIN } from './support/daemon.ts';
+
+const EXAMPLE_MANIFESTS = fileURLToPath(new URL('../examples/manifests', import.meta.url));
 
 const hostileChar = fc.constantFrom(' ', '"', '\\', "'", 'a', 'z', '0', '-', '.', ':', '/', '\n', 'é', '#', '{', ';', '*');
 const hostileText = fc.oneof(fc.string({ unit: hostileChar, minLength: 1, maxLength: 70 }), fc.constant('a'.repeat(63)), fc.constant('svc'));
@@ -97,6 +102,15 @@ describeWith('nftables renderer fuzz against the kernel', ['root'], () => {
       { numRuns: 40, endOnFailure: true },
     );
     expect(rejected).toBe(0);
+  });
+
+  it('--dry-run prints on stdout only nft input that nft --check accepts, logs on stderr', () => {
+    const r = spawnSync(process.execPath, [DAEMON_BIN, '--manifests', EXAMPLE_MANIFESTS, '--hostname-override', 'node-a', '--proxy-mode', 'nftables', '--dry-run'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l !== '' && !/^(add|flush|delete) /.test(l))).toEqual([]);
+    expect(r.stdout).toContain('add table ip kube-proxy { comment "rules for kube-proxy" ; }');
+    expect(r.stderr).toContain('node IPs');
+    return nft.check(r.stdout);
   });
 
   it('can fail: nft rejects a transaction naming a chain that does not exist', async () => {

@@ -3,7 +3,7 @@
 import { isLoopbackIP } from '../../../config/node-ips.ts';
 import { KubeProxyError } from '../../../errors.ts';
 import type { IPFamily, Proxier } from '../../../model/types.ts';
-import { binaries } from '../../../system/iptables.ts';
+import { createIptables } from '../../../system/iptables.ts';
 import { localAddresses } from '../../../system/local-addresses.ts';
 import { iptablesHostFamilies } from '../../common/io/iptables-families.ts';
 import type { ModeEntry, ProxierDeps } from '../../mode-entry.ts';
@@ -67,17 +67,14 @@ async function createUserspace(d: ProxierDeps): Promise<Proxier[]> {
       continue;
     }
     // The portal rules go to the back-end the node uses, chosen as for the iptables mode.
-    const bin = binaries(family, choice.backend);
     out.push(
       createUserspaceProxier({
         family,
-        exec: d.exec,
+        iptables: createIptables(d.exec, family, choice.backend),
         logger: d.logger,
         now: () => Date.now(),
         listenIP: specific ? bind : family === 'IPv6' ? '::' : '0.0.0.0',
         hostIP,
-        restoreCommand: bin.restore,
-        saveCommand: bin.save,
       }),
     );
   }

@@ -10,6 +10,7 @@ import { describeDestination, describeService, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC
 import type { IpvsDestination, IpvsService, IpvsServiceKey } from '../../netlink/ipvs.ts';
 import { categorizeEndpoints } from '../../model/topology.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
+import { familyOf } from '../../model/ip.ts';
 
 export const DEFAULT_SCHEDULER = 'rr';
 
@@ -153,7 +154,7 @@ export function planIpvs(state: ProxyState, opts: IpvsPlanOptions): IpvsPlan {
 /** Node addresses NodePorts use: the family's, minus loopback and IPv6 link-local (upstream GetNodeIPs for IPVS). */
 export function nodePortCandidates(addresses: readonly string[], family: IPFamily): string[] {
   return addresses.filter((a) => {
-    if (family === 'IPv4') return !a.includes(':') && !a.startsWith('127.');
-    return a.includes(':') && a !== '::1' && !a.toLowerCase().startsWith('fe80:');
+    if (family === 'IPv4') return familyOf(a) === 'IPv4' && !a.startsWith('127.');
+    return familyOf(a) === 'IPv6' && a !== '::1' && !a.toLowerCase().startsWith('fe80:');
   });
 }

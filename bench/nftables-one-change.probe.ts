@@ -1,0 +1,126 @@
+// Where the one-change latency of the nftables mode goes (issue 12: target p99 <= 20 ms at 30k).
+// Loads BENCH_SERVICES x BENCH_ENDPOINTS (default 10,000 x 10) into a namespace of its own, then
+// applies one-endpoint-change transactions made by the real proxier through each way of running
+// nft, and times tiny transactions of one command kind each, to see which kind makes nft fetch
+// its cache of the table:
+// - `nft -f -` (a new process each time: what system/nft.ts does);
+// - libnftables in this process through koffi, one context kept for every run;
+// - micro: `add element` to a set, `flush chain` + `add rule` of a leaf chain, `add table` only.
+// Not part of `npm run bench` (file name): run `node bench/nftables-one-change.probe.ts` as root.
+// The process re-executes itself inside the namespace (libnftables talks to its own netns).
+import { execFileSync, spawnSync } from 'node:child_process';
+import koffi from 'koffi';
+import { NftablesProxier } from '../src/backends/nftables/proxier.ts';
+import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts';
+import { ep } from '../src/backends/iptables/testing/fixtures.ts';
+import { bigState } from '../src/backends/iptables/testing/scale.ts';
+import type { Endpoint, ProxyState } from '../src/model/types.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
+import { exec } from '../src/system/exec.ts';
+import { createNft } from '../src/system/nft.ts';
+import { percentile } from './stats.ts';
+
+const N = Number(process.env.BENCH_SERVICES ?? 10_000);
+const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
+const K = Number(process.env.BENCH_CHANGES ?? 20);
+
+if (process.env.KPT_PROBE_NS === undefined) {
+  if (process.getuid?.() !== 0) {
+    console.log('probe skipped: needs root (ip netns)');
+    process.exit(0);
+  }
+  const ns = `kpt-probe-nft-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, new URL(import.meta.url).pathname], {
+      stdio: 'inherit', env: { ...process.env, KPT_PROBE_NS: ns }, timeout: 600_000,
+    });
+    if (r.status !== 0) console.log(`probe failed (exit ${r.status ?? r.signal})`);
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+  process.exit(0);
+}
+
+// libnftables, declared here only (a probe, not shipped code).
+const lib = koffi.load('libnftables.so.1');
+const NftCtx = koffi.pointer('nft_ctx', koffi.opaque());
+const ctxNew = lib.func('nft_ctx_new', NftCtx, ['uint32_t']);
+const runBuf = lib.func('nft_run_cmd_from_buffer', 'int', [NftCtx, 'str']);
+const bufErr = lib.func('nft_ctx_buffer_error', 'int', [NftCtx]);
+const getErr = lib.func('nft_ctx_get_error_buffer', 'str', [NftCtx]);
+const ctx = ctxNew(0);
+bufErr(ctx);
+const libRun = (tx: string): void => {
+  if (runBuf(ctx, tx) !== 0) throw new Error(`libnftables: ${String(getErr(ctx))}`);
+};
+
+const nft = createNft(exec);
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+const opts = upstreamNftOptions('IPv4', { batchElements: true, masqueradeMark: '0x00004000' });
+let runImpl: (tx: string) => Promise<void> = (tx) => nft.run(tx);
+const runTimes: number[] = [];
+const proxier = new NftablesProxier({
+  family: 'IPv4', logger: recordingLogger(), probeIntervalMs: 3_600_000, options: () => opts,
+  nft: { ...nft, run: async (tx) => { const t0 = process.hrtime.bigint(); await runImpl(tx); runTimes.push(ms(t0)); } },
+});
+
+function changeOne(state: ProxyState, i: number): ProxyState {
+  const names = [...state.services.keys()];
+  const name = names[(i * 7919) % names.length] as string;
+  const eps: Endpoint[] = [...(state.endpoints.get(name) ?? [])];
+  eps[0] = ep(`10.250.${(i >> 7) & 255}.${(i & 127) + 1}`, 8080);
+  return { ...state, endpoints: new Map(state.endpoints).set(name, eps), full: false, changedServices: new Set(), changedEndpoints: new Set([name]) };
+}
+
+const rows: Array<[string, string]> = [];
+const report = (what: string, xs: number[]): void => {
+  rows.push([what, `${percentile(xs, 50).toFixed(1)} / ${percentile(xs, 99).toFixed(1)} (n=${xs.length})`]);
+};
+const timeEach = async (what: string, n: number, f: (i: number) => Promise<void> | void): Promise<void> => {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await f(i);
+    xs.push(ms(t0));
+  }
+  report(what, xs);
+};
+
+let state = bigState(N, E);
+let t0 = process.hrtime.bigint();
+await proxier.sync({ ...state, full: true });
+console.log(`loaded ${N} x ${E} in ${ms(t0).toFixed(0)} ms (load ${execFileSync('cat', ['/proc/loadavg']).toString().trim()})`);
+
+let c = 0;
+const changes = async (what: string, impl: (tx: string) => Promise<void>): Promise<void> => {
+  runImpl = impl;
+  runTimes.length = 0;
+  await timeEach(`${what}: change -> programmed`, K, async () => {
+    state = changeOne(state, c++);
+    await proxier.sync(state);
+  });
+  report(`${what}: of which nft`, [...runTimes]);
+};
+await changes('nft -f - (process)', (tx) => nft.run(tx));
+await changes('libnftables, one context', async (tx) => libRun(tx));
+await changes('nft -f - (process) again', (tx) => nft.run(tx));
+
+// Micro: one command kind per transaction, each through a new nft process and through libnftables.
+const leaf = 'micro-probe';
+await nft.run(`add chain ip kube-proxy ${leaf}\n`);
+const micro: Array<[string, (i: number) => string]> = [
+  ['add table only', () => 'add table ip kube-proxy\n'],
+  ['add+delete element in cluster-ips', (i) => `add element ip kube-proxy cluster-ips { 10.99.${i >> 8}.${i & 255} }\ndelete element ip kube-proxy cluster-ips { 10.99.${i >> 8}.${i & 255} }\n`],
+  ['flush chain + add rule (no refs)', (i) => `flush chain ip kube-proxy ${leaf}\nadd rule ip kube-proxy ${leaf} ip daddr 10.98.0.${i & 255} counter\n`],
+  ['flush chain + add rule (jump)', () => `flush chain ip kube-proxy ${leaf}\nadd rule ip kube-proxy ${leaf} jump reject-chain\n`],
+];
+for (const [what, tx] of micro) {
+  await timeEach(`micro ${what}: nft -f -`, K, (i) => nft.run(tx(i)));
+  await timeEach(`micro ${what}: libnftables`, K, (i) => libRun(tx(i + 1000)));
+}
+await timeEach('nft --version (process start alone)', K, async () => { await nft.version(); });
+
+console.log(`nftables one-change probe, ${N} x ${E}, p50 / p99 ms (shared 2-core machine)`);
+for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);
+console.log(`load after: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`);

@@ -88,7 +88,7 @@ const timeEach = async (what: string, n: number, f: (i: number) => Promise<void>
 };
 
 let state = bigState(N, E);
-let t0 = process.hrtime.bigint();
+const t0 = process.hrtime.bigint();
 await proxier.sync({ ...state, full: true });
 console.log(`loaded ${N} x ${E} in ${ms(t0).toFixed(0)} ms (load ${execFileSync('cat', ['/proc/loadavg']).toString().trim()})`);
 

@@ -57,10 +57,30 @@ function ourBlock(out: string, family: NftFamily): string | null {
   return out.slice(from, end < 0 ? out.length : end);
 }
 
-export function createNft(exec: Exec, bin = 'nft'): Nft {
+/** Runs a transaction in this process (native/libnftables.ts): nft's error text, '' when accepted. */
+export type InProcessNft = (transaction: string, dryRun: boolean) => Promise<string>;
+
+/**
+ * `inProcess` (libnftables, one context) applies and checks transactions without an nft process
+ * per sync: it acts on this process's network namespace, so pass it only with an `exec` that runs
+ * commands here too (the daemon's own; not a wrapper that enters another namespace).
+ */
+export function createNft(exec: Exec, bin = 'nft', inProcess?: InProcessNft): Nft {
   // No short timeout: killing nft aborts the transaction, and a full sync at 30k Services can take
   // the kernel minutes (bench/nftables.bench.ts); a retry would be killed the same way, forever.
   const apply = async (args: string[], transaction: string): Promise<void> => {
+    if (inProcess !== undefined) {
+      const stderr = await inProcess(transaction, args[0] === '--check');
+      if (stderr === '') return;
+      // libnftables (1.0.6) reports a buffer's error without its line: the nft command's check of
+      // the same text names it (failure path only). Should the check pass, the library's message.
+      try {
+        await exec(bin, ['--check', '-f', '-'], { input: transaction, timeoutMs: 3_600_000 });
+      } catch (err) {
+        throw nftErrorOf(err, transaction) ?? err;
+      }
+      throw new NftError(stderr.trim().split('\n')[0]?.replace(/^Error: /, '') ?? stderr, 0, '');
+    }
     try {
       await exec(bin, args, { input: transaction, timeoutMs: 3_600_000 });
     } catch (err) {

@@ -5,7 +5,8 @@
 // its cache of the table:
 // - `nft -f -` (a new process each time: what system/nft.ts does);
 // - libnftables in this process through koffi, one context kept for every run;
-// - micro: `add element` to a set, `flush chain` + `add rule` of a leaf chain, `add table` only.
+// - micro: `add element` to a set, `flush chain` + `add rule` of a leaf chain, `add table` only;
+// - the read-back a restart adoption could use: headers, one map's elements, every set's elements.
 // Not part of `npm run bench` (file name): run `node bench/nftables-one-change.probe.ts` as root.
 // The process re-executes itself inside the namespace (libnftables talks to its own netns).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -120,6 +121,14 @@ for (const [what, tx] of micro) {
   await timeEach(`micro ${what}: libnftables`, K, (i) => libRun(tx(i + 1000)));
 }
 await timeEach('nft --version (process start alone)', K, async () => { await nft.version(); });
+// Restart adoption's read-back costs (issue 12): headers (chain comments come back with them, so a
+// content hash there could be checked without reading rules), one verdict map's elements, every
+// set and map with and without elements.
+const R = Math.min(K, 5);
+await timeEach('read-back: nft list chains ip (headers, comments)', R, async () => { await exec('nft', ['list', 'chains', 'ip']); });
+await timeEach('read-back: nft -t list sets ip (headers only)', R, async () => { await exec('nft', ['-t', 'list', 'sets', 'ip']); });
+await timeEach('read-back: nft list map service-ips (elements)', R, async () => { await exec('nft', ['list', 'map', 'ip', 'kube-proxy', 'service-ips']); });
+await timeEach('read-back: nft list sets ip (every set/map with elements)', R, async () => { await exec('nft', ['list', 'sets', 'ip']); });
 
 console.log(`nftables one-change probe, ${N} x ${E}, p50 / p99 ms (shared 2-core machine)`);
 for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);

@@ -8,6 +8,7 @@
 import { isServiceChainName } from './iptables/chain-names.ts';
 import { CANARY_CHAIN, argsToRestore, requiredJumps, type JumpRule } from './iptables/jumps.ts';
 import { FILTER_CHAINS as IPVS_FILTER, NAT_CHAINS as IPVS_NAT, ipvsJumps } from './ipvs/rules.ts';
+import { FILTER_JUMPS as USERSPACE_FILTER_JUMPS } from './userspace/filter-rules.ts';
 import { JUMPS as USERSPACE_JUMPS } from './userspace/portal-rules.ts';
 
 export type LeftoverMode = 'iptables' | 'ipvs' | 'userspace';
@@ -44,12 +45,13 @@ const MODES: Readonly<Record<LeftoverMode, ModeChains>> = {
   userspace: {
     fixed: {
       nat: USERSPACE_JUMPS.filter((j) => j.table === 'nat').map((j) => j.target),
-      filter: USERSPACE_JUMPS.filter((j) => j.table === 'filter').map((j) => j.target),
+      filter: [...new Set(USERSPACE_JUMPS.filter((j) => j.table === 'filter').map((j) => j.target))],
       mangle: [],
     },
     generated: {},
-    // Every userspace jump targets a userspace-only chain, so the chain rule removes them.
-    jumps: [],
+    // The jumps into the filter chains it shares with the iptables mode (filter-rules.ts); every
+    // other userspace jump targets a userspace-only chain, so the chain rule removes them.
+    jumps: USERSPACE_FILTER_JUMPS,
   },
 };
 

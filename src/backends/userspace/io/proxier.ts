@@ -8,7 +8,7 @@ import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncR
 import type { Exec } from '../../../system/exec.ts';
 import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
-import { externalListenerName, planBackends, planListeners } from '../plan.ts';
+import { externalListenerName, planBackends, planListeners, portsWithoutEndpoints } from '../plan.ts';
 import type { Portal } from '../portal-rules.ts';
 import { PortalApplier } from '../userspace-applier.ts';
 import { Listeners, type ListenersOptions } from './listeners.ts';
@@ -44,6 +44,12 @@ function interfaceAddresses(): string[] {
 export interface UserspaceProxier extends Proxier {
   /** The proxy port of a served service port (tests, --dry-run output), or undefined. */
   proxyPort(name: ServicePortName): number | undefined;
+}
+
+function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 export function createUserspaceProxier(o: UserspaceProxierOptions): UserspaceProxier {
@@ -84,6 +90,8 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
   let claimsOk = true;
   /** Our portals are in the kernel (set by a sync, cleared by cleanup): close() then holds their traffic. */
   let rulesInstalled = false;
+  /** The service ports written as REJECT (no endpoints) by the last rules sync. */
+  let rejected = new Set<ServicePortName>();
 
   /**
    * Claim the node ports of the served service ports (upstream claimNodePort) and return the
@@ -137,8 +145,15 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     listeners.drainRemoved();
     lb.cleanup();
 
+    const noEndpoints = portsWithoutEndpoints(state);
     const rulesNeeded =
-      state.full || !lastOk || !claimsOk || plan.open.length > 0 || plan.close.length > 0 || state.changedServices.size > 0;
+      state.full ||
+      !lastOk ||
+      !claimsOk ||
+      plan.open.length > 0 ||
+      plan.close.length > 0 ||
+      state.changedServices.size > 0 ||
+      !sameSet(noEndpoints, rejected);
     if (!rulesNeeded) return { kind: state.changedEndpoints.size > 0 ? 'partial' : 'noop' };
     const served: ServicePort[] = [];
     for (const name of listeners.current.keys()) {
@@ -151,11 +166,13 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
       const service = usable.get(name);
       if (!service) continue; // an external listener: it goes with its service port
       const external = listeners.current.get(externalListenerName(name));
-      portals.push({ service, proxyPort: l.port, ...(external ? { externalProxyPort: external.port } : {}) });
+      const hasEndpoints = !noEndpoints.has(name);
+      portals.push({ service, proxyPort: l.port, hasEndpoints, ...(external ? { externalProxyPort: external.port } : {}) });
     }
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);
     rulesInstalled = true;
+    rejected = noEndpoints;
     // Released only once no rule sends the port to us any more (upstream closeNodePort order).
     await claims.releaseExcept(keep);
     lastOk = openFailures.length === 0;

@@ -3,6 +3,7 @@
 // iptables, ipvs and nftables clean-ups whatever the configured mode).
 import { createIptablesProxiers, type IptablesSetup } from '../backends/iptables/io/setup.ts';
 import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
+import { cleanupKubeFirewall } from '../backends/iptables/io/kube-firewall-cleanup.ts';
 import { createIpvsProxiers, type IpvsSetup } from '../backends/ipvs/io/setup.ts';
 import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
 import { createUserspaceProxier } from '../backends/userspace/index.ts';
@@ -171,6 +172,7 @@ export async function cleanupAllModes(d: { exec: Exec; logger: Logger }): Promis
       try {
         await createIptablesApplier(ipt).cleanup();
         d.logger.info({ backend, family }, 'cleanup: iptables rules removed');
+        await cleanupKubeFirewall(ipt, d.logger);
       } catch (err) {
         failures.push(`${backend}/${family}`);
         d.logger.error({ backend, family, err }, 'cleanup failed');

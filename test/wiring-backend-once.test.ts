@@ -8,7 +8,7 @@ import type { ProxyConfig } from '../src/config/types.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { recordingLogger } from '../src/sync/testing.ts';
 import { detectRunBackend } from '../src/wiring/iptables-backend.ts';
-import { createLeftoverCleaner } from '../src/wiring/leftovers.ts';
+import { createLeftoverCleaner } from '../src/wiring/leftover-cleanup.ts';
 import { createNamespace, deleteNamespace, execIn, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 

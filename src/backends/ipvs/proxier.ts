@@ -11,6 +11,7 @@
 import { KubeProxyError, describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
+import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
 import { UdpConntrackCleaner } from '../conntrack-work.ts';
@@ -41,6 +42,8 @@ export interface IpvsProxierOptions {
   readonly gracefulRecheckMs?: number;
   /** UDP flow clean-up after each successful sync; absent (--dry-run): none. */
   readonly conntrack?: Conntrack;
+  /** sync_proxy_rules_iptables_restore_failures_total, as every mode reports it. */
+  readonly metrics?: BackendMetrics;
 }
 
 export interface IpvsSyncStats {
@@ -185,6 +188,7 @@ export class IpvsProxier implements Proxier {
         this.#rules = payload;
       } catch (err) {
         this.#rules = undefined;
+        this.#o.metrics?.incRestoreFailure(!full);
         fail('iptables-restore failed', err);
       }
     }

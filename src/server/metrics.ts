@@ -3,6 +3,7 @@
 // pkg/proxy/metrics/metrics.go (subsystem "kubeproxy"); the last three counters are ours.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
 import type { IPFamily } from '../model/types.ts';
+import { registerKernelCounter } from './kernel-counter.ts';
 import type { ProxyMetrics, TrafficPolicy } from '../sync/sync-metrics.ts';
 
 const SYNC_BUCKETS = exponentialBuckets(0.001, 2, 15);
@@ -132,6 +133,9 @@ export class PromMetrics implements ProxyMetrics {
   }
   setNoLocalEndpoints(policy: TrafficPolicy, count: number): void {
     this.#noLocal.labels(policy).set(count);
+  }
+  addKernelCounter(name: string, help: string, read: () => Promise<number | null>): void {
+    registerKernelCounter(this.registry, name, help, read);
   }
   incRestoreFailure(partial: boolean): void {
     this.#restoreFailures.inc();

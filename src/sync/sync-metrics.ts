@@ -29,6 +29,11 @@ export interface SyncMetrics {
 export interface BackendMetrics {
   /** sync_proxy_rules_iptables_restore_failures_total (and the partial one when `partial`). */
   incRestoreFailure(partial: boolean): void;
+  /**
+   * A counter kept by the kernel (nfacct), read at scrape time: `read` gives its value, or null to
+   * keep the last one. Optional: recording fakes may leave it out.
+   */
+  addKernelCounter?(name: string, help: string, read: () => Promise<number | null>): void;
 }
 
 export interface HealthMetrics {

@@ -3,6 +3,7 @@
 // pkg/proxy/metrics/metrics.go (subsystem "kubeproxy"); the last three counters are ours.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets, linearBuckets } from 'prom-client';
 import type { IPFamily } from '../model/types.ts';
+import { ConntrackReconcilerMetrics } from './conntrack-reconciler-metrics.ts';
 import { registerKernelCounter } from './kernel-counter.ts';
 import type { ProxyMetrics, TrafficPolicy } from '../sync/sync-metrics.ts';
 
@@ -37,6 +38,7 @@ export class PromMetrics implements ProxyMetrics {
   readonly #syncErrors: Counter<'ip_family'>;
   readonly #invalid: Counter<'kind'>;
   readonly #watchRestarts: Counter<'resource'>;
+  readonly #conntrack: ConntrackReconcilerMetrics;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -94,6 +96,7 @@ export class PromMetrics implements ProxyMetrics {
     });
     // Zero the upstream-labelled series so a scrape shows them before the first event.
     for (const policy of ['internal', 'external'] as const) this.#noLocal.labels(policy).set(0);
+    this.#conntrack = new ConntrackReconcilerMetrics(this.registry);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -133,6 +136,9 @@ export class PromMetrics implements ProxyMetrics {
   }
   setNoLocalEndpoints(policy: TrafficPolicy, count: number): void {
     this.#noLocal.labels(policy).set(count);
+  }
+  observeConntrackReconcile(family: IPFamily, deleted: number, durationMs: number): void {
+    this.#conntrack.observe(family, deleted, durationMs);
   }
   addKernelCounter(name: string, help: string, read: () => Promise<number | null>): void {
     registerKernelCounter(this.registry, name, help, read);

@@ -34,6 +34,11 @@ export interface BackendMetrics {
    * keep the last one. Optional: recording fakes may leave it out.
    */
   addKernelCounter?(name: string, help: string, read: () => Promise<number | null>): void;
+  /**
+   * One UDP conntrack reconciler run: conntrack_reconciler_deleted_entries_total{ip_family} and
+   * conntrack_reconciler_sync_duration_seconds{ip_family}. Optional for recording fakes.
+   */
+  observeConntrackReconcile?(family: IPFamily, deleted: number, durationMs: number): void;
 }
 
 export interface HealthMetrics {

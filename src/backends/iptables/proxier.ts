@@ -65,7 +65,13 @@ export class IptablesProxier<M> implements Proxier {
   constructor(options: IptablesProxierOptions<M>) {
     this.#o = options;
     this.family = options.family;
-    this.#udp = new UdpConntrackCleaner({ family: options.family, logger: options.logger, ...(options.conntrack ? { conntrack: options.conntrack } : {}) });
+    this.#udp = new UdpConntrackCleaner({
+      family: options.family,
+      logger: options.logger,
+      ...(options.conntrack ? { conntrack: options.conntrack } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /** Whether the next sync will be full (for tests and logs). */

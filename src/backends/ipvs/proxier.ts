@@ -76,7 +76,13 @@ export class IpvsProxier implements Proxier {
   constructor(options: IpvsProxierOptions) {
     this.#o = options;
     this.family = options.family;
-    this.#udp = new UdpConntrackCleaner({ family: options.family, logger: options.logger, ...(options.conntrack ? { conntrack: options.conntrack } : {}) });
+    this.#udp = new UdpConntrackCleaner({
+      family: options.family,
+      logger: options.logger,
+      ...(options.conntrack ? { conntrack: options.conntrack } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /** Netlink requests the applier sent so far (IPVS changes and dumps). */

@@ -11,7 +11,7 @@ import { realClock } from '../src/server/real-clock.ts';
 import { ServiceHealthServer } from '../src/server/service-health.ts';
 import { ProxyHealth } from '../src/sync/proxy-health.ts';
 import { SyncLoop, type SyncStateSource } from '../src/sync/sync-loop.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 
 const local: Endpoint = endpoint('10.244.1.5', 8080, { isLocal: true, nodeName: 'n1' });
 

@@ -6,7 +6,7 @@
 // their conntrack NAT binding and are not affected. A failure is logged and tried again after the
 // next successful sync; it never fails a sync.
 import { LEFTOVER_TABLES, otherModes, renderLeftoverCleanup, type ChainsByMode } from '../backends/common/foreign-chains.ts';
-import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
+import { createIptablesApplier } from '../backends/common/iptables-rules-applier.ts';
 import type { ModeEntry } from '../backends/mode-entry.ts';
 import { chainsByMode, MODES, modeEntry } from '../backends/modes.ts';
 import type { ProxyConfig } from '../config/types.ts';
@@ -51,7 +51,7 @@ export interface LeftoverDeps {
   readonly config: ProxyConfig;
   readonly exec: Exec;
   readonly logger: Logger;
-  /** The back-end the running mode writes to, detected once at start (iptables-backend.ts). */
+  /** The back-end the running mode writes to, detected once at start (run-iptables-backend.ts). */
   readonly backend: XtablesBackend;
 }
 

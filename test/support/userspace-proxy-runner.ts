@@ -5,7 +5,7 @@
 // each with one line: `ok <id> <json>` (proxy ports by service port, or the sync result) or
 // `error <id> <text>`, where id counts commands from 1 (so a test can wait for its own answer).
 import { createInterface } from 'node:readline';
-import { createUserspaceProxier } from '../../src/backends/userspace/index.ts';
+import { createUserspaceProxier } from '../../src/backends/userspace/io/proxier.ts';
 import { describeError } from '../../src/errors.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/model/types.ts';
 import { exec } from '../../src/system/exec.ts';

@@ -5,7 +5,7 @@
 // those against the model kept from the last sync, so one endpoint change costs O(1) netlink
 // messages. Then: addresses bound before services (the VIP is local when traffic starts), IPVS
 // changes in batches, one ipset restore, one iptables-restore when the rules changed, stale
-// addresses unbound last, then the UDP conntrack clean-up (conntrack-work.ts). Failed steps are logged each with what and why, counted, the others
+// addresses unbound last, then the UDP conntrack clean-up (common/udp-conntrack-cleaner.ts). Failed steps are logged each with what and why, counted, the others
 // still applied, and the sync throws so the loop retries, fully. Pending graceful deletions are
 // rechecked by a timer (upstream: every minute). Pure: everything reaches the kernel via the applier.
 import { KubeProxyError, describeError } from '../../errors.ts';
@@ -14,8 +14,9 @@ import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from 
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
-import { UdpConntrackCleaner } from '../conntrack-work.ts';
-import { cidrContains } from '../iptables/options.ts';
+import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
+import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
+import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
 import type { ApplierStats, IpvsApplier } from './ipvs-applier.ts';
 import { renderIpsetDelta, renderIpsetRestore } from './ipsets.ts';
@@ -222,8 +223,7 @@ export class IpvsProxier implements Proxier {
 
   #nodePortIPs(): string[] {
     const candidates = nodePortCandidates(this.#nodeAddresses, this.family);
-    const cidrs = this.#o.nodePortAddresses.filter((c) => c.includes(':') === (this.family === 'IPv6'));
-    return cidrs.length === 0 ? candidates : candidates.filter((a) => cidrs.some((c) => cidrContains(c, a)));
+    return selectByCIDRs(candidates, nodePortCIDRsOf(this.#o.nodePortAddresses, this.family));
   }
 
   #armTimer(): void {

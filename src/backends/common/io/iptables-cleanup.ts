@@ -10,7 +10,7 @@ import type { IPFamily } from '../../../model/types.ts';
 import type { Exec } from '../../../system/exec.ts';
 import { createIptables, type XtablesBackend } from '../../../system/iptables.ts';
 import { cleanupKubeFirewall } from '../../iptables/io/kube-firewall-cleanup.ts';
-import { createIptablesApplier } from '../../iptables/iptables-applier.ts';
+import { createIptablesApplier } from '../iptables-rules-applier.ts';
 
 /** The back-ends --cleanup touches for --iptables-backend. */
 export function cleanupBackends(requested: IptablesBackend): readonly XtablesBackend[] {

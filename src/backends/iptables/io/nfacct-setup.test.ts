@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../../errors.ts';
-import { recordingLogger } from '../../../sync/testing.ts';
+import { recordingLogger } from '../../../sync/testing/recorders.ts';
 import type { NfacctClient } from '../../../system/nfacct-client.ts';
 import { setUpNfacct } from './nfacct-setup.ts';
 

@@ -5,11 +5,10 @@ import { primaryNodeIPs } from '../../../config/node-ips.ts';
 import { describeError, KubeProxyError } from '../../../errors.ts';
 import type { Logger } from '../../../model/logger.ts';
 import type { Exec } from '../../../system/exec.ts';
-import { detectBackend } from '../../../system/iptables-backend.ts';
+import { detectBackend } from '../../../system/detect-iptables-backend.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
 import { LinkClient } from '../../../system/link-client.ts';
-import { createSysctl } from '../../../system/sysctl.ts';
 import type { IptablesBackend } from '../../../config/types.ts';
 import { iptablesHostFamilies } from '../../common/io/iptables-families.ts';
 import type { ForeignStateDeps, InitOnlyDeps, ModeEntry } from '../../mode-entry.ts';
@@ -88,7 +87,6 @@ async function cleanupIpvs(d: { exec: Exec; logger: Logger; iptablesBackend: Ipt
         links,
         iptables: createIptables(d.exec, family, backend),
         exec: d.exec,
-        sysctl: createSysctl(d.logger),
         logger: d.logger,
       });
       if (await applier.hasLeftovers()) await applier.cleanup();
@@ -108,7 +106,7 @@ async function removeIpvsState(d: ForeignStateDeps): Promise<void> {
   const ipvs = await openIfPresent(d.logger, 'no IPVS in this kernel: no ipvs leftovers');
   if (ipvs === null) return;
   const links = LinkClient.open();
-  const applier = createIpvsApplier({ family: d.family, ipvs, links, iptables: d.iptables, exec: d.exec, sysctl: createSysctl(d.logger), logger: d.logger });
+  const applier = createIpvsApplier({ family: d.family, ipvs, links, iptables: d.iptables, exec: d.exec, logger: d.logger });
   try {
     // No kube-ipvs0 and no KUBE set of this family: no ipvs mode ran here for it.
     if (!(await applier.hasLeftovers())) return;

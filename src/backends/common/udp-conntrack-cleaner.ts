@@ -8,11 +8,11 @@
 // - a UDP service port went away: every flow to its IPs.
 // Nothing is deleted on the first sync after start: everything would look new, and flushing all
 // UDP flows on each restart is its own bug (kubernetes/kubernetes#122740).
-import type { Logger } from '../model/logger.ts';
-import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../model/types.ts';
-import type { BackendMetrics } from '../sync/sync-metrics.ts';
-import type { Conntrack, ConntrackFilter } from '../system/conntrack.ts';
-import { reconcileUdpConntrack } from './common/conntrack-reconciler.ts';
+import type { Logger } from '../../model/logger.ts';
+import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
+import type { BackendMetrics } from '../../sync/sync-metrics.ts';
+import type { Conntrack, ConntrackFilter } from '../../system/conntrack.ts';
+import { reconcileUdpConntrack } from './conntrack-reconciler.ts';
 
 export interface UdpServiceMemo {
   /** ClusterIP, externalIPs and load-balancer IPs. */

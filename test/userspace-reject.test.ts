@@ -9,7 +9,7 @@ import type { Endpoint, IPFamily, ServicePort } from '../src/model/types.ts';
 import type { NsProcess } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
 import { runnerSender, USERSPACE_RUNNER } from './support/userspace-runner-client.ts';
-import { buildTopology, spawnIn, tally, tcpRequest, udpRequest, type Reply, type Topology } from './support/topology.ts';
+import { buildTopology, execIn, spawnIn, tally, tcpRequest, udpRequest, type Reply, type Topology } from './support/topology.ts';
 
 interface FamilyCase {
   readonly family: IPFamily;
@@ -51,6 +51,19 @@ describeWith('userspace mode: REJECT without endpoints, loadBalancerSourceRanges
 
   const spawnRunner = (ns: string, hostIP: string, family: IPFamily): NsProcess =>
     spawnIn(ns, process.execPath, [USERSPACE_RUNNER, hostIP, family], { stdin: true });
+
+  // iptables 1.8 cuts such a comment itself; the payload cuts it first so what is rendered (and
+  // logged, and shown by --dry-run) is what the kernel holds. portal-rules.test.ts pins the text.
+  it('cuts a comment longer than xt_comment holds (255) and the portal still serves', async () => {
+    const r = runners.get('IPv4');
+    if (!r) throw new Error('no IPv4 runner');
+    const long = servicePort('default', 'long', { name: `default/${'x'.repeat(300)}:p`, clusterIP: '10.96.0.77' });
+    await r.send({ op: 'sync', services: [long], endpoints: { [long.name]: [endpoint(topo.pod('pod-a').ip, 80, { nodeName: 'node-1', isLocal: true })] }, full: true });
+    const nat = (await execIn(topo.node('node-1').ns, 'iptables-save', ['-t', 'nat'])).stdout;
+    // iptables-save may quote it; 8 + 247 = 255 characters either way.
+    expect(nat).toMatch(new RegExp(`--comment "?default/x{247}"? `));
+    expect(errors(await tcpRequest(topo.pod('client-pod').ns, '10.96.0.77', 80))).toEqual(['ok:pod-a']);
+  });
 
   describe.each(CASES)('$family', (c) => {
     const svc = (name: string, over: Partial<ServicePort>): ServicePort =>

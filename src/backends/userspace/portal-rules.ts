@@ -101,9 +101,15 @@ function containerTarget(o: PortalOptions, proxyPort: number): string {
     : `-j DNAT --to-destination ${hostPort(o.listenIP, proxyPort)}`;
 }
 
-/** Locally generated traffic: REDIRECT would answer from another address, so DNAT to the node IP (upstream iptablesHostPortalArgs). */
-function hostTarget(o: PortalOptions, proxyPort: number): string {
-  const ip = isUnspecified(o.listenIP) ? o.hostIP : o.listenIP;
+/**
+ * Locally generated traffic: REDIRECT would answer from another address, so DNAT to the node IP
+ * (upstream iptablesHostPortalArgs). Traffic to a local address (an externalIP held by the node)
+ * is DNATed to that address itself: a UDP listener on all addresses answers from the source the
+ * route to the client picks, which for a client on the node is the address it sent to, so with the
+ * node IP as target the reply never matched the flow (ours; upstream had the same gap).
+ */
+function hostTarget(o: PortalOptions, proxyPort: number, localDestination?: string): string {
+  const ip = isUnspecified(o.listenIP) ? (localDestination ?? o.hostIP) : o.listenIP;
   return `-j DNAT --to-destination ${hostPort(ip, proxyPort)}`;
 }
 
@@ -174,7 +180,7 @@ export function renderPortals(
     for (const ip of s.externalIPs) {
       cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, true, false)} ${cte}`);
       cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${ct}`);
-      hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${ht}`);
+      hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${hostTarget(options, proxyPort, ip)}`);
     }
     if (s.nodePort !== 0) {
       outside(cn, CONTAINER_NODEPORT_CHAIN, c(null, s.nodePort, false, false));

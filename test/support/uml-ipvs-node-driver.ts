@@ -12,6 +12,7 @@ import type { Endpoint, IPFamily, ServicePort } from '../../src/model/types.ts';
 import { exec } from '../../src/system/exec.ts';
 import { recordingLogger } from '../../src/sync/testing/recorders.ts';
 import type { Reply } from './net-client.ts';
+import { cleanupIpvsFamily } from './ipvs-family-cleanup.ts';
 import { tcpRequest, udpRequest } from './topology.ts';
 import { addUmlIpv6, buildUmlNode, nodeRequest } from './uml-node.ts';
 
@@ -65,7 +66,7 @@ try {
     out[`fromNode${family}`] = fromNode;
     out[`fromClient${family}`] = fromClient;
   }
-  for (const p of proxiers) await p.cleanup();
+  for (const family of ['IPv6', 'IPv4'] as const) await cleanupIpvsFamily(exec, family, 'legacy', logger);
   for (const p of proxiers) await p.close();
 } catch (err) {
   out.fatal = describeError(err);

@@ -3,6 +3,7 @@
 // pkg/proxy/userspace/proxier.go (iptablesInit, openOnePortal, openNodePort, *PortalArgs), written
 // as one iptables-restore --noflush transaction: declaring our chains flushes and refills them.
 import type { IPFamily, ServicePort } from '../../model/types.ts';
+import { joinHostPort } from '../../model/ip.ts';
 import { quotedComment } from '../iptables/comment.ts';
 import { cidrContains } from '../iptables/options.ts';
 import { FILTER_JUMPS, USERSPACE_FILTER_CHAINS, jumpSpec, renderFilterRules } from './filter-rules.ts';
@@ -69,7 +70,7 @@ function isUnspecified(ip: string): boolean {
 }
 
 function hostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return joinHostPort(ip, port);
 }
 
 /** Upstream iptablesCommonPortalArgs. */

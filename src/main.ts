@@ -25,6 +25,8 @@ import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
+import { flagzValues } from './cli/flagz.ts';
+import { toV1Alpha1 } from './config/encode.ts';
 import { openIpvs } from './backends/ipvs/io/setup.ts';
 import { runInitOnly } from './wiring/init-only.ts';
 import { detectRunBackend } from './wiring/iptables-backend.ts';
@@ -74,7 +76,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism(), openIpvs });
       return 0;
     }
-    return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger);
+    const pages: DebugPages = { flagz: () => flagzValues(outcome.flags), startedMs: Date.now() };
+    return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger, pages);
   } catch (err) {
     // One clear line for a start-up failure (bad manifests dir, missing kernel support, ...),
     // in the log format the operator chose.
@@ -184,7 +187,13 @@ async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics): Promise<RunningServer[]> {
+/** What /flagz and /statusz show (src/server/zpages.ts). */
+interface DebugPages {
+  readonly flagz: () => Readonly<Record<string, string>>;
+  readonly startedMs: number;
+}
+
+async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics, pages: DebugPages): Promise<RunningServer[]> {
   const servers: RunningServer[] = [];
   const tryStart = async (start: () => Promise<RunningServer>): Promise<void> => {
     try {
@@ -200,13 +209,16 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
   const m = config.metricsBindAddress;
   if (m) {
     await tryStart(() =>
-      startMetricsServer({ host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => config, logger }),
+      startMetricsServer({
+        host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => toV1Alpha1(config), logger,
+        flagz: pages.flagz, statusz: { startedMs: pages.startedMs, binaryVersion: versionLine() },
+      }),
     );
   }
   return servers;
 }
 
-async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
+async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages): Promise<number> {
   logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
   // Only the families iptables works for here, as upstream (wiring/iptables-families.ts).
   const families = supportedFamilies(await probeIptablesFamilies(exec, config.iptables.backend, hostFamilies()), logger);
@@ -246,7 +258,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
     minSyncPeriodMs,
     syncPeriodMs,
   });
-  const servers = await startServers(config, logger, health, metrics);
+  const servers = await startServers(config, logger, health, metrics, pages);
   state.onChange(() => {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();

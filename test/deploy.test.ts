@@ -157,9 +157,9 @@ describe('deploy/ manifests', () => {
       expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     });
 
-    it('probes /livez (liveness) and /healthz (readiness) on the healthz port, and requests resources', () => {
+    it('probes /livez (liveness) and /readyz (readiness: programmed) on the healthz port, and requests resources', () => {
       expect(c.livenessProbe.httpGet).toMatchObject({ path: '/livez', port: 10256 });
-      expect(c.readinessProbe.httpGet).toMatchObject({ path: '/healthz', port: 10256 });
+      expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 10256 });
       expect(c.resources.requests?.cpu).toMatch(/^\d+m?$/);
       expect(c.resources.requests?.memory).toMatch(/^\d+(Mi|Gi)$/);
       // No memory limit: an OOM-killed proxy leaves stale rules; upstream sets none either.

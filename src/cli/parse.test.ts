@@ -27,7 +27,7 @@ const ok = (argv: string[], fs: Record<string, string> = {}) => {
 
 describe('parseCommandLine', () => {
   it('with no flags runs with the defaults and the hostname as node name', () => {
-    expect(ok([])).toEqual({ kind: 'run', config: { ...defaultConfig(), nodeName: 'host-1' }, warnings: [] });
+    expect(ok([])).toEqual({ kind: 'run', config: { ...defaultConfig(), nodeName: 'host-1' }, warnings: [], flags: new Map() });
   });
 
   it("runs kubeadm's DaemonSet command line against its ConfigMap", () => {

@@ -10,11 +10,18 @@ import { readConfigFile } from '../config/load.ts';
 import { resolveConfig, type FlagValues } from '../config/merge.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { validateConfig } from '../config/validate.ts';
-import { helpText, parseFlags } from './flags.ts';
+import { helpText, parseFlags, type RawFlags } from './flags.ts';
 import { toFlagValues } from './flag-values.ts';
 
 export type ParseOutcome =
-  | { readonly kind: 'run'; readonly config: ProxyConfig; readonly warnings: readonly string[]; readonly configFile?: string }
+  | {
+      readonly kind: 'run';
+      readonly config: ProxyConfig;
+      readonly warnings: readonly string[];
+      readonly configFile?: string;
+      /** The flags as given on the command line (for /flagz). */
+      readonly flags: RawFlags;
+    }
   | { readonly kind: 'help' | 'version'; readonly text: string }
   | { readonly kind: 'write-config'; readonly path: string; readonly text: string }
   | { readonly kind: 'error'; readonly message: string };
@@ -126,7 +133,7 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
     }
     const writeTo = raw.get('write-config-to');
     if (typeof writeTo === 'string' && writeTo !== '') return { kind: 'write-config', path: writeTo, text: encodeConfig(config) };
-    return { kind: 'run', config, warnings, ...(file ? { configFile: String(configFile) } : {}) };
+    return { kind: 'run', config, warnings, flags: raw, ...(file ? { configFile: String(configFile) } : {}) };
   } catch (err) {
     return { kind: 'error', message: message(err) };
   }

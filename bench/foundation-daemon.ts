@@ -13,7 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../src/backends/iptables/proxier.ts';
 import { renderRules, type RenderMemo } from '../src/backends/iptables/render.ts';
-import type { RulesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import type { RulesApplier } from '../src/backends/common/iptables-rules-applier.ts';
 import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
 import { ClusterState } from '../src/model/cluster-state.ts';
 import type { Logger } from '../src/model/logger.ts';

@@ -4,7 +4,7 @@
 // whole state (what a partial sync cost before it became incremental). No netlink, no processes:
 // the UML bench (ipvs.bench.ts) measures those. Run: `node bench/ipvs-cpu.bench.ts`.
 import { performance } from 'node:perf_hooks';
-import { ep, makeState, svcPort } from '../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../src/backends/common/testing/fixtures.ts';
 import { planIpvs } from '../src/backends/ipvs/plan.ts';
 import { IpvsProxier } from '../src/backends/ipvs/proxier.ts';
 import { MemoryApplier } from '../src/backends/ipvs/testing/memory-applier.ts';

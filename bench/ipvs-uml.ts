@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { ep, makeState, svcPort } from '../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../src/backends/common/testing/fixtures.ts';
 import { diffIpvs } from '../src/backends/ipvs/diff.ts';
 import { createIpvsProxiers } from '../src/backends/ipvs/io/setup.ts';
 import { planIpvs } from '../src/backends/ipvs/plan.ts';

@@ -27,11 +27,11 @@ import { applyConntrackSysctls } from './wiring/conntrack.ts';
 import { versionLine } from './version.ts';
 import { flagzValues } from './cli/flagz.ts';
 import { toV1Alpha1 } from './config/encode.ts';
-import { openIpvs } from './backends/ipvs/io/setup.ts';
+import { modeEntry } from './backends/modes.ts';
+import { requirePrimaryFamily } from './backends/common/io/iptables-families.ts';
 import { runInitOnly } from './wiring/init-only.ts';
 import { detectRunBackend } from './wiring/iptables-backend.ts';
-import { probeIptablesFamilies, requirePrimaryFamily, supportedFamilies } from './wiring/iptables-families.ts';
-import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
+import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftover-cleanup.ts';
 import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
@@ -68,12 +68,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const warning of outcome.warnings) logger.warn({ warning }, 'configuration warning');
   try {
     if (config.cleanup) {
-      await cleanupAllModes({ exec, logger });
+      await cleanupAllModes({ exec, logger, iptablesBackend: config.iptables.backend });
       return 0;
     }
     if (config.initOnly === true) {
       const families = hostFamilies();
-      await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism(), openIpvs });
+      await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism() });
       return 0;
     }
     const pages: DebugPages = { flagz: () => flagzValues(outcome.flags), startedMs: Date.now() };
@@ -220,12 +220,12 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
 
 async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages): Promise<number> {
   logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
-  // Only the families iptables works for here, as upstream (wiring/iptables-families.ts).
-  const families = supportedFamilies(await probeIptablesFamilies(exec, config.iptables.backend, hostFamilies()), logger);
+  const mode = modeEntry(config.mode);
+  // Only the families the mode can run on here, as upstream's platformCheckSupported.
+  const families = await mode.hostFamilies({ config, exec, logger, kernelFamilies: hostFamilies() });
   const metrics = new PromMetrics();
   const state = createState(config, families, logger, metrics);
-  const syncPeriodMs = config.mode === 'ipvs' ? config.ipvs.syncPeriodMs : config.iptables.syncPeriodMs;
-  const minSyncPeriodMs = config.mode === 'ipvs' ? config.ipvs.minSyncPeriodMs : config.iptables.minSyncPeriodMs;
+  const { syncPeriodMs, minSyncPeriodMs } = mode.syncPeriods(config);
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
   const source = await createSource(config, logger, metrics);

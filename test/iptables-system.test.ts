@@ -2,7 +2,7 @@
 // commands, restore failures naming the line, back-end detection as iptables-wrapper does,
 // clean-up that spares foreign rules, conntrack deletion of real flows, local addresses.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupPayload, createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import { cleanupPayload, createIptablesApplier } from '../src/backends/common/iptables-rules-applier.ts';
 import { argsToRestore, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createConntrack } from '../src/system/conntrack.ts';

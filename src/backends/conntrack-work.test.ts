@@ -3,7 +3,7 @@ import type { Endpoint, IPFamily, Protocol, ServicePort } from '../model/types.t
 import type { Conntrack, ConntrackFilter } from '../system/conntrack.ts';
 import { recordingLogger } from '../sync/testing.ts';
 import { conntrackWork, UdpConntrackCleaner, udpServiceMemo, udpServiceMemos } from './conntrack-work.ts';
-import { ep, makeState, svcPort } from './iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from './common/testing/fixtures.ts';
 
 const dns = svcPort('kube-system', 'dns', 'dns', { protocol: 'UDP', clusterIP: '10.96.0.10', port: 53, nodePort: 30053, externalIPs: ['203.0.113.5'] });
 const web = svcPort('default', 'web', 'http', { clusterIP: '10.96.0.20', port: 80 });

@@ -15,7 +15,7 @@ import type { Endpoint, ProxyState, ServicePort } from '../../src/model/types.ts
 import { createConntrack, type Conntrack } from '../../src/system/conntrack.ts';
 import { exec } from '../../src/system/exec.ts';
 import { recordingLogger } from '../../src/sync/testing.ts';
-import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { spawnIn, type NsProcess } from './netns.ts';
 import { buildUmlNode } from './uml-node.ts';
 

@@ -12,7 +12,7 @@ import { describeError } from '../../src/errors.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/model/types.ts';
 import { exec } from '../../src/system/exec.ts';
 import { recordingLogger } from '../../src/sync/testing.ts';
-import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { ipIn, spawnIn } from './netns.ts';
 import { ECHO_SERVER, tally, tcpRequest, udpRequest } from './topology.ts';
 import { buildUmlNode } from './uml-node.ts';

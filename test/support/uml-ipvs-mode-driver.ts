@@ -12,7 +12,7 @@ import { createIpvsProxiers } from '../../src/backends/ipvs/io/setup.ts';
 import type { IpvsProxier } from '../../src/backends/ipvs/proxier.ts';
 import { exec } from '../../src/system/exec.ts';
 import { recordingLogger } from '../../src/sync/testing.ts';
-import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { tally, tcpRequest, udpRequest } from './topology.ts';
 import { buildUmlNode } from './uml-node.ts';
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/types.ts';
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
-import type { JumpRule, RulesApplier } from './iptables-applier.ts';
+import type { JumpRule, RulesApplier } from '../common/iptables-rules-applier.ts';
 import type { RenderOptions } from './options.ts';
 import { UdpConntrackCleaner } from '../conntrack-work.ts';
 

@@ -1,8 +1,8 @@
 // The ipvs mode's only contact with the kernel (the proxier and planners are pure): IPVS over
 // generic netlink (IpvsClient: one service dump, one destination dump per virtual server, batched
 // changes), kube-ipvs0 and its addresses over rtnetlink (LinkClient), one `ipset restore -exist`,
-// one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier),
-// and sysctls. A dry-run applier with the same shape prints instead (--dry-run).
+// one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier).
+// A dry-run applier with the same shape prints instead (--dry-run).
 import { ExecError } from '../../errors.ts';
 import type { IpFamily } from '../../netlink/ip.ts';
 import type { IpvsServiceKey } from '../../netlink/ipvs.ts';
@@ -13,13 +13,11 @@ import type { Iptables } from '../../system/iptables.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
-import type { Sysctl } from '../../system/sysctl.ts';
-import { createIptablesApplier } from '../iptables/iptables-applier.ts';
-import { argsToRestore, type JumpRule } from '../iptables/jumps.ts';
+import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
+import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';
 import { serviceKey, toIpFamily } from './plan.ts';
-import type { SysctlSetting } from './sysctls.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 
@@ -53,8 +51,6 @@ export interface IpvsApplier {
   restoreIpsets(script: string): Promise<void>;
   ensureJumps(jumps: readonly JumpRule[]): Promise<void>;
   restoreRules(payload: string): Promise<void>;
-  /** Returns the keys that changed. */
-  applySysctls(settings: readonly SysctlSetting[]): Promise<string[]>;
   /**
    * --cleanup: our virtual servers, kube-ipvs0, our chains and jumps, then our ipsets. Another
    * mode's start passes `removeRules` to remove only the ipvs mode's chains, not its own.
@@ -74,7 +70,6 @@ export interface IpvsApplierDeps {
   readonly links: LinkClient;
   readonly iptables: Iptables;
   readonly exec: Exec;
-  readonly sysctl: Sysctl;
   readonly logger: Logger;
 }
 
@@ -127,11 +122,6 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
     },
     ensureJumps: (jumps) => rules.ensureJumps(jumps),
     restoreRules: (payload) => rules.restore(payload),
-    async applySysctls(settings) {
-      const changed: string[] = [];
-      for (const s of settings) if (await d.sysctl.ensure(s.key, s.value)) changed.push(s.key);
-      return changed;
-    },
     async cleanup(removeRules) {
       // Not ensureDummyLink: a clean-up must not create kube-ipvs0 (the other family's may have removed it).
       const link = await d.links.getLink(DUMMY_DEVICE);
@@ -235,10 +225,6 @@ export function createDryRunIpvsApplier(family: IPFamily, write: (text: string) 
       for (const j of jumps) write(`# ${family} jump: -t ${j.table} -I ${j.chain} 1 ${argsToRestore(j.args)}\n`);
     },
     restoreRules: async (payload) => write(`# ${family} iptables-restore --noflush --counters\n${payload}`),
-    async applySysctls(settings) {
-      for (const s of settings) write(`# sysctl ${s.key}=${s.value} (${s.why})\n`);
-      return [];
-    },
     cleanup: async () => write(`# ${family} cleanup: ipvs services on ${DUMMY_DEVICE} and NodePorts, ${DUMMY_DEVICE}, KUBE-* chains and ipsets would be removed\n`),
     hasLeftovers: async () => false,
     close: () => undefined,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState } from '../../model/types.ts';
 import type { Conntrack, ConntrackFilter } from '../../system/conntrack.ts';
 import { recordingLogger } from '../../sync/testing.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
 import { recordingLogger } from '../../sync/testing.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';
 

@@ -11,10 +11,12 @@
 import { KubeProxyError, describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
+import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
 import { UdpConntrackCleaner } from '../conntrack-work.ts';
-import { cidrContains } from '../iptables/options.ts';
+import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
+import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
 import type { ApplierStats, IpvsApplier } from './ipvs-applier.ts';
 import { renderIpsetDelta, renderIpsetRestore } from './ipsets.ts';
@@ -41,6 +43,8 @@ export interface IpvsProxierOptions {
   readonly gracefulRecheckMs?: number;
   /** UDP flow clean-up after each successful sync; absent (--dry-run): none. */
   readonly conntrack?: Conntrack;
+  /** sync_proxy_rules_iptables_restore_failures_total, as every mode reports it. */
+  readonly metrics?: BackendMetrics;
 }
 
 export interface IpvsSyncStats {
@@ -185,6 +189,7 @@ export class IpvsProxier implements Proxier {
         this.#rules = payload;
       } catch (err) {
         this.#rules = undefined;
+        this.#o.metrics?.incRestoreFailure(!full, this.family);
         fail('iptables-restore failed', err);
       }
     }
@@ -212,8 +217,7 @@ export class IpvsProxier implements Proxier {
 
   #nodePortIPs(): string[] {
     const candidates = nodePortCandidates(this.#nodeAddresses, this.family);
-    const cidrs = this.#o.nodePortAddresses.filter((c) => c.includes(':') === (this.family === 'IPv6'));
-    return cidrs.length === 0 ? candidates : candidates.filter((a) => cidrs.some((c) => cidrContains(c, a)));
+    return selectByCIDRs(candidates, nodePortCIDRsOf(this.#o.nodePortAddresses, this.family));
   }
 
   #armTimer(): void {

@@ -14,12 +14,12 @@ import { createIptables } from '../../../system/iptables.ts';
 import { localAddresses, type LocalAddress } from '../../../system/local-addresses.ts';
 import { openNetlinkAddressSource } from '../../../system/local-addresses-netlink.ts';
 import { createSysctl, prepareIptablesSysctls, type Sysctl } from '../../../system/sysctl.ts';
-import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../iptables-applier.ts';
+import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../../common/iptables-rules-applier.ts';
 import { kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
 import { renderOptionsFromConfig, type RenderOptions } from '../options.ts';
 import { LocalDetectorLog } from '../local-detect-log.ts';
 import { IptablesProxier } from '../proxier.ts';
-import { withProbedBuiltins } from './ensure-builtins.ts';
+import { withProbedBuiltins } from '../../common/io/ensure-builtins.ts';
 import { renderRules, type RenderMemo } from '../render.ts';
 
 export interface IptablesSetup {

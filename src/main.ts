@@ -18,6 +18,8 @@ import { PromMetrics } from './server/metrics.ts';
 import { realClock } from './server/real-clock.ts';
 import { ServiceHealthServer } from './server/service-health.ts';
 import { ManifestSource } from './sources/manifest-source.ts';
+import { announceMode } from './sources/mode-announcement.ts';
+import type { EventPoster } from './sources/node-events.ts';
 import type { ClusterSource } from './sources/types.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
@@ -94,7 +96,13 @@ function hostFamilies(): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 
-async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): Promise<ClusterSource> {
+/** The cluster state's source, and with an API server the poster of Events about this node. */
+interface Source {
+  readonly source: ClusterSource;
+  readonly events?: EventPoster;
+}
+
+async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): Promise<Source> {
   if (config.manifestsDir !== '') {
     // Fail before anything on the host is touched (sysctls, rules), not after.
     let isDir = false;
@@ -104,15 +112,16 @@ async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromM
       throw new ManifestError(config.manifestsDir, 0, 'manifests directory unreadable', { cause: err });
     }
     if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
-    return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
+    return { source: new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) }) };
   }
   // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
   // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
-  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }] = await Promise.all([
+  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }, { createEventPoster }] = await Promise.all([
     import('./sources/api-source.ts'),
     import('./sources/kube-client.ts'),
     import('./sources/kubeconfig.ts'),
     import('./sources/token-bucket.ts'),
+    import('./sources/kube-event-poster.ts'),
   ]);
   const cc = config.clientConnection;
   const kc = loadKubeConfig({
@@ -122,12 +131,13 @@ async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromM
     // client-go logs waits over a second (request.go tryThrottle); shorter ones only at debug.
     onThrottled: (waitedMs) => logger[waitedMs > 1000 ? 'info' : 'debug']({ waitedMs, qps: cc.qps, burst: cc.burst }, 'API request waiting for client-side rate limit'),
   });
-  return new ApiSource({
+  const source = new ApiSource({
     client: createKubeClient(kc),
     nodeName: config.nodeName,
     log: logger.child({ component: 'informer' }),
     ...(metrics ? { onRestart: (kind: string) => metrics.incWatchRestart(kind) } : {}),
   });
+  return { source, events: createEventPoster(kc) };
 }
 
 function createState(config: ProxyConfig, families: IPFamily[], logger: Logger, metrics?: PromMetrics): ClusterState {
@@ -169,7 +179,7 @@ function nodeIPOptions(config: ProxyConfig, logger: Logger): { nodeName: string;
 async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   const families = hostFamilies();
   const state = createState(config, families, logger);
-  const source = await createSource(config, logger);
+  const { source } = await createSource(config, logger);
   const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   const { nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
   let proxiers: Proxier[] = [];
@@ -228,7 +238,9 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   const { syncPeriodMs, minSyncPeriodMs } = mode.syncPeriods(config);
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
-  const source = await createSource(config, logger, metrics);
+  const { source, events } = await createSource(config, logger, metrics);
+  // Not awaited: an Event is advisory and must not hold start-up on a slow API server.
+  void announceMode({ mode: config.mode, nodeName: config.nodeName, hostname: hostname(), logger, events });
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
   // The node IPs come from the Node object, so the source starts before the proxiers exist.

@@ -11,6 +11,7 @@ import { resolveConfig, type FlagValues } from '../config/merge.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { REGISTERED_MODES } from '../backends/modes.ts';
 import { validateConfig } from '../config/validate.ts';
+import { DEFAULT_MODE_WARNING, deprecatedGateWarnings } from '../config/mode-warnings.ts';
 import { helpText, parseFlags, type RawFlags } from './flags.ts';
 import { toFlagValues } from './flag-values.ts';
 
@@ -118,6 +119,9 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
       }
     }
     const config = resolveConfig({ ...(file ? { file } : {}), flags: values, hostname: env.hostname });
+    // Without a file, the flag is the only place the mode is set (with one, decode warns).
+    if (!file && (values.proxyMode ?? '') === '') warnings.push(DEFAULT_MODE_WARNING);
+    warnings.push(...deprecatedGateWarnings(config.featureGates));
     const errors = validateConfig(config, REGISTERED_MODES);
     if (errors.length > 0) {
       const lines = errors.map((e) => {

@@ -192,7 +192,8 @@ describe('deploy/ manifests', () => {
     it('is kubeadm\'s layout (config.conf + kubeconfig.conf, zero values and nulls left for defaulting)', () => {
       expect(Object.keys(cm.data).sort()).toEqual(['config.conf', 'kubeconfig.conf']);
       const raw = parse(cm.data['config.conf'] ?? '') as Record<string, Record<string, unknown> | string | null>;
-      expect(raw).toMatchObject({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: '', healthzBindAddress: '' });
+      // kubeadm v1.37 writes the mode explicitly (kubernetes#139777): left empty, v1.37 warns that the default changes.
+      expect(raw).toMatchObject({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: 'iptables', healthzBindAddress: '' });
       expect(raw.conntrack).toMatchObject({ maxPerCore: null, min: null });
       expect(raw.iptables).toMatchObject({ masqueradeBit: null, syncPeriod: '0s', minSyncPeriod: '0s' });
     });

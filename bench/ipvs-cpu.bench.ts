@@ -9,7 +9,7 @@ import { planIpvs } from '../src/backends/ipvs/plan.ts';
 import { IpvsProxier } from '../src/backends/ipvs/proxier.ts';
 import { MemoryApplier } from '../src/backends/ipvs/testing/memory-applier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../src/model/types.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 
 const SERVICES = Number(process.env.KPT_BENCH_SERVICES ?? 10_000);
 const EPS = 10;

@@ -13,7 +13,7 @@ import { defaultConfig } from '../src/config/defaults.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../src/model/types.ts';
 import { exec } from '../src/system/exec.ts';
 import { IpvsClient } from '../src/system/ipvs-client.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 
 const SERVICES = Number(process.env.KPT_BENCH_SERVICES ?? 10_000);
 const EPS = 10;

@@ -3,38 +3,36 @@
 // follows upstream cmd/kube-proxy/app/server.go: cleanup or run; wait for the initial lists; sync
 // with a bounded-frequency runner; serve health and metrics; on SIGTERM stop without touching the
 // programmed rules, so traffic keeps flowing through a rolling update.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { parseCommandLine } from './cli/parse.ts';
 import type { ProxyConfig } from './config/types.ts';
 import { effectiveLogLevel } from './config/defaults.ts';
-import { describeError, KubeProxyError, ManifestError, type ObjectError } from './errors.ts';
+import { describeError, KubeProxyError } from './errors.ts';
 import { createLogger } from './logging/logger.ts';
-import { ClusterState } from './model/cluster-state.ts';
 import type { Logger } from './model/logger.ts';
 import type { IPFamily, Proxier } from './model/types.ts';
 import { startHealthzServer, startMetricsServer, type RunningServer } from './server/http-servers.ts';
 import { PromMetrics } from './server/metrics.ts';
 import { realClock } from './server/real-clock.ts';
 import { ServiceHealthServer } from './server/service-health.ts';
-import { ManifestSource } from './sources/manifest-source.ts';
 import { announceMode } from './sources/mode-announcement.ts';
-import type { EventPoster } from './sources/node-events.ts';
-import type { ClusterSource } from './sources/types.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
-import { applyConntrackSysctls } from './wiring/conntrack.ts';
+import { applyConntrackSysctls } from './wiring/apply-conntrack-sysctls.ts';
 import { versionLine } from './version.ts';
 import { flagzValues } from './cli/flagz.ts';
 import { toV1Alpha1 } from './config/encode.ts';
 import { modeEntry } from './backends/modes.ts';
 import { requirePrimaryFamily } from './backends/common/io/iptables-families.ts';
+import { createSource, createSourceAndEvents, createState, waitSynced } from './wiring/cluster-source.ts';
 import { runInitOnly } from './wiring/init-only.ts';
-import { detectRunBackend } from './wiring/iptables-backend.ts';
+import { bounded } from './wiring/shutdown-step.ts';
+import { detectRunBackend } from './wiring/run-iptables-backend.ts';
 import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftover-cleanup.ts';
-import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
+import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ip-tracker.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
 /** How long --dry-run waits for the API server's initial lists before giving up. */
@@ -96,81 +94,6 @@ function hostFamilies(): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
 }
 
-/** The cluster state's source, and with an API server the poster of Events about this node. */
-interface Source {
-  readonly source: ClusterSource;
-  readonly events?: EventPoster;
-}
-
-async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): Promise<Source> {
-  if (config.manifestsDir !== '') {
-    // Fail before anything on the host is touched (sysctls, rules), not after.
-    let isDir = false;
-    try {
-      isDir = statSync(config.manifestsDir).isDirectory();
-    } catch (err) {
-      throw new ManifestError(config.manifestsDir, 0, 'manifests directory unreadable', { cause: err });
-    }
-    if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
-    return { source: new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) }) };
-  }
-  // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
-  // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
-  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }, { createEventPoster }] = await Promise.all([
-    import('./sources/api-source.ts'),
-    import('./sources/kube-client.ts'),
-    import('./sources/kubeconfig.ts'),
-    import('./sources/token-bucket.ts'),
-    import('./sources/kube-event-poster.ts'),
-  ]);
-  const cc = config.clientConnection;
-  const kc = loadKubeConfig({
-    kubeconfig: cc.kubeconfig,
-    master: cc.master,
-    rateLimit: effectiveRateLimit(cc.qps, cc.burst),
-    // client-go logs waits over a second (request.go tryThrottle); shorter ones only at debug.
-    onThrottled: (waitedMs) => logger[waitedMs > 1000 ? 'info' : 'debug']({ waitedMs, qps: cc.qps, burst: cc.burst }, 'API request waiting for client-side rate limit'),
-  });
-  const source = new ApiSource({
-    client: createKubeClient(kc),
-    nodeName: config.nodeName,
-    log: logger.child({ component: 'informer' }),
-    ...(metrics ? { onRestart: (kind: string) => metrics.incWatchRestart(kind) } : {}),
-  });
-  return { source, events: createEventPoster(kc) };
-}
-
-function createState(config: ProxyConfig, families: IPFamily[], logger: Logger, metrics?: PromMetrics): ClusterState {
-  const log = logger.child({ component: 'model' });
-  return new ClusterState({
-    nodeName: config.nodeName,
-    families,
-    // Without a cluster there may be no Node object; with one, upstream waits for it.
-    requireNode: config.manifestsDir === '',
-    onInvalid: (err: ObjectError) => {
-      log.warn({ object: err.key, reason: err.message }, 'invalid object ignored');
-      metrics?.incInvalidObject(err.key.split(' ')[0] ?? 'unknown');
-    },
-  });
-}
-
-/** Wait until the state has its initial lists, or fail after `timeoutMs`. */
-function waitSynced(state: ClusterState, timeoutMs: number): Promise<void> {
-  if (state.isSynced()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new KubeProxyError('KP_ERR_API', `cluster state not listed within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = state.onChange(() => {
-      if (!state.isSynced()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
-
 function nodeIPOptions(config: ProxyConfig, logger: Logger): { nodeName: string; bindAddress: string; waitMs: number; logger: Logger } {
   return { nodeName: config.nodeName, bindAddress: config.bindAddress, waitMs: config.manifestsDir === '' ? NODE_IP_WAIT_MS : 0, logger };
 }
@@ -179,7 +102,7 @@ function nodeIPOptions(config: ProxyConfig, logger: Logger): { nodeName: string;
 async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   const families = hostFamilies();
   const state = createState(config, families, logger);
-  const { source } = await createSource(config, logger);
+  const source = await createSource(config, logger);
   const write = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   const { nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
   let proxiers: Proxier[] = [];
@@ -238,7 +161,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   const { syncPeriodMs, minSyncPeriodMs } = mode.syncPeriods(config);
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
-  const { source, events } = await createSource(config, logger, metrics);
+  const { source, events } = await createSourceAndEvents(config, logger, metrics);
   // Not awaited: an Event is advisory and must not hold start-up on a slow API server.
   void announceMode({ mode: config.mode, nodeName: config.nodeName, hostname: hostname(), logger, events });
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
@@ -246,7 +169,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   // The node IPs come from the Node object, so the source starts before the proxiers exist.
   const { tracker, nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
   requirePrimaryFamily(nodeIPs.primaryFamily, families);
-  // One back-end detection for everything that writes iptables rules (wiring/iptables-backend.ts).
+  // One back-end detection for everything that writes iptables rules (wiring/run-iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
   const proxiers: Proxier[] = withLeftoverCleanup(
@@ -310,18 +233,4 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   for (const s of servers) await bounded(logger, 'close server', s.close());
   for (const p of proxiers) await bounded(logger, 'close proxier', p.close?.() ?? Promise.resolve());
   return exitCode;
-}
-
-/** How long one shutdown step may take before the next one starts anyway. */
-const SHUTDOWN_STEP_MS = 4_000;
-
-async function bounded(logger: Logger, step: string, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), SHUTDOWN_STEP_MS);
-  });
-  const outcome = await Promise.race([work.then(() => 'done' as const, (err: unknown) => err), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') logger.warn({ step, waitedMs: SHUTDOWN_STEP_MS }, 'shutdown step still running; moving on');
-  else if (outcome !== 'done') logger.warn({ step, reason: describeError(outcome) }, 'shutdown step failed; moving on');
 }

@@ -6,7 +6,7 @@ import { cleanupPayload, createIptablesApplier } from '../src/backends/common/ip
 import { argsToRestore, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createConntrack } from '../src/system/conntrack.ts';
-import { detectBackend } from '../src/system/iptables-backend.ts';
+import { detectBackend } from '../src/system/detect-iptables-backend.ts';
 import { RestoreError, createIptables, type XtablesBackend } from '../src/system/iptables.ts';
 import { localAddresses } from '../src/system/local-addresses.ts';
 import { createNamespace, deleteAllNamespaces, execIn, ipIn, nsExec } from './support/netns.ts';

@@ -1,4 +1,4 @@
-// The iptables back-end is detected once per start (src/wiring/iptables-backend.ts) and handed to
+// The iptables back-end is detected once per start (src/wiring/run-iptables-backend.ts) and handed to
 // every mode's proxiers and to the leftover clean-up, which must not detect again: checked on real
 // iptables in a namespace (the ipvs mode inside the IPVS test kernel) by recording every command
 // and looking for detection's own signature (a full iptables-legacy-save, the nft canary write probe).
@@ -10,8 +10,8 @@ import { MODES } from '../src/backends/modes.ts';
 import { defaultConfig } from '../src/config/defaults.ts';
 import type { ProxyConfig } from '../src/config/types.ts';
 import type { Exec } from '../src/system/exec.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
-import { detectRunBackend } from '../src/wiring/iptables-backend.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
+import { detectRunBackend } from '../src/wiring/run-iptables-backend.ts';
 import { createLeftoverCleaner } from '../src/wiring/leftover-cleanup.ts';
 import { createNamespace, deleteNamespace, execIn, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';

@@ -8,7 +8,7 @@ import type { Logger } from '../model/logger.ts';
 import type { IPFamily, Proxier, ProxyMode } from '../model/types.ts';
 import type { BackendMetrics } from '../sync/sync-metrics.ts';
 import type { Exec } from '../system/exec.ts';
-import type { BackendChoice } from '../system/iptables-backend.ts';
+import type { BackendChoice } from '../system/detect-iptables-backend.ts';
 import type { Iptables } from '../system/iptables.ts';
 import type { Sysctl } from '../system/sysctl.ts';
 import type { IpvsTimeouts } from '../netlink/ipvs.ts';
@@ -37,7 +37,7 @@ export interface ProxierDeps {
   readonly metrics?: BackendMetrics;
   /** --dry-run output. */
   readonly write?: (text: string) => void;
-  /** The iptables back-end detected once at start (src/wiring/iptables-backend.ts); null for --dry-run. */
+  /** The iptables back-end detected once at start (src/wiring/run-iptables-backend.ts); null for --dry-run. */
   readonly backend: BackendChoice | null;
   /** The node's IPs, from its Node object or bindAddress (src/wiring/node-ip-tracker.ts). */
   readonly nodeIPs: NodeIPs;

@@ -8,7 +8,7 @@
 // here talks to the API server: the node IPs do not change any of these settings.
 import type { InitOnlyDeps as ModeInitDeps, IpvsTimeoutSetter } from '../backends/mode-entry.ts';
 import { modeEntry } from '../backends/modes.ts';
-import { applyConntrackSysctls } from './conntrack.ts';
+import { applyConntrackSysctls } from './apply-conntrack-sysctls.ts';
 
 export type { IpvsTimeoutSetter };
 

@@ -40,7 +40,6 @@ export function withLeftoverCleanup(proxiers: readonly Proxier[], clean: Leftove
         }
         return result;
       },
-      cleanup: () => p.cleanup(),
       ...(p.close ? { close: () => p.close?.() ?? Promise.resolve() } : {}),
     };
     return wrapped;
@@ -51,7 +50,7 @@ export interface LeftoverDeps {
   readonly config: ProxyConfig;
   readonly exec: Exec;
   readonly logger: Logger;
-  /** The back-end the running mode writes to, detected once at start (iptables-backend.ts). */
+  /** The back-end the running mode writes to, detected once at start (run-iptables-backend.ts). */
   readonly backend: XtablesBackend;
 }
 

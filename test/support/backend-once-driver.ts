@@ -11,7 +11,7 @@ import type { ProxyConfig } from '../../src/config/types.ts';
 import { describeError } from '../../src/errors.ts';
 import type { ProxyMode } from '../../src/model/types.ts';
 import { exec, type Exec } from '../../src/system/exec.ts';
-import { recordingLogger } from '../../src/sync/testing.ts';
+import { recordingLogger } from '../../src/sync/testing/recorders.ts';
 
 const out = process.env.KPT_UML_RESULT ?? process.env.KPT_RESULT ?? '';
 const mode = (process.env.KPT_MODE ?? '') as ProxyMode;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState, ServicePort } from '../../model/types.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
-import { RecordingMetrics, recordingLogger } from '../../sync/testing.ts';
+import { RecordingMetrics, recordingLogger } from '../../sync/testing/recorders.ts';
 import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';

@@ -5,7 +5,7 @@
 // those against the model kept from the last sync, so one endpoint change costs O(1) netlink
 // messages. Then: addresses bound before services (the VIP is local when traffic starts), IPVS
 // changes in batches, one ipset restore, one iptables-restore when the rules changed, stale
-// addresses unbound last, then the UDP conntrack clean-up (conntrack-work.ts). Failed steps are logged each with what and why, counted, the others
+// addresses unbound last, then the UDP conntrack clean-up (common/udp-conntrack-cleaner.ts). Failed steps are logged each with what and why, counted, the others
 // still applied, and the sync throws so the loop retries, fully. Pending graceful deletions are
 // rechecked by a timer (upstream: every minute). Pure: everything reaches the kernel via the applier.
 import { KubeProxyError, describeError } from '../../errors.ts';
@@ -14,7 +14,7 @@ import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from 
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
-import { UdpConntrackCleaner } from '../conntrack-work.ts';
+import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
 import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
@@ -254,18 +254,6 @@ export class IpvsProxier implements Proxier {
       if (done.length > 0) this.#o.logger.info({ family: this.family, deleted: done.length, pending: r.pending.size }, 'ipvs: drained real servers deleted');
       this.#armTimer();
       return done.length;
-    });
-  }
-
-  cleanup(): Promise<void> {
-    return this.#serial(async () => {
-      await this.#o.applier.cleanup();
-      this.#kernel = undefined;
-      this.#rules = undefined;
-      this.#index = undefined;
-      this.#pending = new Map();
-      this.#needFull = true;
-      this.#udp.reset();
     });
   }
 

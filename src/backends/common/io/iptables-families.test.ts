@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { KubeProxyError } from '../../../errors.ts';
 import type { IPFamily } from '../../../model/types.ts';
-import { recordingLogger } from '../../../sync/testing.ts';
+import { recordingLogger } from '../../../sync/testing/recorders.ts';
 import { requirePrimaryFamily, supportedFamilies, type FamilyProbe } from './iptables-families.ts';
 
 const ok = (family: IPFamily): FamilyProbe => ({ family, error: null });

@@ -5,7 +5,7 @@ import { primaryNodeIPs } from '../../../config/node-ips.ts';
 import { describeError, KubeProxyError } from '../../../errors.ts';
 import type { Logger } from '../../../model/logger.ts';
 import type { Exec } from '../../../system/exec.ts';
-import { detectBackend } from '../../../system/iptables-backend.ts';
+import { detectBackend } from '../../../system/detect-iptables-backend.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
 import { LinkClient } from '../../../system/link-client.ts';

@@ -10,7 +10,7 @@ import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import { createConntrack, type Conntrack } from '../../../system/conntrack.ts';
 import type { Exec } from '../../../system/exec.ts';
-import { detectBackend, type BackendChoice } from '../../../system/iptables-backend.ts';
+import { detectBackend, type BackendChoice } from '../../../system/detect-iptables-backend.ts';
 import type { BackendMetrics } from '../../../sync/sync-metrics.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
@@ -42,7 +42,7 @@ export interface IpvsSetup {
   readonly kernelRelease?: string;
   /** UDP flow deletion; defaults to the conntrack(8) tool (none with --dry-run). */
   readonly conntrack?: Conntrack;
-  /** The back-end detected once at start (src/wiring/iptables-backend.ts); detected here when absent. */
+  /** The back-end detected once at start (src/wiring/run-iptables-backend.ts); detected here when absent. */
   readonly backend?: BackendChoice;
   /** Upstream's restore-failure counters (the sync counters are the sync loop's). */
   readonly metrics?: BackendMetrics;

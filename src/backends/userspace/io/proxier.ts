@@ -8,8 +8,8 @@ import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncR
 import type { Exec } from '../../../system/exec.ts';
 import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
-import { externalListenerName, planBackends, planListeners } from '../plan.ts';
-import type { Portal } from '../portal-rules.ts';
+import { planBackends, planListeners } from '../plan.ts';
+import { planPortals, portalRulesNeeded, servedServicePorts } from '../portal-plan.ts';
 import { PortalApplier } from '../userspace-applier.ts';
 import { Listeners, type ListenersOptions } from './listeners.ts';
 import { NodePortClaims } from './node-port-claims.ts';
@@ -82,7 +82,7 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
   let lastOk = false;
   /** A claim failed (port taken by another program): retried on the next sync that writes rules. */
   let claimsOk = true;
-  /** Our portals are in the kernel (set by a sync, cleared by cleanup): close() then holds their traffic. */
+  /** Our portals are in the kernel (set by a sync): close() then holds their traffic. */
   let rulesInstalled = false;
 
   /**
@@ -137,22 +137,12 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     listeners.drainRemoved();
     lb.cleanup();
 
-    const rulesNeeded =
-      state.full || !lastOk || !claimsOk || plan.open.length > 0 || plan.close.length > 0 || state.changedServices.size > 0;
+    const rulesNeeded = portalRulesNeeded({
+      full: state.full, lastOk, claimsOk, opened: plan.open.length, closed: plan.close.length, changedServices: state.changedServices.size,
+    });
     if (!rulesNeeded) return { kind: state.changedEndpoints.size > 0 ? 'partial' : 'noop' };
-    const served: ServicePort[] = [];
-    for (const name of listeners.current.keys()) {
-      const service = state.services.get(name);
-      if (service) served.push(service);
-    }
-    const { usable, keep } = await claimPorts(served);
-    const portals: Portal[] = [];
-    for (const [name, l] of listeners.current) {
-      const service = usable.get(name);
-      if (!service) continue; // an external listener: it goes with its service port
-      const external = listeners.current.get(externalListenerName(name));
-      portals.push({ service, proxyPort: l.port, ...(external ? { externalProxyPort: external.port } : {}) });
-    }
+    const { usable, keep } = await claimPorts(servedServicePorts(listeners.current, state.services));
+    const portals = planPortals(listeners.current, usable);
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);
     rulesInstalled = true;
@@ -173,10 +163,6 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     family: o.family,
     sync,
     proxyPort: (name) => listeners.current.get(name)?.port,
-    async cleanup() {
-      await applier.cleanup();
-      rulesInstalled = false;
-    },
     async close() {
       // Before the listeners go: from here on a redirected connection waits for the next proxy
       // (a retransmitted SYN) instead of being refused by a closed port.

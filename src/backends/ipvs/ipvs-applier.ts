@@ -3,7 +3,6 @@
 // changes), kube-ipvs0 and its addresses over rtnetlink (LinkClient), one `ipset restore -exist`,
 // one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier).
 // A dry-run applier with the same shape prints instead (--dry-run).
-import type { IpFamily } from '../../netlink/ip.ts';
 import type { IpvsServiceKey } from '../../netlink/ipvs.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily } from '../../model/types.ts';
@@ -17,7 +16,7 @@ import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
 import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';
-import { serviceKey, toIpFamily } from './plan.ts';
+import { serviceKey } from './plan.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 
@@ -74,7 +73,7 @@ export interface IpvsApplierDeps {
 }
 
 export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
-  const fam: IpFamily = toIpFamily(d.family);
+  const fam: IPFamily = d.family;
   const rules = createIptablesApplier(d.iptables);
   const ipset = createIpset(d.exec);
   const stats: ApplierStats = { ipvsChanges: 0, ipvsDumps: 0 };

@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { KubeProxyError } from '../../../errors.ts';
 import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncResult } from '../../../model/types.ts';
-import type { Exec } from '../../../system/exec.ts';
+import type { Iptables } from '../../../system/iptables.ts';
 import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
 import { planBackends, planListeners } from '../plan.ts';
@@ -17,7 +17,8 @@ import { TimerWheel } from './timer-wheel.ts';
 
 export interface UserspaceProxierOptions {
   readonly family: IPFamily;
-  readonly exec: Exec;
+  /** The family's iptables on the back-end detected at start, for the portal rules. */
+  readonly iptables: Iptables;
   readonly logger: Logger;
   /** Milliseconds for affinity and back-off; main.ts passes clock.now. */
   readonly now: () => number;
@@ -30,8 +31,6 @@ export interface UserspaceProxierOptions {
   readonly tcp?: ListenersOptions['tcp'];
   /** Back-off for an endpoint whose dial failed (default 3 s). */
   readonly failureBackoffMs?: number;
-  readonly restoreCommand?: string;
-  readonly saveCommand?: string;
   /** The node's own addresses, asked on every rules sync (default: the interfaces' addresses). */
   readonly localAddresses?: () => readonly string[];
 }
@@ -70,12 +69,10 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     },
   });
   const applier = new PortalApplier({
-    exec: o.exec,
+    iptables: o.iptables,
     family: o.family,
     listenIP: o.listenIP,
     hostIP: o.hostIP,
-    ...(o.restoreCommand === undefined ? {} : { restoreCommand: o.restoreCommand }),
-    ...(o.saveCommand === undefined ? {} : { saveCommand: o.saveCommand }),
   });
   const claims = new NodePortClaims({ family: o.family, logger: log });
   const localAddresses = o.localAddresses ?? interfaceAddresses;

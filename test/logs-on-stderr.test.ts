@@ -66,6 +66,32 @@ describeWith('--dry-run piped into iptables-restore --test', ['root', 'iptables'
   });
 });
 
+describeWith('ipvs --dry-run: each family\'s sets and rules restore with that family\'s tools', ['root', 'iptables', 'ipset'], () => {
+  let ns = '';
+  beforeAll(async () => {
+    ns = await createNamespace('dry-ipvs');
+  });
+  afterAll(async () => {
+    if (ns !== '') await deleteNamespace(ns);
+  });
+
+  it.each([['IPv4', 'iptables-restore'], ['IPv6', 'ip6tables-restore']])('%s: the section headed %s', async (family, tool) => {
+    const r = spawnSync(process.execPath, dryRunArgs('json', 'ipvs'), { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    // From this family's restore header to the next section header (or the end).
+    const sections = r.stdout.split(/^(?=# IPv[46] )/m);
+    const start = sections.findIndex((p) => p.startsWith(`# ${family} ${tool} --noflush`));
+    expect(start, r.stdout).toBeGreaterThanOrEqual(0);
+    const payload = sections[start] ?? '';
+    expect(payload).toMatch(/^\*nat$/m);
+    // The rules match the mode's ipsets: those go first, from their own section, as the daemon does.
+    const sets = sections.find((p) => p.startsWith(`# ${family} ipset restore -exist`));
+    expect(sets, r.stdout).toBeDefined();
+    await execIn(ns, 'ipset', ['restore', '-exist'], sets);
+    await execIn(ns, tool, ['--test'], payload);
+  });
+});
+
 describeWith('the running daemon logs on stderr only', ['root', 'iptables'], () => {
   let ns = '';
   let daemon: Daemon | undefined;

@@ -38,6 +38,11 @@ const DRY_RUN_LIST_TIMEOUT_MS = 60_000;
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // Operator tools beside the daemon (src/trace/io/): loaded only when asked for.
+  if (argv[0] === 'trace') {
+    const { runTraceCommand } = await import('./trace/io/trace-command.ts');
+    return runTraceCommand(argv.slice(1), { exec, stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+  }
   const outcome = parseCommandLine(argv, { hostname: hostname() });
   switch (outcome.kind) {
     case 'help':

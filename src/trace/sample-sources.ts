@@ -5,7 +5,7 @@
 import ipaddr from 'ipaddr.js';
 import type { IPFamily } from '../model/types.ts';
 
-export const EXTERNAL_CLIENT: Readonly<Record<IPFamily, string>> = { IPv4: '203.0.113.10', IPv6: '2001:db8:ffff::10' };
+export const EXTERNAL_CLIENT: Readonly<Record<IPFamily, string>> = { IPv4: '198.51.100.200', IPv6: '2001:db8:ffff::10' };
 
 /** When the rules name no cluster CIDR (interface or no local detector). */
 export const FALLBACK_POD: Readonly<Record<IPFamily, string>> = { IPv4: '10.244.255.254', IPv6: 'fd00:10:244::fffe' };

@@ -188,6 +188,19 @@ for (const backend of ['nft', 'legacy'] as const) {
       expect(trace(['198.51.100.71:80', '--from', '203.0.113.5']).report?.verdict).toBe('DNAT');
     });
 
+    it('prints the same path as text, verdict last', () => {
+      const c = topo().pod('client-a');
+      const r = spawnSync('ip', ['netns', 'exec', topo().node(NODE).ns, process.execPath, DAEMON_BIN, 'trace', '10.96.0.30:80', '--from', c.ip], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      // The operator guide's example (docs/operations.md) is this output.
+      if (process.env['TRACE_EXAMPLE'] === '1') console.log(r.stdout);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe(`packet:     ${c.ip} -> 10.96.0.30:80/tcp (from the given address; mode iptables)`);
+      expect(lines[1]).toBe('service:    demo/web-sticky:http (cluster IP)');
+      expect(lines).toContain('affinity:   ClientIP, 10800 s');
+      expect(lines.at(-1)).toMatch(/^verdict: {4}DNAT to 10\.244\.\d+\.\d+:8080, /);
+    });
+
     it('an address no Service has: no Service matches, exit 1; bad input: exit 2 and one line', async () => {
       const c = topo().pod('client-a');
       expect((await agree(c.ns, c.ip, c.ip, '10.96.0.99', 80, 1))?.verdict).toBe('NO_SERVICE');

@@ -89,7 +89,6 @@ class RecordingProxier implements Proxier {
     records.push({ at: performance.now(), changed: state.changedEndpoints.size + state.changedServices.size, full: state.full, renderMs: 0, bytes: endpoints });
     return { kind: state.full ? 'full' : 'partial' };
   }
-  async cleanup(): Promise<void> {}
 }
 
 /** Characters in a restore input, without joining its chunks. */
@@ -157,7 +156,6 @@ async function runDaemon(kc: KubeConfig, log: Logger): Promise<void> {
       if (last !== undefined && Number.isNaN(last.at)) records[records.length - 1] = { ...last, at: performance.now() };
       return r;
     },
-    cleanup: () => proxier.cleanup(),
   };
   const loop = new SyncLoop({
     clock: realClock, logger: log, state, proxiers: [counted], metrics: new RecordingMetrics(),

@@ -45,7 +45,6 @@ class Proxy implements Proxier {
     if (this.fail) throw new Error('iptables-restore: exit 2');
     return { kind: state.full ? 'full' : 'partial', counts: { 'nat-rules': 42, 'filter-rules': 7 } };
   }
-  async cleanup(): Promise<void> {}
 }
 
 let hcnp = 0;

@@ -15,7 +15,6 @@ function fakeProxier(family: IPFamily, events: string[], fail: () => boolean): P
       events.push(`sync ${family}`);
       return { kind: 'full' };
     },
-    cleanup: async () => undefined,
   };
 }
 

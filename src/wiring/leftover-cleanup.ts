@@ -40,7 +40,6 @@ export function withLeftoverCleanup(proxiers: readonly Proxier[], clean: Leftove
         }
         return result;
       },
-      cleanup: () => p.cleanup(),
       ...(p.close ? { close: () => p.close?.() ?? Promise.resolve() } : {}),
     };
     return wrapped;

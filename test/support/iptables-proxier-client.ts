@@ -87,7 +87,8 @@ async function main(): Promise<void> {
         const r = await proxier.sync(fromWire(cmd.state));
         console.log(JSON.stringify({ id: cmd.id, ok: true, kind: r.kind, counts: r.counts }));
       } else {
-        await proxier.cleanup();
+        // --cleanup's removal of every KUBE-* chain, on the proxier's back-end and family.
+        await createIptablesApplier(ipt).cleanup();
         console.log(JSON.stringify({ id: cmd.id, ok: true }));
       }
     } catch (err) {

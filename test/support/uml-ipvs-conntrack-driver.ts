@@ -18,6 +18,7 @@ import { recordingLogger } from '../../src/sync/testing/recorders.ts';
 import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { spawnIn, type NsProcess } from './netns.ts';
 import { buildUmlNode } from './uml-node.ts';
+import { cleanupIpvsFamily } from './ipvs-family-cleanup.ts';
 
 const UDP_CLIENT = join(fileURLToPath(new URL('.', import.meta.url)), 'uml-ipvs-udp-client.ts');
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
@@ -85,7 +86,7 @@ try {
     out[label] = r;
     await flow.stop();
     await firstFlow.stop();
-    await proxier.cleanup();
+    await cleanupIpvsFamily(exec, 'IPv4', 'legacy', logger);
     await proxier.close();
   };
 

@@ -98,12 +98,6 @@ export class UdpConntrackCleaner {
     this.#o = options;
   }
 
-  /** Forget the last sync (after --cleanup): the next sync counts as the first. */
-  reset(): void {
-    this.#previous = undefined;
-    this.#carried.clear();
-  }
-
   /**
    * A sync failed: the state it carried is gone from the change tracker, so keep its removed
    * endpoints for the next successful sync (`previous` stays that of the last success).

@@ -3,13 +3,12 @@
 // changes), kube-ipvs0 and its addresses over rtnetlink (LinkClient), one `ipset restore -exist`,
 // one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier).
 // A dry-run applier with the same shape prints instead (--dry-run).
-import { ExecError } from '../../errors.ts';
-import type { IpFamily } from '../../netlink/ip.ts';
 import type { IpvsServiceKey } from '../../netlink/ipvs.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily } from '../../model/types.ts';
 import type { Exec } from '../../system/exec.ts';
 import type { Iptables } from '../../system/iptables.ts';
+import { createIpset, type Ipset } from '../../system/ipset.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
@@ -17,7 +16,7 @@ import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
 import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';
-import { serviceKey, toIpFamily } from './plan.ts';
+import { serviceKey } from './plan.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 
@@ -74,8 +73,9 @@ export interface IpvsApplierDeps {
 }
 
 export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
-  const fam: IpFamily = toIpFamily(d.family);
+  const fam: IPFamily = d.family;
   const rules = createIptablesApplier(d.iptables);
+  const ipset = createIpset(d.exec);
   const stats: ApplierStats = { ipvsChanges: 0, ipvsDumps: 0 };
   const dests = async (svc: IpvsServiceKey): Promise<KernelDestination[]> => {
     stats.ipvsDumps++;
@@ -118,7 +118,7 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       return errors;
     },
     async restoreIpsets(script) {
-      await d.exec('ipset', ['restore', '-exist'], { input: script, timeoutMs: 60_000 });
+      await ipset.restore(script);
     },
     ensureJumps: (jumps) => rules.ensureJumps(jumps),
     restoreRules: (payload) => rules.restore(payload),
@@ -131,7 +131,7 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       const ops: IpvsOp[] = [];
       // Ours: virtual servers on kube-ipvs0's addresses, and NodePort ones (a port in our sets on
       // a node address). Upstream flushes every IPVS service on --cleanup; we spare foreign ones.
-      const nodePorts = await nodePortEntries(d.exec, d.family);
+      const nodePorts = await nodePortEntries(ipset, d.family);
       for (const s of await d.ipvs.listServices()) {
         if (s.family !== fam || s.fwmark !== undefined) continue;
         if (ours.has(s.address) || nodePorts.has(`${s.protocol.toLowerCase()}:${s.port}`)) ops.push({ op: 'deleteService', service: s });
@@ -146,18 +146,18 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       // Chains before sets: a set referenced by a rule cannot be destroyed.
       await (removeRules ?? (() => rules.cleanup()))();
       // Only the sets that exist: one `ipset list -n` instead of a failing destroy per absent set.
-      const present = await listSetNames(d.exec);
+      const present = await ipset.listNames();
       for (const name of allSetNames(d.family).filter((n) => present === null || present.has(n))) {
         try {
-          await d.exec('ipset', ['destroy', name], { timeoutMs: 10_000 });
+          await ipset.destroy(name);
         } catch (err) {
-          if (!(err instanceof ExecError && /does not exist/.test(err.stderr))) d.logger.error({ err, set: name }, 'ipset destroy failed');
+          d.logger.error({ err, set: name }, 'ipset destroy failed');
         }
       }
     },
     async hasLeftovers() {
       if ((await d.links.getLink(DUMMY_DEVICE)) !== null) return true;
-      const present = await listSetNames(d.exec);
+      const present = await ipset.listNames();
       // No ipset binary or no ip_set module: no sets of ours either.
       return present !== null && allSetNames(d.family).some((n) => present.has(n));
     },
@@ -168,31 +168,15 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
   };
 }
 
-/** Names of the sets in the kernel; null when `ipset list -n` fails (no binary, no ip_set module). */
-async function listSetNames(exec: Exec): Promise<Set<string> | null> {
-  try {
-    const { stdout } = await exec('ipset', ['list', '-n'], { timeoutMs: 10_000 });
-    return new Set(stdout.split('\n').map((n) => n.trim()).filter((n) => n !== ''));
-  } catch (err) {
-    void err; // reported by the callers' outcome: nothing of ours to find
-    return null;
-  }
-}
-
 /** `proto:port` of the NodePort sets (bitmaps hold ports; the SCTP hash holds ip,sctp:port). */
-async function nodePortEntries(exec: Exec, family: IPFamily): Promise<Set<string>> {
+async function nodePortEntries(ipset: Ipset, family: IPFamily): Promise<Set<string>> {
   const out = new Set<string>();
   const sets: [string, string][] = [['KUBE-NODE-PORT-TCP', 'tcp'], ['KUBE-NODE-PORT-UDP', 'udp'], ['KUBE-NODE-PORT-SCTP-HASH', 'sctp']];
   for (const [base, proto] of sets) {
     const name = allSetNames(family).find((n) => n.endsWith(base.slice(5)));
     if (name === undefined) continue;
-    let text: string;
-    try {
-      text = (await exec('ipset', ['save', name], { timeoutMs: 10_000 })).stdout;
-    } catch (err) {
-      void err; // the set does not exist: no NodePorts of ours
-      continue;
-    }
+    const text = await ipset.save(name);
+    if (text === null) continue; // the set does not exist: no NodePorts of ours
     for (const line of text.split('\n')) {
       const m = /^add \S+ (?:\S+,sctp:)?(\d+)$/.exec(line.trim());
       if (m?.[1]) out.add(`${proto}:${m[1]}`);

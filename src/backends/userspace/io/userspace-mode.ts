@@ -3,12 +3,13 @@
 import { isLoopbackIP } from '../../../config/node-ips.ts';
 import { KubeProxyError } from '../../../errors.ts';
 import type { IPFamily, Proxier } from '../../../model/types.ts';
-import { binaries } from '../../../system/iptables.ts';
+import { createIptables } from '../../../system/iptables.ts';
 import { localAddresses } from '../../../system/local-addresses.ts';
 import { iptablesHostFamilies } from '../../common/io/iptables-families.ts';
 import type { ModeEntry, ProxierDeps } from '../../mode-entry.ts';
 import { USERSPACE_CHAINS } from '../owned-chains.ts';
 import { createUserspaceProxier } from './proxier.ts';
+import { familyOf } from '../../../model/ip.ts';
 
 export const userspaceMode: ModeEntry = {
   name: 'userspace',
@@ -58,7 +59,7 @@ async function createUserspace(d: ProxierDeps): Promise<Proxier[]> {
   if (choice === null) throw new KubeProxyError('KP_ERR_SYNC', 'userspace: no iptables back-end was detected');
   const bind = d.config.bindAddress;
   const specific = bind !== '' && bind !== '0.0.0.0' && bind !== '::';
-  const families: readonly IPFamily[] = specific ? [bind.includes(':') ? 'IPv6' : 'IPv4'] : d.families;
+  const families: readonly IPFamily[] = specific ? [familyOf(bind)] : d.families;
   const out: Proxier[] = [];
   for (const family of families) {
     const hostIP = specific ? bind : await userspaceHostIP(d, family);
@@ -67,17 +68,14 @@ async function createUserspace(d: ProxierDeps): Promise<Proxier[]> {
       continue;
     }
     // The portal rules go to the back-end the node uses, chosen as for the iptables mode.
-    const bin = binaries(family, choice.backend);
     out.push(
       createUserspaceProxier({
         family,
-        exec: d.exec,
+        iptables: createIptables(d.exec, family, choice.backend),
         logger: d.logger,
         now: () => Date.now(),
         listenIP: specific ? bind : family === 'IPv6' ? '::' : '0.0.0.0',
         hostIP,
-        restoreCommand: bin.restore,
-        saveCommand: bin.save,
       }),
     );
   }

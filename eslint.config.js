@@ -39,8 +39,9 @@ export default tseslint.config(
       'src/netlink/**/*.ts',
       'src/backends/**/*.ts',
       'src/trace/**/*.ts',
+      'src/status/**/*.ts',
     ],
-    ignores: ['**/*.test.ts', 'src/config/load.ts', 'src/**/*-applier.ts', 'src/backends/*/io/**', 'src/trace/io/**'],
+    ignores: ['**/*.test.ts', 'src/config/load.ts', 'src/**/*-applier.ts', 'src/backends/*/io/**', 'src/trace/io/**', 'src/status/io/**'],
     rules: {
       'no-restricted-globals': ['error', 'process', 'Buffer', 'setTimeout', 'setInterval', 'fetch'],
       '@typescript-eslint/no-restricted-imports': [

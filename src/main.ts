@@ -18,6 +18,8 @@ import { realClock } from './server/real-clock.ts';
 import { ServiceHealthServer } from './server/service-health.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
+import { SyncStatus, withCommitStatus, withSyncStatus } from './sync/sync-status.ts';
+import type { DaemonStatus } from './status/daemon-status.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/apply-conntrack-sysctls.ts';
@@ -39,10 +41,9 @@ const SHUTDOWN_DEADLINE_MS = 20_000;
 
 export async function main(argv: readonly string[]): Promise<number> {
   // Operator tools beside the daemon (src/trace/io/): loaded only when asked for.
-  if (argv[0] === 'trace') {
-    const { runTraceCommand } = await import('./trace/io/trace-command.ts');
-    return runTraceCommand(argv.slice(1), { exec, stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
-  }
+  const io = { exec, stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) };
+  if (argv[0] === 'trace') return (await import('./trace/io/trace-command.ts')).runTraceCommand(argv.slice(1), io);
+  if (argv[0] === 'status') return (await import('./status/io/status-command.ts')).runStatusCommand(argv.slice(1), io);
   const outcome = parseCommandLine(argv, { hostname: hostname() });
   switch (outcome.kind) {
     case 'help':
@@ -121,7 +122,7 @@ async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics): Promise<RunningServer[]> {
+async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics, statusz?: () => unknown): Promise<RunningServer[]> {
   const servers: RunningServer[] = [];
   const tryStart = async (start: () => Promise<RunningServer>): Promise<void> => {
     try {
@@ -137,7 +138,7 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
   const m = config.metricsBindAddress;
   if (m) {
     await tryStart(() =>
-      startMetricsServer({ host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => config, logger }),
+      startMetricsServer({ host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => config, ...(statusz ? { statusz } : {}), logger }),
     );
   }
   return servers;
@@ -172,18 +173,23 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
     proxyHealthy: () => health.isHealthy(),
     logger: logger.child({ component: 'service-health' }),
   });
+  const syncStatus = new SyncStatus();
   const loop = new SyncLoop({
     clock: realClock,
     logger: logger.child({ component: 'sync' }),
-    state,
+    state: withCommitStatus(state, syncStatus),
     proxiers,
-    metrics,
+    metrics: withSyncStatus(metrics, syncStatus),
     health,
     serviceHealth,
     minSyncPeriodMs,
     syncPeriodMs,
   });
-  const servers = await startServers(config, logger, health, metrics);
+  const startedAt = new Date().toISOString();
+  const statusz = (): DaemonStatus => ({
+    mode: config.mode, backend: backend.backend, version: versionLine(), startedAt, families: syncStatus.families(), health: health.healthz().body,
+  });
+  const servers = await startServers(config, logger, health, metrics, statusz);
   state.onChange(() => {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();

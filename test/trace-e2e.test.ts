@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
+import type { DaemonStatus } from '../src/status/daemon-status.ts';
 import type { TraceReport } from '../src/trace/trace-types.ts';
 import { DAEMON_BIN, HEALTHZ, METRICS, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
 import { describeWith } from './support/requirements.ts';
@@ -199,6 +200,26 @@ for (const backend of ['nft', 'legacy'] as const) {
       expect(lines[1]).toBe('service:    demo/web-sticky:http (cluster IP)');
       expect(lines).toContain('affinity:   ClientIP, 10800 s');
       expect(lines.at(-1)).toMatch(/^verdict: {4}DNAT to 10\.244\.\d+\.\d+:8080, /);
+    });
+
+    it('kube-proxy-ts status asks the running daemon: mode, back-end, version, what is programmed, the last sync', () => {
+      const run = (args: string[]) =>
+        spawnSync('ip', ['netns', 'exec', topo().node(NODE).ns, process.execPath, DAEMON_BIN, 'status', ...args], { encoding: 'utf8', timeout: 30_000 });
+      const r = run(['--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const s = JSON.parse(r.stdout) as DaemonStatus;
+      expect(s).toMatchObject({ mode: 'iptables', backend, health: { healthy: true } });
+      expect(s.version).toMatch(/^kube-proxy-ts v\d/);
+      // The examples' 5 Services (web 3 endpoints, web-nodeport 3, web-local 2, web-sticky 3,
+      // echo-udp 2) and this suite's 3 (empty 0, ranged 1, remote-only 1).
+      expect(s.families.IPv4).toMatchObject({ services: 8, servicePorts: 8, endpoints: 15, failuresSinceStart: 0 });
+      expect(Date.parse(s.families.IPv4?.lastSyncAt ?? '')).toBeGreaterThan(Date.parse(s.startedAt) - 1);
+      const text = run([]);
+      expect(text.status).toBe(0);
+      expect(text.stdout).toContain('  programmed: 8 Services, 8 ports, 15 endpoints');
+      const none = run(['--url', '127.0.0.1:1']);
+      expect(none.status).toBe(1);
+      expect(none.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^kube-proxy-ts status: no answer from the daemon at http:\/\/127\.0\.0\.1:1\/statusz: /)]);
     });
 
     it('an address no Service has: no Service matches, exit 1; bad input: exit 2 and one line', async () => {

@@ -79,6 +79,8 @@ export interface MetricsServerOptions {
   readonly proxyMode: string;
   /** The effective configuration for /configz; omitted, /configz is 404. */
   readonly configz?: () => unknown;
+  /** Ours: the daemon's status for `kube-proxy-ts status` (src/status/); omitted, /statusz is 404. */
+  readonly statusz?: () => unknown;
   readonly logger: Logger;
 }
 
@@ -105,6 +107,13 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Ru
     routes['/configz'] = (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ kubeproxy: configz() }));
+    };
+  }
+  const statusz = opts.statusz;
+  if (statusz !== undefined) {
+    routes['/statusz'] = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(statusz()));
     };
   }
   const running = await listen('metrics server', serve(routes, opts.logger), opts.host, opts.port);

@@ -1,0 +1,37 @@
+// What the daemon's /statusz answers and `kube-proxy-ts status` prints: mode, back-end, version,
+// per family what the last committed sync programmed and when, failures since start, and the
+// health body /healthz serves. Pure.
+import type { IPFamily } from '../model/types.ts';
+import type { FamilySyncStatus } from '../sync/sync-status.ts';
+
+export interface DaemonStatus {
+  readonly mode: string;
+  /** The iptables back-end in use (legacy or nft). */
+  readonly backend: string;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly families: Readonly<Partial<Record<IPFamily, FamilySyncStatus>>>;
+  /** /healthz's body: lastUpdated, currentTime and per family healthy/lastUpdated. */
+  readonly health: Readonly<Record<string, unknown>>;
+}
+
+function healthOf(h: DaemonStatus['health'], family: string): string {
+  const per = h['status'] as Record<string, { healthy?: boolean }> | undefined;
+  const v = per?.[family]?.healthy;
+  return v === undefined ? 'unknown' : v ? 'healthy' : 'UNHEALTHY';
+}
+
+export function formatStatus(s: DaemonStatus): string {
+  const out = [`mode:       ${s.mode} (iptables back-end ${s.backend})`, `version:    ${s.version}`, `started:    ${s.startedAt}`];
+  const fams = Object.entries(s.families);
+  if (fams.length === 0) out.push('families:   none synced yet');
+  for (const [family, f] of fams) {
+    if (f === undefined) continue;
+    out.push(`${family}:`);
+    out.push(`  health:     ${healthOf(s.health, family)}`);
+    out.push(`  programmed: ${f.services} Services, ${f.servicePorts} ports, ${f.endpoints} endpoints`);
+    out.push(`  last sync:  ${f.lastSyncAt === null ? 'never' : `${f.lastSyncAt}, ${f.lastSyncKind ?? ''} in ${f.lastSyncDurationMs ?? 0} ms`}`);
+    out.push(`  failures:   ${f.failuresSinceStart} since start`);
+  }
+  return out.join('\n') + '\n';
+}

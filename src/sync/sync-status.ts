@@ -1,0 +1,113 @@
+// What `kube-proxy-ts status` reports about the running daemon's syncs: the last successful sync
+// (when, how long, full or partial) per family, failures since start, and how many Services,
+// service ports and endpoints the last committed state of each family held. Fed by wrapping the
+// sync loop's metrics and state source (no change to the loop); read by the metrics server's
+// /statusz. Pure (the clock is the metrics' timestamps).
+import type { IPFamily, ProxyState } from '../model/types.ts';
+import type { SyncStateSource } from './sync-loop.ts';
+import type { SyncMetrics } from './sync-metrics.ts';
+
+export interface FamilySyncStatus {
+  readonly lastSyncAt: string | null;
+  readonly lastSyncDurationMs: number | null;
+  readonly lastSyncKind: 'full' | 'partial' | 'noop' | null;
+  readonly failuresSinceStart: number;
+  readonly services: number;
+  readonly servicePorts: number;
+  readonly endpoints: number;
+}
+
+type Mutable = { -readonly [K in keyof FamilySyncStatus]: FamilySyncStatus[K] };
+
+export class SyncStatus {
+  readonly #families = new Map<IPFamily, Mutable>();
+  #pending: { family: IPFamily; kind: 'full' | 'partial' | 'noop'; durationMs: number } | null = null;
+
+  #of(family: IPFamily): Mutable {
+    let f = this.#families.get(family);
+    if (f === undefined) {
+      f = { lastSyncAt: null, lastSyncDurationMs: null, lastSyncKind: null, failuresSinceStart: 0, services: 0, servicePorts: 0, endpoints: 0 };
+      this.#families.set(family, f);
+    }
+    return f;
+  }
+
+  committed(state: ProxyState): void {
+    const f = this.#of(state.family);
+    f.servicePorts = state.services.size;
+    f.services = new Set([...state.services.values()].map((s) => `${s.namespace}/${s.serviceName}`)).size;
+    let n = 0;
+    for (const eps of state.endpoints.values()) n += eps.length;
+    f.endpoints = n;
+  }
+
+  synced(family: IPFamily, kind: 'full' | 'partial' | 'noop', durationMs: number): void {
+    this.#pending = { family, kind, durationMs };
+  }
+
+  /** The sync loop sets the timestamp right after observing the sync. */
+  syncedAt(ms: number): void {
+    const p = this.#pending;
+    if (p === null) return;
+    const f = this.#of(p.family);
+    f.lastSyncAt = new Date(ms).toISOString();
+    f.lastSyncDurationMs = p.durationMs;
+    f.lastSyncKind = p.kind;
+    this.#pending = null;
+  }
+
+  failed(family: IPFamily): void {
+    this.#of(family).failuresSinceStart++;
+  }
+
+  families(): Readonly<Partial<Record<IPFamily, FamilySyncStatus>>> {
+    return Object.fromEntries([...this.#families].map(([k, v]) => [k, { ...v }]));
+  }
+}
+
+/** The loop's metrics, also telling `status`. */
+export function withSyncStatus(metrics: SyncMetrics, status: SyncStatus): SyncMetrics {
+  return {
+    ...bindAll(metrics),
+    observeSync: (family, kind, ms) => {
+      status.synced(family, kind, ms);
+      metrics.observeSync(family, kind, ms);
+    },
+    setLastSyncTimestamp: (ms) => {
+      status.syncedAt(ms);
+      metrics.setLastSyncTimestamp(ms);
+    },
+    incSyncErrors: (family) => {
+      status.failed(family);
+      metrics.incSyncErrors(family);
+    },
+  };
+}
+
+function bindAll(m: SyncMetrics): SyncMetrics {
+  return {
+    observeSync: (f, k, d) => m.observeSync(f, k, d),
+    setLastSyncTimestamp: (ms) => m.setLastSyncTimestamp(ms),
+    setLastQueuedTimestamp: (ms) => m.setLastQueuedTimestamp(ms),
+    observeNetworkProgramming: (ms) => m.observeNetworkProgramming(ms),
+    setChangesPending: (e, s) => m.setChangesPending(e, s),
+    addChanges: (e, s) => m.addChanges(e, s),
+    incSyncErrors: (f) => m.incSyncErrors(f),
+    setRuleCount: (t, c) => m.setRuleCount(t, c),
+    setNoLocalEndpoints: (p, c) => m.setNoLocalEndpoints(p, c),
+  };
+}
+
+/** The loop's state source, counting what each committed snapshot held. */
+export function withCommitStatus<S extends ProxyState>(source: SyncStateSource<S>, status: SyncStatus): SyncStateSource<S> {
+  const out: SyncStateSource<S> = {
+    isSynced: () => source.isSynced(),
+    snapshot: (family, opts) => source.snapshot(family, opts),
+    commit: (s) => {
+      source.commit(s);
+      status.committed(s);
+    },
+  };
+  const oldest = source.oldestPendingChange?.bind(source);
+  return oldest === undefined ? out : { ...out, oldestPendingChange: oldest };
+}

@@ -32,7 +32,7 @@ export async function runStatusCommand(argv: readonly string[], io: Pick<TraceCo
   try {
     opts = options(argv);
   } catch (err) {
-    io.stderr(`kube-proxy-ts status: ${describeError(err)}\n`);
+    io.stderr(`kube-proxy-ts status: ${err instanceof Error ? err.message : describeError(err)}\n`);
     return 2;
   }
   const target = new URL('/statusz', opts.url);

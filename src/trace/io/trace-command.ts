@@ -76,7 +76,9 @@ async function report(argv: readonly string[], io: TraceCommandIO): Promise<Trac
     return m.trace.trace(state, { dest, from, nodeAddresses: [...addrs, ...nodeIPs], saved: false });
   }
   throw new TraceInputError(
-    values.mode !== undefined ? `mode ${values.mode} has nothing programmed for ${dest.family} on this node` : `no proxy mode has ${dest.family} rules programmed on this node`,
+    values.mode !== undefined
+      ? `mode ${values.mode} has nothing programmed for ${dest.family} on this node`
+      : `no ${dest.family} rules of a mode trace reads (${traceable().map((m) => m.name).join(', ')}) are programmed on this node`,
   );
 }
 

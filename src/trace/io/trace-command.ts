@@ -35,7 +35,7 @@ function modeByName(name: string): Traceable {
   return m as Traceable;
 }
 
-async function report(argv: readonly string[], io: TraceCommandIO): Promise<TraceReport | 'help'> {
+async function report(argv: readonly string[], io: TraceCommandIO): Promise<{ report: TraceReport; json: boolean } | 'help'> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -66,14 +66,14 @@ async function report(argv: readonly string[], io: TraceCommandIO): Promise<Trac
     }
     const mode = values.mode !== undefined ? modeByName(values.mode) : traceable().find((m) => m.trace.recognises(text));
     if (mode === undefined) throw new TraceInputError(`--state ${values.state}: not a dump of any mode trace reads (${traceable().map((m) => m.name).join(', ')})`);
-    return mode.trace.trace(text, { dest, from, nodeAddresses: nodeIPs, saved: true });
+    return { report: mode.trace.trace(text, { dest, from, nodeAddresses: nodeIPs, saved: true }), json: values.json === true };
   }
   const candidates = values.mode !== undefined ? [modeByName(values.mode)] : traceable();
   for (const m of candidates) {
     const state = await m.trace.readState({ exec: io.exec, family: dest.family });
     if (state === null) continue;
     const addrs = (await localAddresses(io.exec, dest.family)).map((a) => a.ip);
-    return m.trace.trace(state, { dest, from, nodeAddresses: [...addrs, ...nodeIPs], saved: false });
+    return { report: m.trace.trace(state, { dest, from, nodeAddresses: [...addrs, ...nodeIPs], saved: false }), json: values.json === true };
   }
   throw new TraceInputError(
     values.mode !== undefined
@@ -89,8 +89,8 @@ export async function runTraceCommand(argv: readonly string[], io: TraceCommandI
       io.stdout(`${TRACE_USAGE}\n`);
       return 0;
     }
-    io.stdout(argv.includes('--json') ? `${JSON.stringify(r, null, 2)}\n` : formatTrace(r));
-    return traceExitCode(r);
+    io.stdout(r.json ? `${JSON.stringify(r.report, null, 2)}\n` : formatTrace(r.report));
+    return traceExitCode(r.report);
   } catch (err) {
     io.stderr(`kube-proxy-ts trace: ${KubeProxyError.is(err) || err instanceof Error ? err.message : describeError(err)}\n`);
     return 2;

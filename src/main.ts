@@ -67,7 +67,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       break;
   }
   const config = outcome.config;
-  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging) });
+  // --dry-run's stdout is the rules (`... --dry-run | nft --check -f -`): its log lines go to stderr.
+  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging), ...(config.dryRun ? { destination: process.stderr } : {}) });
   for (const warning of outcome.warnings) logger.warn({ warning }, 'configuration warning');
   try {
     if (config.cleanup) {

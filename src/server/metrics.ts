@@ -30,6 +30,8 @@ export class PromMetrics implements ProxyMetrics {
   readonly #rulesTotal: Gauge<'table'>;
   readonly #restoreFailures: Counter;
   readonly #partialRestoreFailures: Counter;
+  readonly #nftSyncFailures: Counter;
+  readonly #nftCleanupFailures: Counter;
   readonly #noLocal: Gauge<'traffic_policy'>;
   readonly #healthz: Counter<'code'>;
   readonly #livez: Counter<'code'>;
@@ -65,6 +67,8 @@ export class PromMetrics implements ProxyMetrics {
       'sync_proxy_rules_iptables_partial_restore_failures_total',
       'Cumulative proxy iptables partial restore failures',
     );
+    this.#nftSyncFailures = c('sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures');
+    this.#nftCleanupFailures = c('sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures');
     this.#noLocal = new Gauge({
       name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
       help: 'Number of services with a Local traffic policy and no endpoints',
@@ -99,6 +103,10 @@ export class PromMetrics implements ProxyMetrics {
   /** The text exposition and its content type, for the /metrics handler. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  incNftablesFailure(kind: 'sync' | 'cleanup'): void {
+    (kind === 'sync' ? this.#nftSyncFailures : this.#nftCleanupFailures).inc();
   }
 
   observeSync(_family: IPFamily, kind: 'full' | 'partial' | 'noop', durationMs: number): void {

@@ -29,6 +29,8 @@ export interface SyncMetrics {
 export interface BackendMetrics {
   /** sync_proxy_rules_iptables_restore_failures_total (and the partial one when `partial`). */
   incRestoreFailure(partial: boolean): void;
+  /** sync_proxy_rules_nftables_sync_failures_total / _cleanup_failures_total (nftables mode). */
+  incNftablesFailure?(kind: 'sync' | 'cleanup'): void;
 }
 
 export interface HealthMetrics {

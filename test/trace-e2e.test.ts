@@ -219,7 +219,7 @@ for (const backend of ['nft', 'legacy'] as const) {
       expect(text.stdout).toContain('  programmed: 8 Services, 8 ports, 15 endpoints');
       const none = run(['--url', '127.0.0.1:1']);
       expect(none.status).toBe(1);
-      expect(none.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^kube-proxy-ts status: no answer from the daemon at http:\/\/127\.0\.0\.1:1\/statusz: /)]);
+      expect(none.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^kube-proxy-ts status: no answer from the daemon at http:\/\/127\.0\.0\.1:1\/kubeproxyts\/status: /)]);
     });
 
     it('an address no Service has: no Service matches, exit 1; bad input: exit 2 and one line', async () => {

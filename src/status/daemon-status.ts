@@ -1,8 +1,12 @@
-// What the daemon's /statusz answers and `kube-proxy-ts status` prints: mode, back-end, version,
+// What the daemon's metrics server answers at DAEMON_STATUS_PATH (JSON; upstream's /statusz is the
+// component-base text zpage and stays so) and `kube-proxy-ts status` prints: mode, back-end, version,
 // per family what the last committed sync programmed and when, failures since start, and the
 // health body /healthz serves. Pure.
 import type { IPFamily } from '../model/types.ts';
 import type { FamilySyncStatus } from '../sync/sync-status.ts';
+
+/** Ours, beside upstream's zpages: a path upstream does not serve, so /statusz keeps upstream's meaning. */
+export const DAEMON_STATUS_PATH = '/kubeproxyts/status';
 
 export interface DaemonStatus {
   readonly mode: string;

@@ -28,7 +28,7 @@ describe('SyncStatus', () => {
     metrics.incSyncErrors('IPv4');
     source.commit(source.snapshot('IPv4', { full: true }));
     metrics.observeSync('IPv4', 'full', 42);
-    metrics.setLastSyncTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5));
+    metrics.setLastSyncTimestamp('IPv4', Date.UTC(2026, 0, 2, 3, 4, 5));
     expect(committedStates).toHaveLength(1);
     expect(rec.syncs).toEqual([{ family: 'IPv4', kind: 'full', durationMs: 42 }]);
     expect(rec.errors).toEqual(['IPv4']);

@@ -2,7 +2,7 @@
 // (when, how long, full or partial) per family, failures since start, and how many Services,
 // service ports and endpoints the last committed state of each family held. Fed by wrapping the
 // sync loop's metrics and state source (no change to the loop); read by the metrics server's
-// /statusz. Pure (the clock is the metrics' timestamps).
+// status path (DAEMON_STATUS_PATH). Pure (the clock is the metrics' timestamps).
 import type { IPFamily, ProxyState } from '../model/types.ts';
 import type { SyncStateSource } from './sync-loop.ts';
 import type { SyncMetrics } from './sync-metrics.ts';
@@ -46,9 +46,9 @@ export class SyncStatus {
   }
 
   /** The sync loop sets the timestamp right after observing the sync. */
-  syncedAt(ms: number): void {
+  syncedAt(family: IPFamily, ms: number): void {
     const p = this.#pending;
-    if (p === null) return;
+    if (p === null || p.family !== family) return;
     const f = this.#of(p.family);
     f.lastSyncAt = new Date(ms).toISOString();
     f.lastSyncDurationMs = p.durationMs;
@@ -73,9 +73,9 @@ export function withSyncStatus(metrics: SyncMetrics, status: SyncStatus): SyncMe
       status.synced(family, kind, ms);
       metrics.observeSync(family, kind, ms);
     },
-    setLastSyncTimestamp: (ms) => {
-      status.syncedAt(ms);
-      metrics.setLastSyncTimestamp(ms);
+    setLastSyncTimestamp: (family, ms) => {
+      status.syncedAt(family, ms);
+      metrics.setLastSyncTimestamp(family, ms);
     },
     incSyncErrors: (family) => {
       status.failed(family);
@@ -87,14 +87,14 @@ export function withSyncStatus(metrics: SyncMetrics, status: SyncStatus): SyncMe
 function bindAll(m: SyncMetrics): SyncMetrics {
   return {
     observeSync: (f, k, d) => m.observeSync(f, k, d),
-    setLastSyncTimestamp: (ms) => m.setLastSyncTimestamp(ms),
-    setLastQueuedTimestamp: (ms) => m.setLastQueuedTimestamp(ms),
-    observeNetworkProgramming: (ms) => m.observeNetworkProgramming(ms),
+    setLastSyncTimestamp: (f, ms) => m.setLastSyncTimestamp(f, ms),
+    setLastQueuedTimestamp: (f, ms) => m.setLastQueuedTimestamp(f, ms),
+    observeNetworkProgramming: (f, ms) => m.observeNetworkProgramming(f, ms),
     setChangesPending: (e, s) => m.setChangesPending(e, s),
     addChanges: (e, s) => m.addChanges(e, s),
     incSyncErrors: (f) => m.incSyncErrors(f),
-    setRuleCount: (t, c) => m.setRuleCount(t, c),
-    setNoLocalEndpoints: (p, c) => m.setNoLocalEndpoints(p, c),
+    setRuleCount: (f, t, c) => m.setRuleCount(f, t, c),
+    setNoLocalEndpoints: (f, p, c) => m.setNoLocalEndpoints(f, p, c),
   };
 }
 

@@ -1,12 +1,12 @@
 // `kube-proxy-ts status [--url URL] [--json]`: asks the running daemon (its metrics server's
-// /statusz; by default the default metricsBindAddress, 127.0.0.1:10249) and prints its mode,
+// /kubeproxyts/status, DAEMON_STATUS_PATH; by default the default metricsBindAddress, 127.0.0.1:10249) and prints its mode,
 // back-end, version and, per family, health, what is programmed, the last sync and failures.
 // Exit 0 when every family is healthy, 1 when one is not or the daemon does not answer, 2 on bad
 // input.
 import { parseArgs } from 'node:util';
 import { describeError, TraceInputError } from '../../errors.ts';
 import type { TraceCommandIO } from '../../trace/io/trace-command.ts';
-import { formatStatus, type DaemonStatus } from '../daemon-status.ts';
+import { DAEMON_STATUS_PATH, formatStatus, type DaemonStatus } from '../daemon-status.ts';
 
 export const DEFAULT_STATUS_URL = 'http://127.0.0.1:10249';
 
@@ -35,7 +35,7 @@ export async function runStatusCommand(argv: readonly string[], io: Pick<TraceCo
     io.stderr(`kube-proxy-ts status: ${err instanceof Error ? err.message : describeError(err)}\n`);
     return 2;
   }
-  const target = new URL('/statusz', opts.url);
+  const target = new URL(DAEMON_STATUS_PATH, opts.url);
   let status: DaemonStatus;
   try {
     const res = await fetch(target, { signal: AbortSignal.timeout(5_000) });

@@ -12,6 +12,7 @@ import { createIpset, type Ipset } from '../../system/ipset.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
+import { withProbedBuiltins } from '../common/io/ensure-builtins.ts';
 import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
 import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
@@ -74,7 +75,8 @@ export interface IpvsApplierDeps {
 
 export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
   const fam: IPFamily = d.family;
-  const rules = createIptablesApplier(d.iptables);
+  // Jumps ensured as every mode ensures them (common/io/ensure-builtins.ts); no canaries in ipvs mode.
+  const rules = withProbedBuiltins(createIptablesApplier(d.iptables), d.iptables, []);
   const ipset = createIpset(d.exec);
   const stats: ApplierStats = { ipvsChanges: 0, ipvsDumps: 0 };
   const dests = async (svc: IpvsServiceKey): Promise<KernelDestination[]> => {

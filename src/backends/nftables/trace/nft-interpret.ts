@@ -35,6 +35,8 @@ export interface NftFlow {
   matched: { readonly map: string; readonly comment: string } | null;
   /** Affinity sets updated on the way. */
   readonly affinitySets: string[];
+  /** The affinity set that held the source (the connection sticks to that set's endpoint). */
+  stuckIn: string | null;
 }
 
 export type NftEnd = 'fall' | 'return' | 'accept' | 'drop' | 'reject';
@@ -81,7 +83,7 @@ export class NftInterpreter {
   run(p: NftPacket): NftOutcome[] {
     const start: NftFlow = {
       src: ipaddr.parse(p.src).toString(), dst: ipaddr.parse(p.dst).toString(), port: p.port, protocol: p.protocol,
-      mark: 0, dnat: null, masq: false, masqRule: null, probability: 1, path: [], matched: null, affinitySets: [],
+      mark: 0, dnat: null, masq: false, masqRule: null, probability: 1, path: [], matched: null, affinitySets: [], stuckIn: null,
     };
     let live: Res[] = [{ flow: start, end: 'fall', rule: null }];
     const hooks = p.fromNode ? ['output', 'routed', 'postrouting'] : ['prerouting', 'routed', 'postrouting'];
@@ -151,6 +153,7 @@ export class NftInterpreter {
         case 'match': {
           if (!isObj(v)) throw new Unknown('match');
           if (!this.#match(v, flow)) return fall;
+          if (typeof v['right'] === 'string' && v['right'].startsWith('@affinity-')) flow.stuckIn = v['right'].slice(1);
           break;
         }
         case 'mangle': {

@@ -63,6 +63,7 @@ describe('facts an nftables trace reports', () => {
     if (set) set.elem = [{ elem: { val: '10.0.0.7', timeout: 10800, expires: 10000 } }];
     const r = trace('172.30.0.45:80', '10.0.0.7', [NODE], JSON.stringify(doc));
     expect(r.endpoints.map((e) => [e.address, e.probability])).toEqual([['10.180.0.3:80', 1]]);
+    expect(r.notes).toContain('the source is in affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80 (ClientIP affinity): its new connections go to that endpoint until the entry expires');
   });
 
   it('masquerade: not for a pod, yes from outside the cluster CIDR, yes for ETP Cluster from outside', () => {

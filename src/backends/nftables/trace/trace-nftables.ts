@@ -161,6 +161,8 @@ export function traceNftables(text: string, q: TraceQuery): TraceReport {
     verdict = 'NO_SERVICE';
     reason = service === null ? `no rule of ours matches ${q.dest.protocol} port ${q.dest.port} on ${q.dest.ip}` : `${service.name} matched but nothing rewrote the packet`;
   }
+  const stuck = outcomes.find((o) => o.flow.stuckIn !== null)?.flow.stuckIn;
+  if (stuck != null) notes.push(`the source is in ${stuck} (ClientIP affinity): its new connections go to that endpoint until the entry expires`);
   if (eps.some((e) => e.via.some((c) => c.startsWith('external-'))) && eps.every((e) => !e.via.some((c) => c.startsWith('service-')))) {
     notes.push('external traffic goes to this node\'s endpoints only (traffic policy Local)');
   }

@@ -19,7 +19,7 @@ import { ServiceHealthServer } from './server/service-health.ts';
 import { announceMode } from './sources/mode-announcement.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
-import { SyncStatus, withCommitStatus, withSyncStatus } from './sync/sync-status.ts';
+import { SyncStatus, withCommitStatus, withDriftStatus, withSyncStatus } from './sync/sync-status.ts';
 import type { DaemonStatus } from './status/daemon-status.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
@@ -179,8 +179,9 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   // One back-end detection for everything that writes iptables rules (wiring/run-iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
+  const syncStatus = new SyncStatus();
   const proxiers: Proxier[] = withLeftoverCleanup(
-    await createProxiers({ config, families, exec, logger, metrics, backend, nodeIPs }),
+    await createProxiers({ config, families, exec, logger, metrics: withDriftStatus(metrics, syncStatus), backend, nodeIPs }),
     createLeftoverCleaner({ config, exec, logger, backend: backend.backend }),
     logger,
   );
@@ -189,7 +190,6 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
     proxyHealthy: () => health.isHealthy(),
     logger: logger.child({ component: 'service-health' }),
   });
-  const syncStatus = new SyncStatus();
   const loop = new SyncLoop({
     clock: realClock,
     logger: logger.child({ component: 'sync' }),

@@ -35,6 +35,7 @@ export class PromMetrics implements ProxyMetrics {
   readonly #partialRestoreFailures: Counter<'ip_family'>;
   readonly #nftSyncFailures: Counter;
   readonly #nftCleanupFailures: Counter;
+  readonly #drift: Gauge<'ip_family'>;
   readonly #noLocal: Gauge<'traffic_policy' | 'ip_family'>;
   readonly #healthz: Counter<'code'>;
   readonly #livez: Counter<'code'>;
@@ -74,6 +75,12 @@ export class PromMetrics implements ProxyMetrics {
     );
     this.#nftSyncFailures = c('sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures');
     this.#nftCleanupFailures = c('sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures');
+    this.#drift = new Gauge({
+      name: 'kubeproxyts_ruleset_drift',
+      help: 'Differences the last check found between the kernel\'s rules and what kube-proxy-ts wrote (repaired by the next sync)',
+      labelNames: ['ip_family'],
+      registers,
+    });
     this.#noLocal = new Gauge({
       name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
       help: 'Number of services with a Local traffic policy and no endpoints',
@@ -106,6 +113,10 @@ export class PromMetrics implements ProxyMetrics {
   /** The text exposition and its content type, for the /metrics handler. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  setRulesetDrift(family: IPFamily, _checkedAtMs: number, differences: readonly string[]): void {
+    this.#drift.labels(family).set(differences.length);
   }
 
   incNftablesFailure(kind: 'sync' | 'cleanup'): void {

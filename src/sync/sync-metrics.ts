@@ -32,6 +32,8 @@ export interface BackendMetrics {
   incRestoreFailure(partial: boolean, family?: IPFamily): void;
   /** sync_proxy_rules_nftables_sync_failures_total / _cleanup_failures_total (nftables mode). */
   incNftablesFailure?(kind: 'sync' | 'cleanup'): void;
+  /** Ours: kubeproxyts_ruleset_drift{ip_family}, the differences the last check found between the kernel and what was written. */
+  setRulesetDrift?(family: IPFamily, checkedAtMs: number, differences: readonly string[]): void;
 }
 
 export interface HealthMetrics {

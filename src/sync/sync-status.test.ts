@@ -34,7 +34,7 @@ describe('SyncStatus', () => {
     expect(rec.errors).toEqual(['IPv4']);
     expect(rec.lastSync).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
     expect(status.families()).toEqual({
-      IPv4: { lastSyncAt: '2026-01-02T03:04:05.000Z', lastSyncDurationMs: 42, lastSyncKind: 'full', failuresSinceStart: 1, services: 2, servicePorts: 3, endpoints: 3 },
+      IPv4: { lastSyncAt: '2026-01-02T03:04:05.000Z', lastSyncDurationMs: 42, lastSyncKind: 'full', failuresSinceStart: 1, services: 2, servicePorts: 3, endpoints: 3, drift: null },
     });
     const text = formatStatus({
       mode: 'iptables', backend: 'nft', version: 'kube-proxy-ts v0.1.0', startedAt: '2026-01-02T03:00:00.000Z', families: status.families(),

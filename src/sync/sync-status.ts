@@ -5,7 +5,7 @@
 // status path (DAEMON_STATUS_PATH). Pure (the clock is the metrics' timestamps).
 import type { IPFamily, ProxyState } from '../model/types.ts';
 import type { SyncStateSource } from './sync-loop.ts';
-import type { SyncMetrics } from './sync-metrics.ts';
+import type { BackendMetrics, SyncMetrics } from './sync-metrics.ts';
 
 export interface FamilySyncStatus {
   readonly lastSyncAt: string | null;
@@ -15,6 +15,8 @@ export interface FamilySyncStatus {
   readonly services: number;
   readonly servicePorts: number;
   readonly endpoints: number;
+  /** The last drift check (nftables mode): when, and the differences it found (repaired by that sync). */
+  readonly drift: { readonly checkedAt: string; readonly differences: readonly string[] } | null;
 }
 
 type Mutable = { -readonly [K in keyof FamilySyncStatus]: FamilySyncStatus[K] };
@@ -26,7 +28,7 @@ export class SyncStatus {
   #of(family: IPFamily): Mutable {
     let f = this.#families.get(family);
     if (f === undefined) {
-      f = { lastSyncAt: null, lastSyncDurationMs: null, lastSyncKind: null, failuresSinceStart: 0, services: 0, servicePorts: 0, endpoints: 0 };
+      f = { lastSyncAt: null, lastSyncDurationMs: null, lastSyncKind: null, failuresSinceStart: 0, services: 0, servicePorts: 0, endpoints: 0, drift: null };
       this.#families.set(family, f);
     }
     return f;
@@ -58,6 +60,10 @@ export class SyncStatus {
 
   failed(family: IPFamily): void {
     this.#of(family).failuresSinceStart++;
+  }
+
+  driftChecked(family: IPFamily, checkedAtMs: number, differences: readonly string[]): void {
+    this.#of(family).drift = { checkedAt: new Date(checkedAtMs).toISOString(), differences: [...differences] };
   }
 
   families(): Readonly<Partial<Record<IPFamily, FamilySyncStatus>>> {
@@ -95,6 +101,18 @@ function bindAll(m: SyncMetrics): SyncMetrics {
     incSyncErrors: (f) => m.incSyncErrors(f),
     setRuleCount: (f, t, c) => m.setRuleCount(f, t, c),
     setNoLocalEndpoints: (f, p, c) => m.setNoLocalEndpoints(f, p, c),
+  };
+}
+
+/** The proxiers' metrics, also telling `status --verify` what the last drift check found. */
+export function withDriftStatus<M extends BackendMetrics>(metrics: M, status: SyncStatus): BackendMetrics {
+  return {
+    incRestoreFailure: (partial, family) => metrics.incRestoreFailure(partial, family),
+    incNftablesFailure: (kind) => metrics.incNftablesFailure?.(kind),
+    setRulesetDrift: (family, at, differences) => {
+      status.driftChecked(family, at, differences);
+      metrics.setRulesetDrift?.(family, at, differences);
+    },
   };
 }
 

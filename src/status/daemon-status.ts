@@ -25,8 +25,32 @@ function healthOf(h: DaemonStatus['health'], family: string): string {
   return v === undefined ? 'unknown' : v ? 'healthy' : 'UNHEALTHY';
 }
 
+/**
+ * `status --verify`: per family what the daemon's last drift check (at most one syncPeriod old)
+ * found between the kernel and what it wrote; `drifted` when any check found differences (the
+ * sync that found them also repaired them: the next check says whether that held).
+ */
+export function formatVerify(s: DaemonStatus): { text: string; drifted: boolean } {
+  const out: string[] = [];
+  let drifted = false;
+  for (const [family, f] of Object.entries(s.families)) {
+    if (f === undefined) continue;
+    const d = f.drift;
+    if (d === null) out.push(`${family}: drift not checked${s.mode === 'nftables' ? ' yet (the first check runs one syncPeriod after start)' : ` (the ${s.mode} mode does not check for drift yet)`}`);
+    else if (d.differences.length === 0) out.push(`${family}: no drift (checked ${d.checkedAt})`);
+    else {
+      drifted = true;
+      out.push(`${family}: DRIFT at ${d.checkedAt}, ${d.differences.length} difference${d.differences.length === 1 ? '' : 's'} (a full sync rewrote the table then):`);
+      for (const x of d.differences) out.push(`  - ${x}`);
+    }
+  }
+  if (out.length === 0) out.push('no family synced yet');
+  return { text: out.join('\n') + '\n', drifted };
+}
+
 export function formatStatus(s: DaemonStatus): string {
-  const out = [`mode:       ${s.mode} (iptables back-end ${s.backend})`, `version:    ${s.version}`, `started:    ${s.startedAt}`];
+  const mode = s.mode === 'nftables' || s.mode === 'userspace' ? s.mode : `${s.mode} (iptables back-end ${s.backend})`;
+  const out = [`mode:       ${mode}`, `version:    ${s.version}`, `started:    ${s.startedAt}`];
   const fams = Object.entries(s.families);
   if (fams.length === 0) out.push('families:   none synced yet');
   for (const [family, f] of fams) {

@@ -14,11 +14,11 @@ LABEL org.opencontainers.image.title="kube-proxy-ts" \
       org.opencontainers.image.description="Drop-in replacement for kube-proxy, in TypeScript" \
       org.opencontainers.image.source="kube-proxy-ts" \
       org.opencontainers.image.revision="${GIT_COMMIT}"
-# iptables ships both back-ends (legacy and nft); the daemon picks one the way upstream's
+# nftables for --proxy-mode nftables (nft -f -). iptables ships both back-ends (legacy and nft); the daemon picks one the way upstream's
 # iptables-wrapper does (src/system/iptables-backend.ts). ipset/kmod for ipvs mode, conntrack for
 # UDP clean-up. No compilers, no npm: the runtime needs node and these tools only.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iptables ipset conntrack kmod iproute2 \
+ && apt-get install -y --no-install-recommends iptables nftables ipset conntrack kmod iproute2 \
  && rm -rf /var/lib/apt/lists/* \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /root/.npm
 COPY --from=build /opt/kube-proxy-ts /opt/kube-proxy-ts

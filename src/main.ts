@@ -19,6 +19,8 @@ import { ServiceHealthServer } from './server/service-health.ts';
 import { announceMode } from './sources/mode-announcement.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
+import { SyncStatus, withCommitStatus, withDriftStatus, withSyncStatus } from './sync/sync-status.ts';
+import type { DaemonStatus } from './status/daemon-status.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/apply-conntrack-sysctls.ts';
@@ -41,6 +43,10 @@ const DRY_RUN_LIST_TIMEOUT_MS = 60_000;
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // Operator tools beside the daemon (src/trace/io/): loaded only when asked for.
+  const io = { exec, stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) };
+  if (argv[0] === 'trace') return (await import('./trace/io/trace-command.ts')).runTraceCommand(argv.slice(1), io);
+  if (argv[0] === 'status') return (await import('./status/io/status-command.ts')).runStatusCommand(argv.slice(1), io);
   const outcome = parseCommandLine(argv, { hostname: hostname() });
   switch (outcome.kind) {
     case 'help':
@@ -64,7 +70,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       break;
   }
   const config = outcome.config;
-  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging) });
+  // --dry-run's stdout is the rules (`... --dry-run | nft --check -f -`): its log lines go to stderr.
+  const logger = createLogger({ format: config.logging.format, level: effectiveLogLevel(config.logging), ...(config.dryRun ? { destination: process.stderr } : {}) });
   for (const warning of outcome.warnings) logger.warn({ warning }, 'configuration warning');
   try {
     if (config.cleanup) {
@@ -126,7 +133,7 @@ interface DebugPages {
   readonly startedMs: number;
 }
 
-async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics, pages: DebugPages): Promise<RunningServer[]> {
+async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics, pages: DebugPages, daemonStatus: () => DaemonStatus): Promise<RunningServer[]> {
   const servers: RunningServer[] = [];
   const tryStart = async (start: () => Promise<RunningServer>): Promise<void> => {
     try {
@@ -144,7 +151,7 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
     await tryStart(() =>
       startMetricsServer({
         host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => toV1Alpha1(config), logger,
-        flagz: pages.flagz, statusz: { startedMs: pages.startedMs, binaryVersion: versionLine() },
+        flagz: pages.flagz, statusz: { startedMs: pages.startedMs, binaryVersion: versionLine() }, daemonStatus,
       }),
     );
   }
@@ -172,8 +179,9 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   // One back-end detection for everything that writes iptables rules (wiring/run-iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
+  const syncStatus = new SyncStatus();
   const proxiers: Proxier[] = withLeftoverCleanup(
-    await createProxiers({ config, families, exec, logger, metrics, backend, nodeIPs }),
+    await createProxiers({ config, families, exec, logger, metrics: withDriftStatus(metrics, syncStatus), backend, nodeIPs }),
     createLeftoverCleaner({ config, exec, logger, backend: backend.backend }),
     logger,
   );
@@ -185,15 +193,19 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   const loop = new SyncLoop({
     clock: realClock,
     logger: logger.child({ component: 'sync' }),
-    state,
+    state: withCommitStatus(state, syncStatus),
     proxiers,
-    metrics,
+    metrics: withSyncStatus(metrics, syncStatus),
     health,
     serviceHealth,
     minSyncPeriodMs,
     syncPeriodMs,
   });
-  const servers = await startServers(config, logger, health, metrics, pages);
+  const startedAt = new Date(pages.startedMs).toISOString();
+  const daemonStatus = (): DaemonStatus => ({
+    mode: config.mode, backend: backend.backend, version: versionLine(), startedAt, families: syncStatus.families(), health: health.healthz().body,
+  });
+  const servers = await startServers(config, logger, health, metrics, pages, daemonStatus);
   state.onChange(() => {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();

@@ -102,7 +102,7 @@ describeWith('health, readiness and debug pages of the running daemon', ['root',
     const statusz = await get(ns, '/statusz', METRICS);
     expect(statusz.status).toBe(200);
     expect(statusz.body).toContain('\nkube-proxy statusz\nWarning: This endpoint is not meant to be machine parseable');
-    expect(statusz.body).toMatch(/^Paths(:|: |=| ) \/configz \/flagz \/healthz \/metrics \/proxyMode \/statusz$/m);
+    expect(statusz.body).toMatch(/^Paths(:|: |=| ) \/configz \/flagz \/healthz \/kubeproxyts\/status \/metrics \/proxyMode \/statusz$/m);
     expect(statusz.body).toMatch(/^Started(:|: |=| ) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/m);
     const flagz = await get(ns, '/flagz', METRICS);
     expect(flagz.body).toMatch(/^iptables-sync-period(:|: |=| )10s$/m);

@@ -22,9 +22,10 @@ describe('the mode registry', () => {
     ['iptables', 'iptables'],
     ['ipvs', 'ipvs'],
     ['userspace', 'iptables'],
+    ['nftables', 'nftables'],
   ] as const)('%s mode syncs with the periods of its config section (%s)', (mode, section) => {
     const c = defaultConfig();
-    const config = { ...c, iptables: { ...c.iptables, syncPeriodMs: 11_000, minSyncPeriodMs: 1_100 }, ipvs: { ...c.ipvs, syncPeriodMs: 22_000, minSyncPeriodMs: 2_200 } };
+    const config = { ...c, iptables: { ...c.iptables, syncPeriodMs: 11_000, minSyncPeriodMs: 1_100 }, ipvs: { ...c.ipvs, syncPeriodMs: 22_000, minSyncPeriodMs: 2_200 }, nftables: { ...c.nftables, syncPeriodMs: 33_000, minSyncPeriodMs: 3_300 } };
     expect(modeEntry(mode).syncPeriods(config)).toEqual({ syncPeriodMs: config[section].syncPeriodMs, minSyncPeriodMs: config[section].minSyncPeriodMs });
   });
 

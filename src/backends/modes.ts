@@ -8,6 +8,7 @@ import type { ProxyMode } from '../model/types.ts';
 import type { ChainsByMode } from './common/foreign-chains.ts';
 import { iptablesMode } from './iptables/io/iptables-mode.ts';
 import { ipvsMode } from './ipvs/io/ipvs-mode.ts';
+import { nftablesMode } from './nftables/io/nftables-mode.ts';
 import type { ModeEntry } from './mode-entry.ts';
 import { userspaceMode } from './userspace/io/userspace-mode.ts';
 
@@ -17,6 +18,7 @@ export const MODES: readonly ModeEntry[] = [
   iptablesMode,
   ipvsMode,
   userspaceMode,
+  nftablesMode,
 ];
 
 /** The names --proxy-mode accepts (the config validation's list). */

@@ -84,8 +84,7 @@ describe('parseCommandLine', () => {
   });
 
   it.each<[string[], string]>([
-    [['--proxy-mode=foo'], '--proxy-mode: must be one of iptables, ipvs, userspace, got "foo"'],
-    [['--proxy-mode=nftables'], '--proxy-mode: "nftables" is not implemented yet (use iptables or ipvs)'],
+    [['--proxy-mode=foo'], '--proxy-mode: must be one of iptables, ipvs, userspace, nftables, got "foo"'],
     [['--iptables-masquerade-bit=40'], '--iptables-masquerade-bit: must be within [0,31], got 40'],
     [['--iptables-masquerade-bit=x'], '--iptables-masquerade-bit: must be a whole number, got "x"'],
     [['--iptables-sync-period=10'], '--iptables-sync-period: missing unit in duration "10" (want a Go duration such as 30s, 1m30s, 300ms)'],
@@ -119,7 +118,7 @@ describe('parseCommandLine', () => {
 
   it.each<[string, string]>([
     [`${head}iptables: {masqueradeBit: 40}`, '/c.yaml: iptables.masqueradeBit: must be within [0,31], got 40'],
-    [`${head}mode: nftables`, '/c.yaml: mode: "nftables" is not implemented yet (use iptables or ipvs)'],
+    [`${head}mode: nftables\nnftables: {masqueradeBit: 40}`, '/c.yaml: nftables.masqueradeBit: must be within [0,31], got 40'],
     [`${head}mode: foo`, '/c.yaml: mode: must be one of iptables, ipvs, userspace, nftables, got "foo"'],
     ['apiVersion: v1\nkind: ConfigMap', '/c.yaml: apiVersion: must be kubeproxy.config.k8s.io/v1alpha1, got "v1"'],
     [`${head}featureGates: {NoSuchGate: true}`, '/c.yaml: featureGates: unrecognized feature gate: NoSuchGate'],

@@ -175,5 +175,7 @@ export function resolveConfig(input: { readonly file?: ProxyConfig; readonly fla
   }
   const nodeName = nodeNameFor(config.hostnameOverride, input.hostname);
   if (nodeName === null) throw new ConfigError('hostnameOverride', 'no node name: the hostname is empty and no override is set');
+  // upstream platformApplyDefaults: nftables serves NodePorts on the primary node IPs by default.
+  if (config.mode === 'nftables' && config.nodePortAddresses.length === 0) config = { ...config, nodePortAddresses: ['primary'] };
   return { ...config, nodeName };
 }

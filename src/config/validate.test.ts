@@ -19,8 +19,9 @@ describe('validateConfig', () => {
 
   // One row per upstream rule (pkg/proxy/apis/config/validation/validation.go) plus ours.
   it.each<[string, Patch, string]>([
-    ['unknown mode', set({ mode: 'kernelspace' as ProxyConfig['mode'] }), 'mode: must be one of iptables, ipvs, userspace, got "kernelspace"'],
-    ['nftables mode', set({ mode: 'nftables' }), 'mode: "nftables" is not implemented yet (use iptables or ipvs)'],
+    ['unknown mode', set({ mode: 'kernelspace' as ProxyConfig['mode'] }), 'mode: must be one of iptables, ipvs, userspace, nftables, got "kernelspace"'],
+    ['nftables masquerade bit', (c) => ({ ...c, mode: 'nftables', nftables: { ...c.nftables, masqueradeBit: 40 } }), 'nftables.masqueradeBit: must be within [0,31], got 40'],
+    ['nftables min > sync', (c) => ({ ...c, mode: 'nftables', nftables: { ...c.nftables, syncPeriodMs: 1000, minSyncPeriodMs: 2000 } }), 'nftables.syncPeriod: must be greater than or equal to nftables.minSyncPeriod (2s), got 1s'],
     ['masquerade bit too high', ipt({ masqueradeBit: 40 }), 'iptables.masqueradeBit: must be within [0,31], got 40'],
     ['masquerade bit negative', ipt({ masqueradeBit: -1 }), 'iptables.masqueradeBit: must be within [0,31], got -1'],
     ['iptables sync period 0', ipt({ syncPeriodMs: 0, minSyncPeriodMs: 0 }), 'iptables.syncPeriod: must be greater than 0, got 0s'],

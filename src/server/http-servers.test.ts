@@ -116,6 +116,27 @@ describe('metrics server', () => {
     expect(json.status).toBe(406);
     expect(await json.text()).toBe('media type not acceptable, must be: text/plain\n');
   });
+
+  it('serves our JSON status at /kubeproxyts/status beside upstream text /statusz, and lists it in Paths', async () => {
+    const server = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      render: async () => ({ contentType: 'text/plain', body: '' }),
+      proxyMode: 'nftables',
+      statusz: { startedMs: 0, binaryVersion: 'v9.9.9' },
+      daemonStatus: () => ({ mode: 'nftables', families: {} }),
+      pickDelimiter: () => '=',
+      logger: recordingLogger(),
+    });
+    started.push(server);
+    const url = `http://127.0.0.1:${server.port}`;
+    const ours = await fetch(`${url}/kubeproxyts/status`);
+    expect(ours.headers.get('content-type')).toBe('application/json');
+    expect(await ours.json()).toEqual({ mode: 'nftables', families: {} });
+    const statusz = await (await fetch(`${url}/statusz`)).text();
+    expect(statusz).toContain('\nkube-proxy statusz\n');
+    expect(statusz).toContain('Paths= /healthz /kubeproxyts/status /metrics /proxyMode /statusz\n');
+  });
 });
 
 describe('listen', () => {

@@ -2,12 +2,13 @@
 // healthzBindAddress (default 0.0.0.0:10256) with /healthz and /livez for load balancers and the
 // kubelet, plus our /readyz (see proxy-health.ts), and the metrics server on metricsBindAddress
 // (default 127.0.0.1:10249) with /metrics, /proxyMode, /configz, /flagz, /statusz and a plain
-// /healthz, as upstream's metrics mux. The health logic is the pure ProxyHealth.
+// /healthz, as upstream's metrics mux, and ours, DAEMON_STATUS_PATH (JSON for `kube-proxy-ts status`). The health logic is the pure ProxyHealth.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../model/logger.ts';
 import type { ProxyHealth, ProbeResult } from '../sync/proxy-health.ts';
 import type { HealthMetrics } from '../sync/sync-metrics.ts';
 import { listen, type RunningServer } from './listen.ts';
+import { DAEMON_STATUS_PATH } from '../status/daemon-status.ts';
 import { acceptsPlainText, NOT_ACCEPTABLE, renderFlagz, renderStatusz, ZPAGE_DELIMITERS } from './zpages.ts';
 
 export type { RunningServer } from './listen.ts';
@@ -86,6 +87,8 @@ export interface MetricsServerOptions {
   readonly flagz?: () => Readonly<Record<string, string>>;
   /** What /statusz reports; omitted, 404. */
   readonly statusz?: { readonly startedMs: number; readonly binaryVersion: string; readonly now?: () => number };
+  /** Ours: the daemon's status as JSON for `kube-proxy-ts status` (src/status/) at DAEMON_STATUS_PATH; omitted, 404. */
+  readonly daemonStatus?: () => unknown;
   readonly logger: Logger;
   /** Picks the zpages delimiter (tests pin it); default random, as upstream. */
   readonly pickDelimiter?: () => string;
@@ -129,6 +132,13 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Ru
     routes['/configz'] = (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ [CONFIGZ_GROUP]: configz() }));
+    };
+  }
+  const daemonStatus = opts.daemonStatus;
+  if (daemonStatus !== undefined) {
+    routes[DAEMON_STATUS_PATH] = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(daemonStatus()));
     };
   }
   const delimiter = opts.pickDelimiter ?? ((): string => ZPAGE_DELIMITERS[Math.floor(Math.random() * ZPAGE_DELIMITERS.length)] ?? ':');

@@ -35,6 +35,9 @@ export class PromMetrics implements ProxyMetrics {
   readonly #rulesTotal: Gauge<'table' | 'ip_family'>;
   readonly #restoreFailures: Counter<'ip_family'>;
   readonly #partialRestoreFailures: Counter<'ip_family'>;
+  readonly #nftSyncFailures: Counter;
+  readonly #nftCleanupFailures: Counter;
+  readonly #drift: Gauge<'ip_family'>;
   readonly #noLocal: Gauge<'traffic_policy' | 'ip_family'>;
   readonly #healthz: Counter<'code'>;
   readonly #livez: Counter<'code'>;
@@ -73,6 +76,14 @@ export class PromMetrics implements ProxyMetrics {
       'sync_proxy_rules_iptables_partial_restore_failures_total',
       'Cumulative proxy iptables partial restore failures',
     );
+    this.#nftSyncFailures = c('sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures');
+    this.#nftCleanupFailures = c('sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures');
+    this.#drift = new Gauge({
+      name: 'kubeproxyts_ruleset_drift',
+      help: 'Differences the last check found between the kernel\'s rules and what kube-proxy-ts wrote (repaired by the next sync)',
+      labelNames: ['ip_family'],
+      registers,
+    });
     this.#noLocal = new Gauge({
       name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
       help: 'Number of services with a Local traffic policy and no endpoints',
@@ -106,6 +117,14 @@ export class PromMetrics implements ProxyMetrics {
   /** The text exposition and its content type, for the /metrics handler. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  setRulesetDrift(family: IPFamily, _checkedAtMs: number, differences: readonly string[]): void {
+    this.#drift.labels(family).set(differences.length);
+  }
+
+  incNftablesFailure(kind: 'sync' | 'cleanup'): void {
+    (kind === 'sync' ? this.#nftSyncFailures : this.#nftCleanupFailures).inc();
   }
 
   observeSync(family: IPFamily, kind: 'full' | 'partial' | 'noop', durationMs: number): void {

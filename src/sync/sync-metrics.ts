@@ -40,6 +40,10 @@ export interface BackendMetrics {
    * conntrack_reconciler_sync_duration_seconds{ip_family}. Optional for recording fakes.
    */
   observeConntrackReconcile?(family: IPFamily, deleted: number, durationMs: number): void;
+  /** sync_proxy_rules_nftables_sync_failures_total / _cleanup_failures_total (nftables mode). */
+  incNftablesFailure?(kind: 'sync' | 'cleanup'): void;
+  /** Ours: kubeproxyts_ruleset_drift{ip_family}, the differences the last check found between the kernel and what was written. */
+  setRulesetDrift?(family: IPFamily, checkedAtMs: number, differences: readonly string[]): void;
 }
 
 export interface HealthMetrics {

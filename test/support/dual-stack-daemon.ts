@@ -49,7 +49,9 @@ export interface DualStackDaemon {
   save(cmd: string, table: string): Promise<string>;
 }
 
-export function dualStackDaemon(backend: 'legacy' | 'nft'): DualStackDaemon {
+/** `proxyMode` nftables: the same topology and manifests for test/nftables-e2e.test.ts. */
+export function dualStackDaemon(backend: 'legacy' | 'nft', opts: { readonly proxyMode?: 'iptables' | 'nftables' } = {}): DualStackDaemon {
+  const nftables = opts.proxyMode === 'nftables';
   const ctx: DualStackDaemon['ctx'] = { topo: undefined, dir: '', daemon: undefined };
   let restoreLock: (() => void) | undefined;
   const topo = (): Topology => {
@@ -61,6 +63,7 @@ export function dualStackDaemon(backend: 'legacy' | 'nft'): DualStackDaemon {
     '--metrics-bind-address', METRICS, '--cluster-cidr', '10.244.0.0/16,fd00:10:244::/56', '--iptables-backend', iptablesBackend,
     // Periodic syncs (and so canary checks) every 3 s instead of 30 s, for the flush test.
     '--iptables-sync-period', '3s',
+    ...(nftables ? ['--proxy-mode', 'nftables'] : []),
   ];
   const nodeNs = (): string => topo().node(NODE).ns;
   const save = async (cmd: string, table: string): Promise<string> => (await execIn(nodeNs(), cmd, ['-t', table])).stdout;
@@ -77,7 +80,9 @@ export function dualStackDaemon(backend: 'legacy' | 'nft'): DualStackDaemon {
     await waitReady(ctx.daemon);
     // The first sync covers both families; wait until the IPv6 one wrote the Services too.
     await pollUntil('IPv6 services programmed', DEADLINE_MS, async () =>
-      (await save(`ip6tables-${backend}-save`, 'nat')).includes(`${SVC.web}/128`) ? true : undefined,
+      nftables
+        ? (await execIn(nodeNs(), 'nft', ['list', 'map', 'ip6', 'kube-proxy', 'service-ips'])).stdout.includes(SVC.web) ? true : undefined
+        : (await save(`ip6tables-${backend}-save`, 'nat')).includes(`${SVC.web}/128`) ? true : undefined,
     );
   }, 120_000);
   registerDaemonSuiteTeardown(ctx, () => restoreLock);

@@ -1,0 +1,133 @@
+// Builds the nftables-mode proxiers for main.ts: start-up checks (kernel >= 5.13 unless
+// KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK is set, as upstream since v1.33 #130401; nft >=
+// 1.0.1, knftables' floor; a table can be created, which proves nf_tables), then one proxier
+// per family with its host facts (local addresses over rtnetlink, the node's primary IPs, the
+// ServiceCIDRs). `--dry-run` gets a runner that prints each transaction instead (stdout) and
+// touches nothing, so it needs no root.
+import { release } from 'node:os';
+import type { ProxyConfig } from '../../../config/types.ts';
+import { KubeProxyError, describeError } from '../../../errors.ts';
+import type { Logger } from '../../../model/logger.ts';
+import type { IPFamily, ProxyState } from '../../../model/types.ts';
+import type { BackendMetrics } from '../../../sync/sync-metrics.ts';
+import { createConntrack } from '../../../system/conntrack.ts';
+import type { Exec } from '../../../system/exec.ts';
+import { localAddresses, type LocalAddress } from '../../../system/local-addresses.ts';
+import { openNetlinkAddressSource } from '../../../system/local-addresses-netlink.ts';
+import { createNft, type Nft } from '../../../system/nft.ts';
+import { nftOptionsFromConfig } from '../options.ts';
+import { NftablesProxier, type NftRunner } from '../proxier.ts';
+
+export interface NftablesSetup {
+  readonly config: ProxyConfig;
+  readonly families: readonly IPFamily[];
+  readonly exec: Exec;
+  readonly logger: Logger;
+  readonly metrics?: BackendMetrics;
+  /** --dry-run output (stdout). */
+  readonly write?: (text: string) => void;
+  /** The node's non-loopback IPs, primary first (config/node-ips.ts). */
+  readonly primaryNodeIPs?: readonly string[];
+  /** ServiceCIDRs (parsed CIDRs, any family) for the unallocated-ClusterIP drop rule; none: no rule. */
+  readonly serviceCIDRs?: (state: ProxyState) => readonly string[];
+  readonly localAddresses?: (family: IPFamily) => Promise<LocalAddress[]>;
+  /** Defaults to os.release() and process.env. */
+  readonly kernelRelease?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+const MIN_KERNEL: readonly [number, number] = [5, 13];
+const MIN_NFT: readonly [number, number, number] = [1, 0, 1];
+
+const older = (a: readonly number[], b: readonly number[]): boolean => {
+  for (let i = 0; i < b.length; i++) if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) < (b[i] as number);
+  return false;
+};
+
+/** upstream getNFTablesInterface / knftables.New checks, each failure one clear line. */
+export async function checkNftables(nft: Nft, s: Pick<NftablesSetup, 'families' | 'logger' | 'kernelRelease' | 'env'>): Promise<void> {
+  const env = s.env ?? process.env;
+  const kernel = s.kernelRelease ?? release();
+  const m = /^(\d+)\.(\d+)/.exec(kernel);
+  if ((env.KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK ?? '') !== '') {
+    s.logger.info({ kernel }, 'nftables: kernel version check skipped (KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK)');
+  } else if (m === null || older([Number(m[1]), Number(m[2])], MIN_KERNEL)) {
+    throw new KubeProxyError('KP_ERR_KERNEL_MISSING', `nftables mode needs kernel >= 5.13, this is ${kernel} (set KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK=1 to try anyway)`);
+  }
+  let version: [number, number, number];
+  try {
+    version = await nft.version();
+  } catch (err) {
+    throw new KubeProxyError('KP_ERR_KERNEL_MISSING', `nftables mode needs the nft command (Debian package nftables): ${describeError(err)}`, { cause: err });
+  }
+  if (older(version, MIN_NFT)) {
+    throw new KubeProxyError('KP_ERR_KERNEL_MISSING', `nftables mode needs nft >= 1.0.1, found ${version.join('.')}`);
+  }
+  for (const family of s.families) {
+    const fam = family === 'IPv6' ? 'ip6' : 'ip';
+    try {
+      await nft.check(`add table ${fam} kube-proxy\n`);
+    } catch (err) {
+      throw new KubeProxyError('KP_ERR_KERNEL_MISSING', `nf_tables cannot be used for ${family} (module nf_tables, nft_chain_nat, nft_fib, nft_numgen, nft_ct needed): ${describeError(err)}`, { cause: err });
+    }
+  }
+}
+
+/**
+ * ProxyState.serviceCIDRs: the ServiceCIDR objects' ranges of the family (branch mem adds the
+ * field to the model; read structurally so this builds before and after that lands). A change
+ * makes the sync full there, and the options key (render.ts) rewrites the drop rule.
+ */
+function stateServiceCIDRs(state: ProxyState): readonly string[] {
+  return (state as { readonly serviceCIDRs?: readonly string[] }).serviceCIDRs ?? [];
+}
+
+function dryRunner(write: (text: string) => void): NftRunner {
+  return {
+    run: (tx) => Promise.resolve(write(tx)),
+    listObjects: () => Promise.resolve(null),
+    chainsPresent: () => Promise.resolve(true),
+    deleteTable: () => Promise.resolve(),
+  };
+}
+
+function addressReader(exec: Exec, logger: Logger): (family: IPFamily) => Promise<LocalAddress[]> {
+  try {
+    const source = openNetlinkAddressSource();
+    return (family) => source.read(family);
+  } catch (err) {
+    logger.warn({ err }, 'rtnetlink socket unavailable: reading local addresses with ip');
+    return (family) => localAddresses(exec, family);
+  }
+}
+
+export async function createNftablesProxiers(s: NftablesSetup): Promise<NftablesProxier[]> {
+  const { config, logger, exec } = s;
+  const dry = config.dryRun;
+  const nft = createNft(exec);
+  if (!dry) await checkNftables(nft, s);
+  const runner: NftRunner = dry ? dryRunner(s.write ?? ((text) => logger.info({ text }, 'dry-run output'))) : nft;
+  const read = dry ? () => Promise.resolve([]) : (s.localAddresses ?? addressReader(exec, logger));
+  return s.families.map((family) => {
+    const v6 = family === 'IPv6';
+    return new NftablesProxier({
+      family,
+      nft: runner,
+      options: async (state) => {
+        const addrs = (await read(family)).map((a) => a.ip);
+        const nodeIPs = s.primaryNodeIPs !== undefined
+          ? s.primaryNodeIPs.filter((ip) => ip.includes(':') === v6)
+          : addrs.filter((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:')).slice(0, 1);
+        return nftOptionsFromConfig(config, family, state.node, {
+          nodeIPs,
+          localAddresses: dry ? nodeIPs : addrs,
+          serviceCIDRs: s.serviceCIDRs?.(state) ?? stateServiceCIDRs(state),
+        });
+      },
+      ...(dry ? {} : { conntrack: createConntrack(exec) }),
+      logger: logger.child({ family, mode: 'nftables' }),
+      ...(s.metrics ? { metrics: s.metrics } : {}),
+      probeIntervalMs: config.nftables.syncPeriodMs,
+    });
+  });
+}

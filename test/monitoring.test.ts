@@ -58,6 +58,7 @@ describe('deploy/monitoring', () => {
       'kubeproxy_sync_proxy_rules_errors_total',
       'kubeproxy_sync_proxy_rules_endpoint_changes_total',
       'kubeproxy_sync_proxy_rules_service_changes_total',
+      'kubeproxy_conntrack_reconciler_deleted_entries_total',
       'kubeproxyts_ruleset_drift',
     ]) expect(used, must).toContain(must);
   });

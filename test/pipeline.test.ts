@@ -14,7 +14,7 @@ import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import { parseManifest } from '../src/sources/manifest-parse.ts';
 import { ManifestSource } from '../src/sources/manifest-source.ts';
-import type { ClusterSource } from '../src/sources/types.ts';
+import type { ClusterSource, ObjectKind } from '../src/sources/types.ts';
 import { SyncLoop } from '../src/sync/sync-loop.ts';
 import { RecordingMetrics, recordingLogger } from '../src/sync/testing.ts';
 import { TestApiServer, type KubeObject } from './support/api-server.ts';
@@ -67,7 +67,7 @@ async function pipeline(source: ClusterSource, requireNode: boolean, minSyncPeri
   return { proxier, state };
 }
 
-function manifestObjects(): { kind: 'Service' | 'EndpointSlice' | 'Node'; obj: KubeObject }[] {
+function manifestObjects(): { kind: ObjectKind; obj: KubeObject }[] {
   return readdirSync(MANIFESTS)
     .filter((f) => f.endsWith('.yaml'))
     .flatMap((f) => parseManifest(f, readFileSync(`${MANIFESTS}${f}`, 'utf8')).objects)

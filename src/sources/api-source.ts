@@ -1,7 +1,9 @@
 // The API-server ClusterSource: one supervised client-node informer each for Services and
-// EndpointSlices (kube-proxy's label selector) and for this node's Node (field selector by name),
-// as kube-proxy's ServiceConfig / EndpointSliceConfig / NodeConfig informers do
-// (cmd/kube-proxy/app/server.go). Resilience lives in informer-supervisor.ts.
+// EndpointSlices (kube-proxy's label selector), for this node's Node (field selector by name) and
+// for all ServiceCIDRs, as kube-proxy's ServiceConfig / EndpointSliceConfig / NodeConfig /
+// ServiceCIDRConfig informers do (cmd/kube-proxy/app/server.go, pkg/proxy/runner.go). The first
+// sync does not wait for ServiceCIDRs (a cluster older than v1.33 has no networking.k8s.io/v1
+// ServiceCIDR; its informer just keeps retrying). Resilience lives in informer-supervisor.ts.
 import type { KubernetesListObject } from '@kubernetes/client-node';
 import type { Logger } from '../model/logger.ts';
 import { API_REQUESTS, collectionPath } from './api-requests.ts';
@@ -22,6 +24,8 @@ export interface ApiSourceOptions {
   timing?: Partial<SupervisorTiming>;
   /** Watch the Node (needed for topology hints and node-port addresses); default true. */
   watchNode?: boolean;
+  /** Watch ServiceCIDRs (the nftables mode reads them); default true. */
+  watchServiceCIDRs?: boolean;
   random?: () => number;
   /** Told of every watch restart, with the kind (feeds kubeproxy_source_watch_restarts_total). */
   onRestart?: (kind: ObjectKind) => void;
@@ -70,6 +74,9 @@ export class ApiSource implements ClusterSource {
     ] as InformerSupervisor<ObjectKind>[];
     if (this.opts.watchNode !== false) {
       sups.push(make('Node', () => client.core.listNode({ fieldSelector }), { fieldSelector }) as InformerSupervisor<ObjectKind>);
+    }
+    if (this.opts.watchServiceCIDRs !== false) {
+      sups.push(make('ServiceCIDR', () => client.networking.listServiceCIDR({}), {}) as InformerSupervisor<ObjectKind>);
     }
     this.supervisors = sups;
     await Promise.all(sups.map((s) => s.start()));

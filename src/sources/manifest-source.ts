@@ -27,7 +27,8 @@ export interface ManifestStats { scans: number; invalidFiles: number; objects: n
 interface FileState { text: string; objects: ManifestObject[]; reported?: string }
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
-const KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Node'];
+const KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Node', 'ServiceCIDR'];
+const byKind = <T>(): Record<ObjectKind, Map<string, T>> => ({ Service: new Map(), EndpointSlice: new Map(), Node: new Map(), ServiceCIDR: new Map() });
 
 export class ManifestSource implements ClusterSource {
   readonly stats: ManifestStats = { scans: 0, invalidFiles: 0, objects: 0 };
@@ -132,7 +133,7 @@ export class ManifestSource implements ClusterSource {
   private deliver(): void {
     const sink = this.sink;
     if (!sink) return;
-    const merged: Record<ObjectKind, Map<string, ManifestObject & { file: string }>> = { Service: new Map(), EndpointSlice: new Map(), Node: new Map() };
+    const merged = byKind<ManifestObject & { file: string }>();
     for (const [file, st] of this.files) {
       for (const o of st.objects) {
         if (!this.wanted(o)) continue;
@@ -149,7 +150,7 @@ export class ManifestSource implements ClusterSource {
     }
     this.stats.objects = KINDS.reduce((n, k) => n + merged[k].size, 0);
     const first = this.delivered === undefined;
-    const delivered = this.delivered ?? { Service: new Map(), EndpointSlice: new Map(), Node: new Map() };
+    const delivered = this.delivered ?? byKind<string>();
     for (const kind of KINDS) {
       const now = merged[kind];
       const seen = delivered[kind];
@@ -172,6 +173,8 @@ export class ManifestSource implements ClusterSource {
 
   private wanted(o: ManifestObject): boolean {
     if (o.kind === 'Node') return this.opts.nodeName === undefined || o.key === this.opts.nodeName;
+    // The informer lists every ServiceCIDR (no selector).
+    if (o.kind === 'ServiceCIDR') return true;
     return this.selects(o.obj.metadata?.labels);
   }
 }

@@ -21,7 +21,7 @@ export type SourceStats = Record<ObjectKind, KindStats>;
 
 export function newSourceStats(): SourceStats {
   const one = (): KindStats => ({ restarts: 0, lists: 0, events: 0, handlerErrors: 0, stalls: 0, lastActivityMs: 0 });
-  return { Service: one(), EndpointSlice: one(), Node: one() };
+  return { Service: one(), EndpointSlice: one(), Node: one(), ServiceCIDR: one() };
 }
 
 /**
@@ -35,7 +35,7 @@ export function backoffDelay(failures: number, initialMs: number, maxMs: number,
 
 interface Meta { metadata?: { name?: string; namespace?: string } }
 
-/** `namespace/name`, or `name` for cluster-scoped objects (Nodes): the ClusterStateSink key. */
+/** `namespace/name`, or `name` for cluster-scoped objects (Nodes, ServiceCIDRs): the ClusterStateSink key. */
 export function objectKeyOf(obj: Meta): string {
   const name = obj.metadata?.name ?? '';
   return obj.metadata?.namespace ? `${obj.metadata.namespace}/${name}` : name;
@@ -45,6 +45,7 @@ const TYPE_META: Record<ObjectKind, { apiVersion: string; kind: string }> = {
   Service: { apiVersion: 'v1', kind: 'Service' },
   EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
   Node: { apiVersion: 'v1', kind: 'Node' },
+  ServiceCIDR: { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR' },
 };
 
 /**

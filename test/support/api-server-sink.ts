@@ -6,7 +6,7 @@ import type { KubeObject } from './api-server-store.ts';
 import { objectKey } from './api-server-store.ts';
 
 export class RecordingSink implements ClusterStateSink {
-  readonly state: Record<ObjectKind, Map<string, unknown>> = { Service: new Map(), EndpointSlice: new Map(), Node: new Map() };
+  readonly state: Record<ObjectKind, Map<string, unknown>> = { Service: new Map(), EndpointSlice: new Map(), Node: new Map(), ServiceCIDR: new Map() };
   readonly synced_ = new Set<ObjectKind>();
   readonly calls: string[] = [];
   /** Throw from upsert for objects whose key this matches. */

@@ -18,6 +18,7 @@ const ROUTES: { prefix: string; kind: Kind }[] = [
   { prefix: '/api/v1/services', kind: 'Service' },
   { prefix: '/apis/discovery.k8s.io/v1/endpointslices', kind: 'EndpointSlice' },
   { prefix: '/api/v1/nodes', kind: 'Node' },
+  { prefix: '/apis/networking.k8s.io/v1/servicecidrs', kind: 'ServiceCIDR' },
 ];
 
 interface Watcher {
@@ -55,7 +56,7 @@ export interface RecordedRequest {
   authorization?: string;
 }
 
-const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0 });
+const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0, ServiceCIDR: 0 });
 
 export class TestApiServer {
   readonly counters: ApiServerCounters = {

@@ -89,7 +89,9 @@ async function apiPipeline(minSyncPeriodMs?: number): Promise<Pipeline> {
 /** The model a proxier is handed, without the change bookkeeping. */
 function model(s: ProxyState | undefined): unknown {
   if (s === undefined) return undefined;
-  return { services: [...s.services.values()], endpoints: [...s.endpoints.entries()], node: s.node.name };
+  // By name: the order objects arrive in (a paginated list is in key order) is not part of the model.
+  const byName = <T>(entries: Iterable<[string, T]>): [string, T][] => [...entries].sort(([a], [b]) => (a < b ? -1 : 1));
+  return { services: byName(s.services.entries()), endpoints: byName(s.endpoints.entries()), node: s.node.name };
 }
 
 describe('control plane with a recording proxier', () => {

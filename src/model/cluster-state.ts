@@ -85,6 +85,12 @@ export class ClusterState implements ClusterStateSink {
     if (changed) this.#fire();
   }
 
+  retain(kind: ObjectKind, keys: ReadonlySet<string>): void {
+    let changed = false;
+    for (const key of this.#keys(kind)) if (!keys.has(key)) changed = this.#remove(kind, key) || changed;
+    if (changed) this.#fire();
+  }
+
   /** Fires onChange the first time each kind syncs: becoming synced lets the runner start. */
   synced(kind: ObjectKind): void {
     if (this.#synced.has(kind)) return;

@@ -21,6 +21,12 @@ export interface ClusterStateSink {
   /** `key` is `namespace/name` (or `name` for the cluster-scoped Nodes and ServiceCIDRs). */
   remove(kind: ObjectKind, key: string): void;
   replace<K extends ObjectKind>(kind: K, objs: readonly KindMap[K][]): void;
+  /**
+   * The end of a list delivered page by page with `upsert`: remove every object of the kind whose
+   * key is not in `keys` (what `replace` does, without the whole list in memory at once). Sources
+   * fall back to `replace` for a sink without it.
+   */
+  retain?(kind: ObjectKind, keys: ReadonlySet<string>): void;
   synced(kind: ObjectKind): void;
 }
 

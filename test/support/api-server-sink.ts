@@ -26,6 +26,10 @@ export class RecordingSink implements ClusterStateSink {
     this.calls.push(`replace ${kind} ${objs.length}`);
     this.state[kind] = new Map(objs.map((o) => [objectKey(o as KubeObject), o]));
   }
+  retain(kind: ObjectKind, keys: ReadonlySet<string>): void {
+    this.calls.push(`retain ${kind} ${keys.size}`);
+    for (const key of [...this.state[kind].keys()]) if (!keys.has(key)) this.state[kind].delete(key);
+  }
   synced(kind: ObjectKind): void {
     this.calls.push(`synced ${kind}`);
     this.synced_.add(kind);

@@ -11,6 +11,7 @@ import {
   Store, TYPE_META, objectKey, parseFieldSelector, parseLabelSelector,
 } from './api-server-store.ts';
 import type { EventType, HistoryEvent, Kind, KubeObject } from './api-server-store.ts';
+import { ContinueExpired, ListPager, type ListPage } from './api-server-pages.ts';
 
 export type { Kind, KubeObject } from './api-server-store.ts';
 
@@ -43,6 +44,8 @@ export interface ApiServerCounters {
   unauthorized: number;
   gone: number;
   tooLarge: number;
+  /** Continue tokens refused with 410 because their snapshot was compacted. */
+  continueExpired: number;
 }
 
 /** One request as received (before authentication and routing), for checking what a client asks for. */
@@ -60,13 +63,14 @@ const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 
 
 export class TestApiServer {
   readonly counters: ApiServerCounters = {
-    lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0,
+    lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0, continueExpired: 0,
   };
   /** Every request received, in order (test/deploy-rbac.test.ts checks them against the ClusterRole). */
   readonly requests: RecordedRequest[] = [];
   /** How the next too-old watch is refused: an HTTP 410, or a 200 stream with an ERROR event. */
   goneMode: 'status' | 'event' = 'event';
   private readonly store: Store;
+  private readonly pages: ListPager;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<Watcher>();
@@ -80,6 +84,7 @@ export class TestApiServer {
     this.opts = opts;
     this.token = opts.token;
     this.store = new Store(opts.maxHistory ?? 1000, (ev) => this.broadcast(ev));
+    this.pages = new ListPager(this.store);
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -196,11 +201,24 @@ export class TestApiServer {
       return this.watch(route.kind, url.searchParams, matches, res);
     }
     this.counters.lists[route.kind]++;
+    let page: ListPage;
+    try {
+      page = this.pages.page(url.searchParams, () => this.store.list(route.kind).filter(matches));
+    } catch (err) {
+      if (err instanceof ContinueExpired) {
+        this.counters.continueExpired++;
+        return sendJson(res, 410, statusBody(410, 'Expired', err.message));
+      }
+      return sendStatus(res, 400, 'BadRequest', String(err));
+    }
     const body = () => ({
       apiVersion: TYPE_META[route.kind].apiVersion,
       kind: `${TYPE_META[route.kind].kind}List`,
-      metadata: { resourceVersion: String(this.store.rv) },
-      items: this.store.list(route.kind).filter(matches),
+      metadata: {
+        resourceVersion: String(page.rv),
+        ...(page.continue === undefined ? {} : { continue: page.continue, remainingItemCount: page.remaining }),
+      },
+      items: page.items,
     });
     if (this.listDelayMs > 0) {
       // Snapshot now, answer later: a slow list returns a state that may be stale by the time it lands.

@@ -98,6 +98,19 @@ describe('listPaged', () => {
     expect(last?.query.continue).toBeUndefined();
   });
 
+  it('charges the rate limit once per list, not per continuation page', async () => {
+    await boot(['a', 'b', 'c', 'd']);
+    const throttled: number[] = [];
+    const kc = loadKubeConfig({ master: server.url, rateLimit: { qps: 1, burst: 1 }, onThrottled: (ms) => throttled.push(ms) });
+    const got: string[] = [];
+    await listPaged<KubeObject>(kc, '/api/v1/services', {}, { page: (items) => got.push(...names(items)), restart: () => {} }, { pageSize: 1 });
+    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect(throttled).toEqual([]);
+    // The next list does wait for its token.
+    await listPaged<KubeObject>(kc, '/api/v1/services', {}, { page: () => {}, restart: () => {} }, { pageSize: 1 });
+    expect(throttled).toHaveLength(1);
+  });
+
   it('rejects with the HTTP status on an error (401 here)', async () => {
     server = new TestApiServer({ token: 'right' });
     await server.start();

@@ -10,6 +10,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { ProxyKubeConfig } from './kubeconfig.ts';
 
 /** client-go's pager default (tools/pager/pager.go defaultPageSize). */
 export const LIST_PAGE_SIZE = 500;
@@ -43,9 +44,11 @@ interface ListBody<T> {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
-async function getJson<T>(kc: KubeConfig, url: URL, signal?: AbortSignal): Promise<ListBody<T>> {
+async function getJson<T>(kc: KubeConfig, url: URL, continued: boolean, signal?: AbortSignal): Promise<ListBody<T>> {
   const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-  await kc.applySecurityAuthentication(ctx);
+  // The rate limit charges a list once, not per page (kubeconfig.ts applyUnthrottled).
+  if (continued && kc instanceof ProxyKubeConfig) await kc.applyUnthrottled(ctx);
+  else await kc.applySecurityAuthentication(ctx);
   const res = await fetch(ctx.getUrl(), {
     method: 'GET', headers: { ...ctx.getHeaders(), Accept: 'application/json' }, dispatcher: ctx.getDispatcher(),
     ...(signal === undefined ? {} : { signal }),
@@ -85,7 +88,7 @@ export async function listPaged<T>(
     if (token !== undefined) url.searchParams.set('continue', token);
     let body: ListBody<T>;
     try {
-      body = await getJson<T>(kc, url, opts.signal);
+      body = await getJson<T>(kc, url, token !== undefined, opts.signal);
     } catch (err) {
       // The continue token's snapshot is gone: one full list, as client-go's pager does.
       if (!(err instanceof ApiStatusError && err.statusCode === 410 && token !== undefined)) throw err;

@@ -73,6 +73,15 @@ export class ProxyKubeConfig extends KubeConfig {
     await super.applySecurityAuthentication(context);
   }
 
+  /**
+   * Credentials without taking a token: for the continuation pages of one list (api-list.ts), which
+   * the rate limit charges once. client-go throttles every page; at the default qps 5 that made the
+   * 40 pages of a 10k × 10 cluster's lists take 8 s (daemon-memory bench), slower than one list.
+   */
+  async applyUnthrottled(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+  }
+
   /** The API server answered 401: the token may have been rotated under us; read it again next time. */
   tokenRejected(): void {
     this.tokens.reset();

@@ -8,7 +8,7 @@
 // KubeConfig.applySecurityAuthentication + its undici dispatcher), so credentials, TLS, proxies
 // and our rate limit (kubeconfig.ts) are the same for lists and watches.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext } from './client-node.ts';
 import { fetch } from 'undici';
 import { ProxyKubeConfig } from './kubeconfig.ts';
 

@@ -12,7 +12,7 @@
 // paginated (api-list.ts) and each page goes into the sink as it arrives (upsert, then `retain`
 // with the keys listed), so the whole list is never held.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListWatch, Watch } from '@kubernetes/client-node';
+import { ListWatch, Watch } from './client-node.ts';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { listPaged } from './api-list.ts';
 import type { Logger } from '../model/logger.ts';

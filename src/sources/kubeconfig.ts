@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './client-node.ts';
 import type { Cluster, KubeConfig as KubeConfigType, User } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { KubeProxyError } from '../errors.ts';

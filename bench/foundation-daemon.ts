@@ -13,7 +13,7 @@ import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-n
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../src/backends/iptables/proxier.ts';
 import { renderRules, type RenderMemo } from '../src/backends/iptables/render.ts';
-import type { RulesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import type { RulesApplier } from '../src/backends/common/iptables-rules-applier.ts';
 import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
 import { ClusterState } from '../src/model/cluster-state.ts';
 import type { Logger } from '../src/model/logger.ts';
@@ -24,10 +24,10 @@ import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import { SERVICE_LABEL_SELECTOR } from '../src/sources/types.ts';
 import { SyncLoop } from '../src/sync/sync-loop.ts';
-import { RecordingMetrics } from '../src/sync/testing.ts';
+import { RecordingMetrics } from '../src/sync/testing/recorders.ts';
 import { BENCH_NODE } from './cluster-fixtures.ts';
 
-const [mode = 'recording', url = '', burstArg = '1000', minSyncArg = '1000'] = process.argv.slice(2);
+const [variant = 'recording', url = '', burstArg = '1000', minSyncArg = '1000'] = process.argv.slice(2);
 const BURST = Number(burstArg);
 const MIN_SYNC_MS = Number(minSyncArg);
 
@@ -88,7 +88,6 @@ class RecordingProxier implements Proxier {
     records.push({ at: performance.now(), changed: state.changedEndpoints.size + state.changedServices.size, full: state.full, renderMs: 0, bytes: endpoints });
     return { kind: state.full ? 'full' : 'partial' };
   }
-  async cleanup(): Promise<void> {}
 }
 
 /** Characters in a restore input, without joining its chunks. */
@@ -144,7 +143,7 @@ function iptablesProxier(log: Logger): Proxier {
 
 async function runDaemon(kc: KubeConfig, log: Logger): Promise<void> {
   const state = new ClusterState({ nodeName: BENCH_NODE, families: ['IPv4'], requireNode: true });
-  const proxier = mode === 'iptables' ? iptablesProxier(log) : new RecordingProxier();
+  const proxier = variant === 'iptables' ? iptablesProxier(log) : new RecordingProxier();
   const synced: number[] = [];
   const counted: Proxier = {
     mode: proxier.mode,
@@ -156,7 +155,6 @@ async function runDaemon(kc: KubeConfig, log: Logger): Promise<void> {
       if (last !== undefined && Number.isNaN(last.at)) records[records.length - 1] = { ...last, at: performance.now() };
       return r;
     },
-    cleanup: () => proxier.cleanup(),
   };
   const loop = new SyncLoop({
     clock: realClock, logger: log, state, proxiers: [counted], metrics: new RecordingMetrics(),
@@ -220,8 +218,8 @@ async function runDaemon(kc: KubeConfig, log: Logger): Promise<void> {
 
 const log = quietLogger();
 const kc = loadKubeConfig({ master: url });
-if (mode === 'idle') emit('result', { listMs: 0, items: 0, peakMiB: peakMiB() });
-else if (mode === 'fetch') await listFetch();
-else if (mode === 'client-node') await listClientNode(kc);
+if (variant === 'idle') emit('result', { listMs: 0, items: 0, peakMiB: peakMiB() });
+else if (variant === 'fetch') await listFetch();
+else if (variant === 'client-node') await listClientNode(kc);
 else await runDaemon(kc, log);
 process.exit(0);

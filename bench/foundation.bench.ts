@@ -90,18 +90,18 @@ console.log(`test API server ready at ${url} after ${((performance.now() - t0) /
 try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round, so no mode always follows a burst or a GC-heavy neighbour.
-    for (const mode of MODES.map((_, k) => MODES[(k + round) % MODES.length] as (typeof MODES)[number])) {
-      const d = startChild([compiled('./foundation-daemon.ts', import.meta.url), mode, url, String(BURST), String(MIN_SYNC_MS)], DAEMON_FLAGS);
-      if (mode === 'recording' || mode === 'iptables') {
-        results.get(mode)?.push(JSON.parse(await d.next('first-sync')) as Row);
+    for (const variant of MODES.map((_, k) => MODES[(k + round) % MODES.length] as (typeof MODES)[number])) {
+      const d = startChild([compiled('./foundation-daemon.ts', import.meta.url), variant, url, String(BURST), String(MIN_SYNC_MS)], DAEMON_FLAGS);
+      if (variant === 'recording' || variant === 'iptables') {
+        results.get(variant)?.push(JSON.parse(await d.next('first-sync')) as Row);
         const steady = JSON.parse(await d.next('ready-for-burst')) as Row;
         api.proc.stdin?.write(`burst ${BURST}\n`);
         await api.next('burst-done');
         const { changedPerSync, renderMsPerSync, ...b } = JSON.parse(await d.next('burst')) as Row & { changedPerSync: number[]; renderMsPerSync: number[] };
-        bursts.get(mode)?.push({ ...b, steadyMiB: steady.steadyMiB ?? 0, heapMiB: steady.heapMiB ?? 0 });
-        perSync.get(mode)?.push(`changes/sync ${changedPerSync.join(',')}${mode === 'iptables' ? `; render ms ${renderMsPerSync.join(',')}` : ''}`);
+        bursts.get(variant)?.push({ ...b, steadyMiB: steady.steadyMiB ?? 0, heapMiB: steady.heapMiB ?? 0 });
+        perSync.get(variant)?.push(`changes/sync ${changedPerSync.join(',')}${variant === 'iptables' ? `; render ms ${renderMsPerSync.join(',')}` : ''}`);
       } else {
-        results.get(mode)?.push(JSON.parse(await d.next('result')) as Row);
+        results.get(variant)?.push(JSON.parse(await d.next('result')) as Row);
       }
       await stopChild(d);
     }

@@ -11,8 +11,8 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createIptablesApplier, type RulesApplier } from '../src/backends/iptables/iptables-applier.ts';
-import { withProbedBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
+import { createIptablesApplier, type RulesApplier } from '../src/backends/common/iptables-rules-applier.ts';
+import { withProbedBuiltins } from '../src/backends/common/io/ensure-builtins.ts';
 import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
 import { DEFAULT_RENDER_OPTIONS } from '../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../src/backends/iptables/proxier.ts';

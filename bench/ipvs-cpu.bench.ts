@@ -4,12 +4,12 @@
 // whole state (what a partial sync cost before it became incremental). No netlink, no processes:
 // the UML bench (ipvs.bench.ts) measures those. Run: `node bench/ipvs-cpu.bench.ts`.
 import { performance } from 'node:perf_hooks';
-import { ep, makeState, svcPort } from '../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../src/backends/common/testing/fixtures.ts';
 import { planIpvs } from '../src/backends/ipvs/plan.ts';
 import { IpvsProxier } from '../src/backends/ipvs/proxier.ts';
 import { MemoryApplier } from '../src/backends/ipvs/testing/memory-applier.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../src/model/types.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 
 const SERVICES = Number(process.env.KPT_BENCH_SERVICES ?? 10_000);
 const EPS = 10;

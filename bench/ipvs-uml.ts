@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { ep, makeState, svcPort } from '../src/backends/iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../src/backends/common/testing/fixtures.ts';
 import { diffIpvs } from '../src/backends/ipvs/diff.ts';
 import { createIpvsProxiers } from '../src/backends/ipvs/io/setup.ts';
 import { planIpvs } from '../src/backends/ipvs/plan.ts';
@@ -13,7 +13,7 @@ import { defaultConfig } from '../src/config/defaults.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../src/model/types.ts';
 import { exec } from '../src/system/exec.ts';
 import { IpvsClient } from '../src/system/ipvs-client.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 
 const SERVICES = Number(process.env.KPT_BENCH_SERVICES ?? 10_000);
 const EPS = 10;

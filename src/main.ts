@@ -3,34 +3,33 @@
 // follows upstream cmd/kube-proxy/app/server.go: cleanup or run; wait for the initial lists; sync
 // with a bounded-frequency runner; serve health and metrics; on SIGTERM stop without touching the
 // programmed rules, so traffic keeps flowing through a rolling update.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { parseCommandLine } from './cli/parse.ts';
 import type { ProxyConfig } from './config/types.ts';
 import { effectiveLogLevel } from './config/defaults.ts';
-import { describeError, KubeProxyError, ManifestError, type ObjectError } from './errors.ts';
+import { describeError, KubeProxyError } from './errors.ts';
 import { createLogger } from './logging/logger.ts';
-import { ClusterState } from './model/cluster-state.ts';
 import type { Logger } from './model/logger.ts';
 import type { IPFamily, Proxier } from './model/types.ts';
 import { startHealthzServer, startMetricsServer, type RunningServer } from './server/http-servers.ts';
 import { PromMetrics } from './server/metrics.ts';
 import { realClock } from './server/real-clock.ts';
 import { ServiceHealthServer } from './server/service-health.ts';
-import { ManifestSource } from './sources/manifest-source.ts';
-import type { ClusterSource } from './sources/types.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
-import { applyConntrackSysctls } from './wiring/conntrack.ts';
+import { applyConntrackSysctls } from './wiring/apply-conntrack-sysctls.ts';
 import { versionLine } from './version.ts';
-import { openIpvs } from './backends/ipvs/io/setup.ts';
+import { modeEntry } from './backends/modes.ts';
+import { requirePrimaryFamily } from './backends/common/io/iptables-families.ts';
+import { createSource, createState, waitSynced } from './wiring/cluster-source.ts';
 import { runInitOnly } from './wiring/init-only.ts';
-import { detectRunBackend } from './wiring/iptables-backend.ts';
-import { probeIptablesFamilies, requirePrimaryFamily, supportedFamilies } from './wiring/iptables-families.ts';
-import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftovers.ts';
-import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ips.ts';
+import { bounded } from './wiring/shutdown-step.ts';
+import { detectRunBackend } from './wiring/run-iptables-backend.ts';
+import { createLeftoverCleaner, withLeftoverCleanup } from './wiring/leftover-cleanup.ts';
+import { NODE_IP_WAIT_MS, serviceHealthAddresses, startSourceForNodeIPs } from './wiring/node-ip-tracker.ts';
 import { cleanupAllModes, createProxiers } from './wiring/proxiers.ts';
 
 /** How long --dry-run waits for the API server's initial lists before giving up. */
@@ -66,12 +65,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const warning of outcome.warnings) logger.warn({ warning }, 'configuration warning');
   try {
     if (config.cleanup) {
-      await cleanupAllModes({ exec, logger });
+      await cleanupAllModes({ exec, logger, iptablesBackend: config.iptables.backend });
       return 0;
     }
     if (config.initOnly === true) {
       const families = hostFamilies();
-      await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism(), openIpvs });
+      await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism() });
       return 0;
     }
     return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger);
@@ -89,73 +88,6 @@ export async function main(argv: readonly string[]): Promise<number> {
  */
 function hostFamilies(): IPFamily[] {
   return existsSync('/proc/sys/net/ipv6') ? ['IPv4', 'IPv6'] : ['IPv4'];
-}
-
-async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): Promise<ClusterSource> {
-  if (config.manifestsDir !== '') {
-    // Fail before anything on the host is touched (sysctls, rules), not after.
-    let isDir = false;
-    try {
-      isDir = statSync(config.manifestsDir).isDirectory();
-    } catch (err) {
-      throw new ManifestError(config.manifestsDir, 0, 'manifests directory unreadable', { cause: err });
-    }
-    if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
-    return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
-  }
-  // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
-  // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
-  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }] = await Promise.all([
-    import('./sources/api-source.ts'),
-    import('./sources/kube-client.ts'),
-    import('./sources/kubeconfig.ts'),
-    import('./sources/token-bucket.ts'),
-  ]);
-  const cc = config.clientConnection;
-  const kc = loadKubeConfig({
-    kubeconfig: cc.kubeconfig,
-    master: cc.master,
-    rateLimit: effectiveRateLimit(cc.qps, cc.burst),
-    // client-go logs waits over a second (request.go tryThrottle); shorter ones only at debug.
-    onThrottled: (waitedMs) => logger[waitedMs > 1000 ? 'info' : 'debug']({ waitedMs, qps: cc.qps, burst: cc.burst }, 'API request waiting for client-side rate limit'),
-  });
-  return new ApiSource({
-    client: createKubeClient(kc),
-    nodeName: config.nodeName,
-    log: logger.child({ component: 'informer' }),
-    ...(metrics ? { onRestart: (kind: string) => metrics.incWatchRestart(kind) } : {}),
-  });
-}
-
-function createState(config: ProxyConfig, families: IPFamily[], logger: Logger, metrics?: PromMetrics): ClusterState {
-  const log = logger.child({ component: 'model' });
-  return new ClusterState({
-    nodeName: config.nodeName,
-    families,
-    // Without a cluster there may be no Node object; with one, upstream waits for it.
-    requireNode: config.manifestsDir === '',
-    onInvalid: (err: ObjectError) => {
-      log.warn({ object: err.key, reason: err.message }, 'invalid object ignored');
-      metrics?.incInvalidObject(err.key.split(' ')[0] ?? 'unknown');
-    },
-  });
-}
-
-/** Wait until the state has its initial lists, or fail after `timeoutMs`. */
-function waitSynced(state: ClusterState, timeoutMs: number): Promise<void> {
-  if (state.isSynced()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new KubeProxyError('KP_ERR_API', `cluster state not listed within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = state.onChange(() => {
-      if (!state.isSynced()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
 }
 
 function nodeIPOptions(config: ProxyConfig, logger: Logger): { nodeName: string; bindAddress: string; waitMs: number; logger: Logger } {
@@ -208,12 +140,12 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
 
 async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
-  // Only the families iptables works for here, as upstream (wiring/iptables-families.ts).
-  const families = supportedFamilies(await probeIptablesFamilies(exec, config.iptables.backend, hostFamilies()), logger);
+  const mode = modeEntry(config.mode);
+  // Only the families the mode can run on here, as upstream's platformCheckSupported.
+  const families = await mode.hostFamilies({ config, exec, logger, kernelFamilies: hostFamilies() });
   const metrics = new PromMetrics();
   const state = createState(config, families, logger, metrics);
-  const syncPeriodMs = config.mode === 'ipvs' ? config.ipvs.syncPeriodMs : config.iptables.syncPeriodMs;
-  const minSyncPeriodMs = config.mode === 'ipvs' ? config.ipvs.minSyncPeriodMs : config.iptables.minSyncPeriodMs;
+  const { syncPeriodMs, minSyncPeriodMs } = mode.syncPeriods(config);
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
   const source = await createSource(config, logger, metrics);
@@ -222,7 +154,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   // The node IPs come from the Node object, so the source starts before the proxiers exist.
   const { tracker, nodeIPs } = await startSourceForNodeIPs({ source, state, ...nodeIPOptions(config, logger) });
   requirePrimaryFamily(nodeIPs.primaryFamily, families);
-  // One back-end detection for everything that writes iptables rules (wiring/iptables-backend.ts).
+  // One back-end detection for everything that writes iptables rules (wiring/run-iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
   const proxiers: Proxier[] = withLeftoverCleanup(
@@ -286,18 +218,4 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   for (const s of servers) await bounded(logger, 'close server', s.close());
   for (const p of proxiers) await bounded(logger, 'close proxier', p.close?.() ?? Promise.resolve());
   return exitCode;
-}
-
-/** How long one shutdown step may take before the next one starts anyway. */
-const SHUTDOWN_STEP_MS = 4_000;
-
-async function bounded(logger: Logger, step: string, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), SHUTDOWN_STEP_MS);
-  });
-  const outcome = await Promise.race([work.then(() => 'done' as const, (err: unknown) => err), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') logger.warn({ step, waitedMs: SHUTDOWN_STEP_MS }, 'shutdown step still running; moving on');
-  else if (outcome !== 'done') logger.warn({ step, reason: describeError(outcome) }, 'shutdown step failed; moving on');
 }

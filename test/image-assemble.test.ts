@@ -110,6 +110,23 @@ describe('deploy/image/assemble.sh', () => {
     expect(existsSync(join(dest, 'bin/kube-proxy-ts.js'))).toBe(true);
   });
 
+  it('ships no test-only module: every module is reached from the entry points (main, the relay worker)', () => {
+    // A tracer, fake clock or fixture is imported by tests alone, so nothing the daemon loads
+    // reaches it; wherever it sits, it must not be in the image. Type-only modules compile to an
+    // empty `export {};` and are never imported at run time.
+    const files = filesUnder(dest).filter((f) => /^(src|native)\/.*\.js$/.test(f));
+    const reached = new Set<string>();
+    const queue = ['src/main.js', 'src/backends/userspace/io/relay-worker.js'];
+    const imports = /(?:from\s*|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+\.js)['"]/g;
+    for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
+      if (reached.has(f)) continue;
+      reached.add(f);
+      for (const m of readFileSync(join(dest, f), 'utf8').matchAll(imports)) queue.push(join(dirname(f), m[1] ?? ''));
+    }
+    const typeOnly = (f: string): boolean => readFileSync(join(dest, f), 'utf8').replace(/\/\/.*$/gm, '').trim() === 'export {};';
+    expect(files.filter((f) => !reached.has(f) && !typeOnly(f))).toEqual([]);
+  });
+
   it('every shipped module imports with the runtime dependencies alone (koffi loads its binary)', () => {
     const script = `
       import { readdirSync } from 'node:fs';

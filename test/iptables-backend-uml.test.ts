@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { describeWith } from './support/requirements.ts';
 import { runInUml } from './support/uml.ts';
 
-const backendModule = fileURLToPath(new URL('../src/system/iptables-backend.ts', import.meta.url));
+const backendModule = fileURLToPath(new URL('../src/system/detect-iptables-backend.ts', import.meta.url));
 const iptablesModule = fileURLToPath(new URL('../src/system/iptables.ts', import.meta.url));
 const execModule = fileURLToPath(new URL('../src/system/exec.ts', import.meta.url));
 

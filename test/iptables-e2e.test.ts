@@ -2,7 +2,7 @@
 // namespace topology (test/support/topology.ts) and the pods, the other node and an external
 // client make real TCP/UDP requests. Once per back-end (legacy, nft).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ep, svcPort } from '../src/backends/iptables/testing/fixtures.ts';
+import { ep, svcPort } from '../src/backends/common/testing/fixtures.ts';
 import type { Endpoint, ServicePort } from '../src/model/types.ts';
 import type { XtablesBackend } from '../src/system/iptables.ts';
 import { startProxier, type ProxierDriver, type WireState } from './support/iptables-proxier-client.ts';

@@ -4,8 +4,8 @@
 // nft --test pitfall), a probe writes nothing, and ensureBuiltins costs one process when all is in
 // place and repairs exactly what was removed otherwise.
 import { afterAll, expect, it } from 'vitest';
-import { canaryPresent, ensureBuiltins, withProbedBuiltins } from '../src/backends/iptables/io/ensure-builtins.ts';
-import { createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import { canaryPresent, ensureBuiltins, withProbedBuiltins } from '../src/backends/common/io/ensure-builtins.ts';
+import { createIptablesApplier } from '../src/backends/common/iptables-rules-applier.ts';
 import { argsToRestore, CANARY_CHAIN, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createIptables, RestoreError, type XtablesBackend } from '../src/system/iptables.ts';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../src/backends/iptables/options.ts';
 import { renderRules, type RenderMemo } from '../src/backends/iptables/render.ts';
-import { ep, svcPort } from '../src/backends/iptables/testing/fixtures.ts';
+import { ep, svcPort } from '../src/backends/common/testing/fixtures.ts';
 import type { Endpoint, ProxyState, ServicePort, ServicePortName } from '../src/model/types.ts';
 import { createIptables, savedChains, type Iptables, type XtablesBackend } from '../src/system/iptables.ts';
 import { createNamespace, deleteAllNamespaces, nsExec } from './support/netns.ts';

@@ -2,11 +2,11 @@
 // commands, restore failures naming the line, back-end detection as iptables-wrapper does,
 // clean-up that spares foreign rules, conntrack deletion of real flows, local addresses.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupPayload, createIptablesApplier } from '../src/backends/iptables/iptables-applier.ts';
+import { cleanupPayload, createIptablesApplier } from '../src/backends/common/iptables-rules-applier.ts';
 import { argsToRestore, kubeletJumps, requiredJumps } from '../src/backends/iptables/jumps.ts';
 import type { Exec } from '../src/system/exec.ts';
 import { createConntrack } from '../src/system/conntrack.ts';
-import { detectBackend } from '../src/system/iptables-backend.ts';
+import { detectBackend } from '../src/system/detect-iptables-backend.ts';
 import { RestoreError, createIptables, type XtablesBackend } from '../src/system/iptables.ts';
 import { localAddresses } from '../src/system/local-addresses.ts';
 import { createNamespace, deleteAllNamespaces, execIn, ipIn, nsExec } from './support/netns.ts';

@@ -16,7 +16,7 @@ import { parseManifest } from '../src/sources/manifest-parse.ts';
 import { ManifestSource } from '../src/sources/manifest-source.ts';
 import type { ClusterSource, ObjectKind } from '../src/sources/types.ts';
 import { SyncLoop } from '../src/sync/sync-loop.ts';
-import { RecordingMetrics, recordingLogger } from '../src/sync/testing.ts';
+import { RecordingMetrics, recordingLogger } from '../src/sync/testing/recorders.ts';
 import { TestApiServer, type KubeObject } from './support/api-server.ts';
 import { eventually } from './support/api-server-sink.ts';
 

@@ -11,7 +11,7 @@ import { realClock } from '../src/server/real-clock.ts';
 import { ServiceHealthServer } from '../src/server/service-health.ts';
 import { ProxyHealth } from '../src/sync/proxy-health.ts';
 import { SyncLoop, type SyncStateSource } from '../src/sync/sync-loop.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
 
 const local: Endpoint = endpoint('10.244.1.5', 8080, { isLocal: true, nodeName: 'n1' });
 
@@ -45,7 +45,6 @@ class Proxy implements Proxier {
     if (this.fail) throw new Error('iptables-restore: exit 2');
     return { kind: state.full ? 'full' : 'partial', counts: { 'nat-rules': 42, 'filter-rules': 7 } };
   }
-  async cleanup(): Promise<void> {}
 }
 
 let hcnp = 0;

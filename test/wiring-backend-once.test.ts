@@ -1,16 +1,21 @@
-// The iptables back-end is detected once per start (src/wiring/iptables-backend.ts) and handed to
-// the leftover clean-up, which must not detect again: checked on real iptables in a namespace by
-// recording every command and looking for detection's own signature (a full iptables-legacy-save,
-// the nft canary write probe).
+// The iptables back-end is detected once per start (src/wiring/run-iptables-backend.ts) and handed to
+// every mode's proxiers and to the leftover clean-up, which must not detect again: checked on real
+// iptables in a namespace (the ipvs mode inside the IPVS test kernel) by recording every command
+// and looking for detection's own signature (a full iptables-legacy-save, the nft canary write probe).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MODES } from '../src/backends/modes.ts';
 import { defaultConfig } from '../src/config/defaults.ts';
 import type { ProxyConfig } from '../src/config/types.ts';
 import type { Exec } from '../src/system/exec.ts';
-import { recordingLogger } from '../src/sync/testing.ts';
-import { detectRunBackend } from '../src/wiring/iptables-backend.ts';
-import { createLeftoverCleaner } from '../src/wiring/leftovers.ts';
+import { recordingLogger } from '../src/sync/testing/recorders.ts';
+import { detectRunBackend } from '../src/wiring/run-iptables-backend.ts';
+import { createLeftoverCleaner } from '../src/wiring/leftover-cleanup.ts';
 import { createNamespace, deleteNamespace, execIn, nsExec } from './support/netns.ts';
 import { describeWith } from './support/requirements.ts';
+import { runInUml } from './support/uml.ts';
 
 function recording(ns: string, calls: string[]): Exec {
   const inner = nsExec(ns);
@@ -22,6 +27,12 @@ function recording(ns: string, calls: string[]): Exec {
 
 /** What only detectBackend runs: the full legacy save and the nft write probe. */
 const isDetection = (call: string): boolean => call === 'iptables-legacy-save' || call.includes('-N KUBE-PROXY-CANARY');
+
+const DRIVER = 'test/support/backend-once-driver.ts';
+interface DriverResult { calls: string[]; proxiers?: number; fatal?: string }
+
+/** Modes whose proxiers need IPVS, which only the test kernel has. */
+const NEEDS_IPVS = new Set(['ipvs']);
 
 describeWith('one iptables back-end detection per start', ['root', 'iptables'], () => {
   let ns = '';
@@ -61,4 +72,29 @@ describeWith('one iptables back-end detection per start', ['root', 'iptables'], 
     expect(legacy).not.toContain(':KUBE-NODEPORTS');
     expect(nft).not.toMatch(/^:KUBE-/m);
   });
+
+  it.each(MODES.filter((m) => !NEEDS_IPVS.has(m.name)).map((m) => m.name))('%s mode: its proxiers take the detected back-end', async (mode) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kpt-backend-once-'));
+    try {
+      const file = join(dir, 'result.json');
+      await execIn(ns, 'env', [`KPT_MODE=${mode}`, 'KPT_BACKEND=legacy', `KPT_RESULT=${file}`, process.execPath, DRIVER]);
+      const r = JSON.parse(readFileSync(file, 'utf8')) as DriverResult;
+      expect(r.fatal).toBeUndefined();
+      expect(r.proxiers).toBe(1);
+      expect(r.calls.filter(isDetection)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeWith('one iptables back-end detection per start, IPVS modes', ['root', 'uml'], () => {
+  it.each(MODES.filter((m) => NEEDS_IPVS.has(m.name)).map((m) => m.name))('%s mode: its proxiers take the detected back-end', async (mode) => {
+    const run = await runInUml({ command: [process.execPath, DRIVER], env: { KPT_MODE: mode, KPT_BACKEND: 'legacy' }, timeoutMs: 240_000 });
+    if (run.code !== 0) throw new Error(`driver exit ${run.code}: ${run.stderr}\n${run.console.slice(-2000)}`);
+    const r = run.resultJson as DriverResult;
+    expect(r.fatal).toBeUndefined();
+    expect(r.proxiers).toBe(1);
+    expect(r.calls.filter(isDetection)).toEqual([]);
+  }, 260_000);
 });

@@ -7,7 +7,7 @@ import { parseGoDuration } from '../config/duration.ts';
 import type { FlagValues } from '../config/merge.ts';
 import { appendPortIfNeeded, parseHostPort } from '../config/net.ts';
 import type { HostPort, IptablesBackend, LogLevel } from '../config/types.ts';
-import { IMPLEMENTED_MODES } from '../config/validate.ts';
+import { REGISTERED_MODES } from '../backends/modes.ts';
 import { parseGoBool, type RawFlags } from './flags.ts';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -98,7 +98,7 @@ export function toFlagValues(raw: RawFlags): FlagParse {
   const logFormat = oneOf('log-format', LOG_FORMATS) ?? oneOf('logging-format', LOG_FORMATS);
   const modeText = str('proxy-mode');
   // '' is upstream's "best available", which is iptables.
-  const proxyMode = modeText === '' ? 'iptables' : oneOf('proxy-mode', PROXY_MODES, IMPLEMENTED_MODES);
+  const proxyMode = modeText === '' ? 'iptables' : oneOf('proxy-mode', PROXY_MODES, REGISTERED_MODES);
   const clusterCIDR = str('cluster-cidr');
 
   const values: FlagValues = {

@@ -9,6 +9,7 @@ import { encodeConfig } from '../config/encode.ts';
 import { readConfigFile } from '../config/load.ts';
 import { resolveConfig, type FlagValues } from '../config/merge.ts';
 import type { ProxyConfig } from '../config/types.ts';
+import { REGISTERED_MODES } from '../backends/modes.ts';
 import { validateConfig } from '../config/validate.ts';
 import { helpText, parseFlags } from './flags.ts';
 import { toFlagValues } from './flag-values.ts';
@@ -110,7 +111,7 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
       }
     }
     const config = resolveConfig({ ...(file ? { file } : {}), flags: values, hostname: env.hostname });
-    const errors = validateConfig(config);
+    const errors = validateConfig(config, REGISTERED_MODES);
     if (errors.length > 0) {
       const lines = errors.map((e) => {
         if (file) return `${String(configFile)}: ${e.message}`;

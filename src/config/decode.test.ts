@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { decodeConfigObject, decodeConfigText } from './decode.ts';
 import { defaultConfig } from './defaults.ts';
+import { REGISTERED_MODES } from '../backends/modes.ts';
 import { validateConfig } from './validate.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
@@ -26,7 +27,7 @@ describe('decodeConfigText', () => {
       clientConnection: { kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf', master: '', qps: 5, burst: 10 },
       clusterCIDRs: ['10.244.0.0/16'],
     });
-    expect(validateConfig(config)).toEqual([]);
+    expect(validateConfig(config, REGISTERED_MODES)).toEqual([]);
   });
 
   it('reads JSON as well', () => {

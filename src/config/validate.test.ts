@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { defaultConfig } from './defaults.ts';
 import type { ProxyConfig } from './types.ts';
+import { REGISTERED_MODES } from '../backends/modes.ts';
 import { validateConfig } from './validate.ts';
 
 type Patch = (c: ProxyConfig) => ProxyConfig;
@@ -13,7 +14,7 @@ const set = (p: Partial<ProxyConfig>): Patch => (c) => ({ ...c, ...p });
 
 describe('validateConfig', () => {
   it('accepts the defaults', () => {
-    expect(validateConfig(base)).toEqual([]);
+    expect(validateConfig(base, REGISTERED_MODES)).toEqual([]);
   });
 
   // One row per upstream rule (pkg/proxy/apis/config/validation/validation.go) plus ours.
@@ -59,7 +60,7 @@ describe('validateConfig', () => {
     ['log level', set({ logging: { format: 'text', verbosity: 0, level: 'loud' as 'info' } }), '--log-level: must be one of trace, debug, info, warn, error, fatal, silent, got "loud"'],
   ])('%s', (_name, patch, message) => {
     // nftables rows also carry the mode's own "not implemented" error; check the rest exactly.
-    const errs = validateConfig(patch(base)).filter((e) => e.path !== 'mode' || message.startsWith('mode:'));
+    const errs = validateConfig(patch(base), REGISTERED_MODES).filter((e) => e.path !== 'mode' || message.startsWith('mode:'));
     expect(errs.map((e) => e.message)).toEqual([message]);
     expect(errs[0]).toBeInstanceOf(ConfigError);
     expect(errs[0]?.code).toBe('KP_ERR_CONFIG_INVALID');
@@ -75,11 +76,11 @@ describe('validateConfig', () => {
     ['userspace mode', set({ mode: 'userspace' })],
     ['min sync equal to sync', ipt({ syncPeriodMs: 1000, minSyncPeriodMs: 1000 })],
   ])('accepts %s', (_name, patch) => {
-    expect(validateConfig(patch(base))).toEqual([]);
+    expect(validateConfig(patch(base), REGISTERED_MODES)).toEqual([]);
   });
 
   it('reports every problem at once', () => {
-    const errs = validateConfig({ ...base, oomScoreAdj: 2000, iptables: { ...base.iptables, masqueradeBit: 99 } });
+    const errs = validateConfig({ ...base, oomScoreAdj: 2000, iptables: { ...base.iptables, masqueradeBit: 99 } }, REGISTERED_MODES);
     expect(errs.map((e) => e.path)).toEqual(['iptables.masqueradeBit', 'oomScoreAdj']);
   });
 });

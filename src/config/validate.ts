@@ -5,11 +5,18 @@
 import { ConfigError } from '../errors.ts';
 import { formatGoDuration } from './duration.ts';
 import { validateFeatureGates } from './feature-gates.ts';
+import { PROXY_MODES } from './decode.ts';
 import { cidrFamily, ipFamily } from './net.ts';
 import type { HostPort, ProxyConfig } from './types.ts';
 
-/** Modes we implement. nftables parses (it is upstream's) but has no backend here yet. */
-export const IMPLEMENTED_MODES = ['iptables', 'ipvs', 'userspace'] as const;
+/** Checks of one mode's own config section, by mode name (only the configured mode's run). */
+interface Checks {
+  fail(path: string, reason: string): void;
+  periods(prefix: string, sync: number, min: number): void;
+  nonNegative(path: string, value: number, isDuration: boolean): void;
+  bit(path: string, value: number): void;
+}
+type SectionCheck = (c: ProxyConfig, k: Checks) => void;
 
 /**
  * IPVS schedulers the kernel ships (net/netfilter/ipvs/ip_vs_*.c). Upstream dropped its own list
@@ -20,7 +27,11 @@ export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh',
 const IPTABLES_BACKENDS = ['auto', 'legacy', 'nft'];
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-export function validateConfig(c: ProxyConfig): ConfigError[] {
+/**
+ * `modes`: the modes this build implements, the registry's names (src/backends/modes.ts); a mode
+ * upstream has that is not among them parses but is refused here.
+ */
+export function validateConfig(c: ProxyConfig, modes: readonly string[]): ConfigError[] {
   const errs: ConfigError[] = [];
   const fail = (path: string, reason: string): void => {
     errs.push(new ConfigError(path, reason));
@@ -38,9 +49,9 @@ export function validateConfig(c: ProxyConfig): ConfigError[] {
     if (!Number.isInteger(value) || value < 0 || value > 31) fail(path, `must be within [0,31], got ${value}`);
   };
 
-  if (!(IMPLEMENTED_MODES as readonly string[]).includes(c.mode)) {
-    if (c.mode === 'nftables') fail('mode', '"nftables" is not implemented yet (use iptables or ipvs)');
-    else fail('mode', `must be one of ${IMPLEMENTED_MODES.join(', ')}, got "${String(c.mode)}"`);
+  if (!modes.includes(c.mode)) {
+    if ((PROXY_MODES as readonly string[]).includes(c.mode)) fail('mode', `"${c.mode}" is not implemented yet (use iptables or ipvs)`);
+    else fail('mode', `must be one of ${modes.join(', ')}, got "${String(c.mode)}"`);
   }
 
   // Upstream validates the iptables section in every mode (ipvs mode uses its masquerade bit too).
@@ -50,22 +61,7 @@ export function validateConfig(c: ProxyConfig): ConfigError[] {
     fail('--iptables-backend', `must be one of ${IPTABLES_BACKENDS.join(', ')}, got "${String(c.iptables.backend)}"`);
   }
 
-  if (c.mode === 'ipvs') {
-    periods('ipvs', c.ipvs.syncPeriodMs, c.ipvs.minSyncPeriodMs);
-    nonNegative('ipvs.tcpTimeout', c.ipvs.tcpTimeoutMs, true);
-    nonNegative('ipvs.tcpFinTimeout', c.ipvs.tcpFinTimeoutMs, true);
-    nonNegative('ipvs.udpTimeout', c.ipvs.udpTimeoutMs, true);
-    if (c.ipvs.scheduler !== '' && !(IPVS_SCHEDULERS as readonly string[]).includes(c.ipvs.scheduler)) {
-      fail('ipvs.scheduler', `must be one of ${IPVS_SCHEDULERS.join(', ')} or empty (rr), got "${c.ipvs.scheduler}"`);
-    }
-    c.ipvs.excludeCIDRs.forEach((cidr, i) => {
-      if (cidrFamily(cidr) === null) fail(`ipvs.excludeCIDRs[${i}]`, `must be a valid CIDR, got "${cidr}"`);
-    });
-  }
-  if (c.mode === 'nftables') {
-    bit('nftables.masqueradeBit', c.nftables.masqueradeBit);
-    periods('nftables', c.nftables.syncPeriodMs, c.nftables.minSyncPeriodMs);
-  }
+  if (Object.hasOwn(SECTION_CHECKS, c.mode)) SECTION_CHECKS[c.mode]?.(c, { fail, periods, nonNegative, bit });
 
   nonNegative('conntrack.maxPerCore', c.conntrack.maxPerCore, false);
   nonNegative('conntrack.min', c.conntrack.min, false);
@@ -103,6 +99,26 @@ export function validateConfig(c: ProxyConfig): ConfigError[] {
   }
   return errs;
 }
+
+/** The sections upstream validates only in their own mode (validation.go: `if config.Mode == ...`). */
+const SECTION_CHECKS: Readonly<Partial<Record<string, SectionCheck>>> = {
+  ipvs: (c, k) => {
+    k.periods('ipvs', c.ipvs.syncPeriodMs, c.ipvs.minSyncPeriodMs);
+    k.nonNegative('ipvs.tcpTimeout', c.ipvs.tcpTimeoutMs, true);
+    k.nonNegative('ipvs.tcpFinTimeout', c.ipvs.tcpFinTimeoutMs, true);
+    k.nonNegative('ipvs.udpTimeout', c.ipvs.udpTimeoutMs, true);
+    if (c.ipvs.scheduler !== '' && !(IPVS_SCHEDULERS as readonly string[]).includes(c.ipvs.scheduler)) {
+      k.fail('ipvs.scheduler', `must be one of ${IPVS_SCHEDULERS.join(', ')} or empty (rr), got "${c.ipvs.scheduler}"`);
+    }
+    c.ipvs.excludeCIDRs.forEach((cidr, i) => {
+      if (cidrFamily(cidr) === null) k.fail(`ipvs.excludeCIDRs[${i}]`, `must be a valid CIDR, got "${cidr}"`);
+    });
+  },
+  nftables: (c, k) => {
+    k.bit('nftables.masqueradeBit', c.nftables.masqueradeBit);
+    k.periods('nftables', c.nftables.syncPeriodMs, c.nftables.minSyncPeriodMs);
+  },
+};
 
 function hostPort(path: string, hp: HostPort | null, fail: (path: string, reason: string) => void): void {
   if (hp === null) return;

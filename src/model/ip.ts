@@ -74,3 +74,29 @@ export function parseCIDR(s: string): ParsedCIDR | undefined {
   const net = ipaddr.fromByteArray(bytes);
   return { cidr: `${net.toString()}/${bits}`, family: max === 32 ? 'IPv4' : 'IPv6' };
 }
+
+/**
+ * The family of an address or CIDR already parsed at the edge (config, the model): IPv6 when it
+ * has a colon. The one place that test is written.
+ */
+export function familyOf(ipOrCidr: string): IPFamily {
+  return ipOrCidr.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+/** Whether `ip` is inside `cidr` (same family); false for either one unparseable. */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const c = parseCidrStrict(cidr);
+  if (c === null || !ipaddr.isValid(ip)) return false;
+  const addr = ipaddr.parse(ip);
+  return addr.kind() === c[0].kind() && addr.match(c);
+}
+
+/** ipaddr.js's CIDR, or null: config validation names bad CIDRs; here a bad one selects nothing. */
+export function parseCidrStrict(s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
+  try {
+    return ipaddr.parseCIDR(s.trim());
+  } catch (err) {
+    void err;
+    return null;
+  }
+}

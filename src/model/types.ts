@@ -123,8 +123,6 @@ export interface Proxier {
   readonly mode: ProxyMode;
   readonly family: IPFamily;
   sync(state: ProxyState): Promise<SyncResult>;
-  /** Remove everything this mode programs (--cleanup). */
-  cleanup(): Promise<void>;
   /** Stop background work (timers, sockets) without touching programmed rules. */
   close?(): Promise<void>;
 }

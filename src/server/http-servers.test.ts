@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeProxyError } from '../errors.ts';
-import { FakeClock } from '../sync/fake-clock.ts';
+import { FakeClock } from '../sync/testing/fake-clock.ts';
 import { ProxyHealth } from '../sync/proxy-health.ts';
-import { recordingLogger } from '../sync/testing.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
 import { startHealthzServer, startMetricsServer, type RunningServer } from './http-servers.ts';
 import { closeServer, listen } from './listen.ts';
 import { PromMetrics } from './metrics.ts';

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { recordingLogger } from '../sync/testing.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
 import { closeServer, listen } from './listen.ts';
 import { ServiceHealthServer } from './service-health.ts';
 

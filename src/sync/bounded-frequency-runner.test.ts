@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedFrequencyRunner, type RunnerErrorInfo } from './bounded-frequency-runner.ts';
-import { FakeClock, settle } from './fake-clock.ts';
+import { FakeClock, settle } from './testing/fake-clock.ts';
 
 interface Harness {
   clock: FakeClock;

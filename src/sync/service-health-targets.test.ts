@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeTargets } from './service-health-targets.ts';
 import { recordCounts } from './sync-metrics.ts';
-import { RecordingMetrics } from './testing.ts';
+import { RecordingMetrics } from './testing/recorders.ts';
 
 describe('mergeTargets', () => {
   it('unions services and keeps the largest local count per service', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, IPFamily, NodeInfo, Proxier, ProxyState, ServicePort, SyncResult } from '../model/types.ts';
-import { FakeClock } from './fake-clock.ts';
+import { FakeClock } from './testing/fake-clock.ts';
 import { ProxyHealth } from './proxy-health.ts';
 import { endpoint, servicePort } from '../model/testing/fixtures.ts';
 import { SyncLoop, type ServiceHealthSink, type SyncStateSource } from './sync-loop.ts';
-import { RecordingMetrics, recordingLogger } from './testing.ts';
+import { RecordingMetrics, recordingLogger } from './testing/recorders.ts';
 
 const node: NodeInfo = { name: 'n1', labels: {}, zone: '', podCIDRs: [], eligible: true };
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/defaults.ts';
 import type { ProxyConfig } from '../config/types.ts';
-import { recordingLogger } from '../sync/testing.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
 import { createSysctl } from '../system/sysctl.ts';
 import { runInitOnly } from './init-only.ts';
 

@@ -6,65 +6,20 @@
 // can run with only CAP_NET_ADMIN. No source is started and no rule is written. Unlike upstream
 // (whose NewProxyServer builds the API client and, since v1.33, waits for its Node first), nothing
 // here talks to the API server: the node IPs do not change any of these settings.
-import { release } from 'node:os';
-import { ipvsSysctls } from '../backends/ipvs/sysctls.ts';
-import type { ProxyConfig } from '../config/types.ts';
-import type { Logger } from '../model/logger.ts';
-import type { IPFamily } from '../model/types.ts';
-import type { IpvsTimeouts } from '../netlink/ipvs.ts';
-import { prepareIptablesSysctls, type Sysctl } from '../system/sysctl.ts';
-import { applyConntrackSysctls } from './conntrack.ts';
+import type { InitOnlyDeps as ModeInitDeps, IpvsTimeoutSetter } from '../backends/mode-entry.ts';
+import { modeEntry } from '../backends/modes.ts';
+import { applyConntrackSysctls } from './apply-conntrack-sysctls.ts';
 
-/** The IPVS handle init-only needs: opening it is the kernel check (the error names the modules). */
-export interface IpvsTimeoutSetter {
-  setTimeouts(t: IpvsTimeouts): Promise<void>;
-  close(): void;
-}
+export type { IpvsTimeoutSetter };
 
-export interface InitOnlyDeps {
-  readonly config: ProxyConfig;
-  readonly families: readonly IPFamily[];
-  readonly sysctl: Sysctl;
-  readonly logger: Logger;
+export interface InitOnlyDeps extends ModeInitDeps {
   readonly numCPU: number;
-  /** ipvs mode: opens IPVS (src/backends/ipvs/io/setup.ts openIpvs). */
-  readonly openIpvs: () => Promise<IpvsTimeoutSetter>;
-  readonly kernelRelease?: string;
 }
 
 export async function runInitOnly(d: InitOnlyDeps): Promise<void> {
   const { config, sysctl, logger } = d;
   // Failures here are logged and not fatal, as in a normal start.
   await applyConntrackSysctls(config, sysctl, logger, d.numCPU);
-  switch (config.mode) {
-    case 'iptables':
-      // upstream iptables NewProxier: route_localnet for localhost NodePorts (IPv4 only).
-      await prepareIptablesSysctls(sysctl, logger, config.iptables.localhostNodePorts && d.families.includes('IPv4'));
-      break;
-    case 'ipvs':
-      await initIpvs(d);
-      break;
-    case 'userspace':
-    case 'nftables':
-      // userspace predates --init-only upstream and needs nothing beyond conntrack; nftables is refused earlier.
-      break;
-  }
+  await modeEntry(config.mode).initOnly(d);
   logger.info({ mode: config.mode }, 'System initialized and --init-only specified');
-}
-
-/** upstream ipvs NewProxier up to its initOnly return: IPVS present, its sysctls, --ipvs-*-timeout. */
-async function initIpvs(d: InitOnlyDeps): Promise<void> {
-  const ipvs = await d.openIpvs();
-  try {
-    const t = d.config.ipvs;
-    if (t.tcpTimeoutMs > 0 || t.tcpFinTimeoutMs > 0 || t.udpTimeoutMs > 0) {
-      await ipvs.setTimeouts({ tcp: Math.round(t.tcpTimeoutMs / 1000), tcpFin: Math.round(t.tcpFinTimeoutMs / 1000), udp: Math.round(t.udpTimeoutMs / 1000) });
-    }
-  } finally {
-    ipvs.close();
-  }
-  const kernelRelease = d.kernelRelease ?? release();
-  const plan = ipvsSysctls({ kernelRelease, strictARP: d.config.ipvs.strictARP });
-  if (plan.warning) d.logger.warn({ kernel: kernelRelease }, plan.warning);
-  for (const s of plan.settings) await d.sysctl.ensure(s.key, s.value);
 }

@@ -7,7 +7,7 @@
 // conntrack, host addresses over rtnetlink); only the cluster state comes from fixtures instead of
 // an API server.
 import { createInterface } from 'node:readline';
-import { createIptablesApplier } from '../../src/backends/iptables/iptables-applier.ts';
+import { createIptablesApplier } from '../../src/backends/common/iptables-rules-applier.ts';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../../src/backends/iptables/proxier.ts';
 import { renderRules, type RenderMemo } from '../../src/backends/iptables/render.ts';
@@ -18,7 +18,7 @@ import { createConntrack } from '../../src/system/conntrack.ts';
 import { exec } from '../../src/system/exec.ts';
 import { createIptables, type XtablesBackend } from '../../src/system/iptables.ts';
 import { openNetlinkAddressSource } from '../../src/system/local-addresses-netlink.ts';
-import { withProbedBuiltins } from '../../src/backends/iptables/io/ensure-builtins.ts';
+import { withProbedBuiltins } from '../../src/backends/common/io/ensure-builtins.ts';
 import { iptablesJumps } from '../../src/backends/iptables/io/setup.ts';
 
 /** ProxyState with maps and sets as arrays, so it crosses a pipe as JSON. */
@@ -87,7 +87,8 @@ async function main(): Promise<void> {
         const r = await proxier.sync(fromWire(cmd.state));
         console.log(JSON.stringify({ id: cmd.id, ok: true, kind: r.kind, counts: r.counts }));
       } else {
-        await proxier.cleanup();
+        // --cleanup's removal of every KUBE-* chain, on the proxier's back-end and family.
+        await createIptablesApplier(ipt).cleanup();
         console.log(JSON.stringify({ id: cmd.id, ok: true }));
       }
     } catch (err) {

@@ -172,29 +172,29 @@ try {
   await moreRequests(loads, 20);
 
   for (let cycle = 0; cycle < CYCLES; cycle++) {
-    for (const [i, mode] of ['ipvs', 'iptables'].entries()) {
+    for (const [i, entering] of ['ipvs', 'iptables'].entries()) {
       const old: Daemon = daemon;
       // From the ipvs daemon's start until its virtual servers are gone, IPVS may see a connection.
-      if (mode === 'ipvs') setEra(true);
-      mark(`sigterm ${mode === 'ipvs' ? 'iptables' : 'ipvs'}`);
+      if (entering === 'ipvs') setEra(true);
+      mark(`sigterm ${entering === 'ipvs' ? 'iptables' : 'ipvs'}`);
       old.child.kill('SIGTERM');
       exits.push(await old.exited);
       logs.push(old.log());
       daemon = undefined;
       await moreRequests(loads, 10); // the old mode's rules alone, no daemon running
-      mark(`start ${mode}`);
-      const next = startDaemon(mode);
+      mark(`start ${entering}`);
+      const next = startDaemon(entering);
       daemon = next;
       await waitReady(next);
-      mark(`ready ${mode}`);
+      mark(`ready ${entering}`);
       // Every family's first sync (and its leftover clean-up), not only the first family's.
-      if (mode === 'iptables') {
+      if (entering === 'iptables') {
         await until('ipvs sets gone', 120_000, async () => (sh('ipset', ['list', '-n']).includes('KUBE-') ? undefined : true));
         mark('ipvs leftovers gone');
         setEra(false);
       }
       if (cycle === 0) {
-        out[`${mode}${i + 1}`] = kernel();
+        out[`${entering}${i + 1}`] = kernel();
         out[`counts${i + 1}`] = loads.map((l) => l.count());
       }
       await moreRequests(loads, 50);

@@ -14,10 +14,11 @@ import { describeError } from '../../src/errors.ts';
 import type { Endpoint, ProxyState, ServicePort } from '../../src/model/types.ts';
 import { createConntrack, type Conntrack } from '../../src/system/conntrack.ts';
 import { exec } from '../../src/system/exec.ts';
-import { recordingLogger } from '../../src/sync/testing.ts';
-import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { recordingLogger } from '../../src/sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { spawnIn, type NsProcess } from './netns.ts';
 import { buildUmlNode } from './uml-node.ts';
+import { cleanupIpvsFamily } from './ipvs-family-cleanup.ts';
 
 const UDP_CLIENT = join(fileURLToPath(new URL('.', import.meta.url)), 'uml-ipvs-udp-client.ts');
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
@@ -85,7 +86,7 @@ try {
     out[label] = r;
     await flow.stop();
     await firstFlow.stop();
-    await proxier.cleanup();
+    await cleanupIpvsFamily(exec, 'IPv4', 'legacy', logger);
     await proxier.close();
   };
 

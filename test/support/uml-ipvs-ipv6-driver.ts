@@ -11,11 +11,12 @@ import { defaultConfig } from '../../src/config/defaults.ts';
 import { describeError } from '../../src/errors.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/model/types.ts';
 import { exec } from '../../src/system/exec.ts';
-import { recordingLogger } from '../../src/sync/testing.ts';
-import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { recordingLogger } from '../../src/sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { ipIn, spawnIn } from './netns.ts';
 import { ECHO_SERVER, tally, tcpRequest, udpRequest } from './topology.ts';
 import { buildUmlNode } from './uml-node.ts';
+import { cleanupIpvsFamily } from './ipvs-family-cleanup.ts';
 
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 const tryShell = (cmd: string, args: string[]): string => {
@@ -117,7 +118,7 @@ try {
   out.conntrack6AfterDnsChange = sh('conntrack', ['-L', '-f', 'ipv6', '-p', 'udp']);
 
   // Clean-up of the IPv6 proxier leaves the IPv4 one's state alone.
-  await p6.cleanup();
+  await cleanupIpvsFamily(exec, 'IPv6', 'legacy', logger);
   out.afterCleanup6 = {
     ipvsadm: sh('ipvsadm', ['-Ln']),
     addr4: tryShell('ip', ['-4', '-o', 'addr', 'show', 'dev', 'kube-ipvs0']),
@@ -126,7 +127,7 @@ try {
   };
   out.tcp4AfterCleanup6 = [...tally(await tcpRequest(client, '10.96.0.10', 80, { count: 4 }))];
   // Then the IPv4 one's, the last family on kube-ipvs0: the link goes with it.
-  await proxiers.find((p) => p.family === 'IPv4')?.cleanup();
+  await cleanupIpvsFamily(exec, 'IPv4', 'legacy', logger);
   out.linkAfterBothCleanups = tryShell('ip', ['link', 'show', 'kube-ipvs0']);
   out.ipvsAfterBothCleanups = sh('ipvsadm', ['-Ln']);
   for (const p of proxiers) await p.close();

@@ -11,10 +11,11 @@ import type { Endpoint, ProxyState, ServicePort } from '../../src/model/types.ts
 import { createIpvsProxiers } from '../../src/backends/ipvs/io/setup.ts';
 import type { IpvsProxier } from '../../src/backends/ipvs/proxier.ts';
 import { exec } from '../../src/system/exec.ts';
-import { recordingLogger } from '../../src/sync/testing.ts';
-import { ep, makeState, svcPort } from '../../src/backends/iptables/testing/fixtures.ts';
+import { recordingLogger } from '../../src/sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
 import { tally, tcpRequest, udpRequest } from './topology.ts';
 import { buildUmlNode } from './uml-node.ts';
+import { cleanupIpvsFamily } from './ipvs-family-cleanup.ts';
 
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 const out: Record<string, unknown> = {};
@@ -115,7 +116,7 @@ try {
 
   // A foreign virtual server outside our addresses survives clean-up.
   sh('ipvsadm', ['-A', '-t', '198.51.100.1:80', '-s', 'rr']);
-  await proxier.cleanup();
+  await cleanupIpvsFamily(exec, 'IPv4', 'legacy', logger);
   out.afterCleanup = {
     ipvsadm: sh('ipvsadm', ['-Ln']),
     link: (() => { try { return sh('ip', ['link', 'show', 'kube-ipvs0']); } catch (err) { return `absent: ${describeError(err).slice(0, 60)}`; } })(),

@@ -5,10 +5,12 @@
 // each with one line: `ok <id> <json>` (proxy ports by service port, or the sync result) or
 // `error <id> <text>`, where id counts commands from 1 (so a test can wait for its own answer).
 import { createInterface } from 'node:readline';
-import { createUserspaceProxier } from '../../src/backends/userspace/index.ts';
+import { createUserspaceProxier } from '../../src/backends/userspace/io/proxier.ts';
+import { PortalApplier } from '../../src/backends/userspace/userspace-applier.ts';
 import { describeError } from '../../src/errors.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/model/types.ts';
 import { exec } from '../../src/system/exec.ts';
+import { createIptables, type XtablesBackend } from '../../src/system/iptables.ts';
 import { silentLogger } from './userspace-backends.ts';
 
 interface SyncCommand {
@@ -21,12 +23,16 @@ type Command = SyncCommand | { readonly op: 'cleanup' } | { readonly op: 'ports'
 
 const hostIP = process.argv[2] ?? '';
 const family: IPFamily = process.argv[3] === 'IPv6' ? 'IPv6' : 'IPv4';
+const listenIP = family === 'IPv6' ? '::' : '0.0.0.0';
+// The back-end the namespace's default iptables is (what the tests read back with iptables-save).
+const backend: XtablesBackend = (await exec('iptables', ['--version'], { timeoutMs: 10_000 })).stdout.includes('nf_tables') ? 'nft' : 'legacy';
+const iptables = createIptables(exec, family, backend);
 const proxier = createUserspaceProxier({
   family,
-  exec,
+  iptables,
   logger: silentLogger,
   now: () => Date.now(),
-  listenIP: family === 'IPv6' ? '::' : '0.0.0.0',
+  listenIP,
   hostIP,
   udpIdleTimeoutMs: 1000,
   tcp: { drainTimeoutMs: 1000 },
@@ -34,7 +40,8 @@ const proxier = createUserspaceProxier({
 let names: string[] = [];
 
 async function run(cmd: Command): Promise<unknown> {
-  if (cmd.op === 'cleanup') return proxier.cleanup();
+  // --cleanup of the portal rules (upstream userspace CleanupLeftovers), this family's tables.
+  if (cmd.op === 'cleanup') return new PortalApplier({ iptables, family, listenIP, hostIP }).cleanup();
   if (cmd.op === 'ports') return Object.fromEntries(names.map((n) => [n, proxier.proxyPort(n) ?? null]));
   names = cmd.services.map((s) => s.name);
   const state: ProxyState = {

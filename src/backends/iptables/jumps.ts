@@ -1,19 +1,8 @@
-// Jumps from built-in chains, which kube-proxy never writes with iptables-restore (that would
-// replace everyone else's rules in PREROUTING etc.): upstream iptablesJumpChains and
-// iptablesKubeletJumpChains, ensured with `iptables -C` / `iptables -I CHAIN 1` on full syncs
-// only, and deleted by --cleanup. Also the canary chains used to detect external flushes.
+// The iptables mode's jumps from built-in chains: upstream iptablesJumpChains and
+// iptablesKubeletJumpChains, ensured on full syncs only, and deleted by --cleanup.
+import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../common/jump-rule.ts';
 
-export type Table = 'filter' | 'nat' | 'mangle';
-
-export interface JumpRule {
-  readonly table: Table;
-  /** The built-in chain the rule is inserted into. */
-  readonly chain: string;
-  /** The chain jumped to; ensure it exists (`iptables -N`) before inserting the jump. */
-  readonly target: string;
-  /** Rule arguments after the chain name, exactly as for `iptables -t TABLE -I CHAIN 1 ARGS`. */
-  readonly args: readonly string[];
-}
+export { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table };
 
 const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'] as const;
 
@@ -45,13 +34,4 @@ export function requiredJumps(): readonly JumpRule[] {
 /** Copies of kubelet's jumps (created, never deleted by cleanup). */
 export function kubeletJumps(): readonly JumpRule[] {
   return [jump('filter', 'KUBE-FIREWALL', 'INPUT', ''), jump('filter', 'KUBE-FIREWALL', 'OUTPUT', '')];
-}
-
-export const CANARY_CHAIN = 'KUBE-PROXY-CANARY';
-/** Upstream ipt.Monitor creates the canary in all three tables (and polls mangle). */
-export const CANARY_TABLES: readonly Table[] = ['mangle', 'nat', 'filter'];
-
-/** Render a rule's args as one iptables-restore line fragment (quoting spaces), e.g. for built-in chains in tests. */
-export function argsToRestore(args: readonly string[]): string {
-  return args.map((a) => (a.includes(' ') || a === '' ? `"${a}"` : a)).join(' ');
 }

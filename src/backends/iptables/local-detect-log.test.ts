@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordingLogger } from '../../sync/testing.ts';
+import { recordingLogger } from '../../sync/testing/recorders.ts';
 import { LocalDetectorLog } from './local-detect-log.ts';
 import type { LocalDetector } from './options.ts';
 

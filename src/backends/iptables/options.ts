@@ -2,17 +2,17 @@
 // for one IP family. Derived from ProxyConfig plus facts only the host knows (interface
 // addresses, --random-fully support, tcp_be_liberal, nfacct counters), which the applier
 // gathers and passes in so the renderer stays pure.
-import ipaddr from 'ipaddr.js';
 import type { ProxyConfig } from '../../config/types.ts';
+import { cidrContains, familyOf, parseCidrStrict } from '../../model/ip.ts';
 import type { IPFamily, NodeInfo } from '../../model/types.ts';
+import { iptablesLocalMatch, localTrafficDetector, type IptablesLocalMatch } from '../common/local-detector.ts';
+import { masqueradeMark } from '../common/masquerade-mark.ts';
+import { resolveNodePortAddresses } from '../common/node-port-addresses.ts';
 
-/** The local-traffic detector (upstream proxyutil.LocalTrafficDetector), as rule fragments. */
-export interface LocalDetector {
-  /** e.g. `-s 10.0.0.0/8`, `-i cbr0`, `-i veth+`. */
-  readonly ifLocal: string;
-  /** e.g. `! -s 10.0.0.0/8`. */
-  readonly ifNotLocal: string;
-}
+export { cidrContains, familyOf, masqueradeMark, resolveNodePortAddresses };
+
+/** The local-traffic detector (common/local-detector.ts) as iptables rule fragments. */
+export type LocalDetector = IptablesLocalMatch;
 
 export interface NfacctCounters {
   /** upstream metrics.LocalhostNodePortAcceptedNFAcctCounter exists. */
@@ -49,11 +49,6 @@ export interface RenderOptions {
   readonly existingNatChains?: readonly string[];
 }
 
-/** Go's `fmt.Sprintf("%#08x", 1<<bit)`: zero-pad the digits to 8, then prefix 0x. */
-export function masqueradeMark(bit: number): string {
-  return '0x' + (2 ** bit).toString(16).padStart(8, '0');
-}
-
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
   masqueradeMark: masqueradeMark(14),
   masqueradeAll: false,
@@ -68,28 +63,9 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
   largeClusterEndpointsThreshold: 1000,
 };
 
-export function familyOf(ipOrCidr: string): IPFamily {
-  return ipOrCidr.includes(':') ? 'IPv6' : 'IPv4';
-}
-
-/** upstream cmd/kube-proxy getLocalDetector: the first CIDR of the family, or an interface. */
+/** upstream cmd/kube-proxy getLocalDetector, spelled for iptables. */
 export function localDetectorFor(config: ProxyConfig, family: IPFamily, node: NodeInfo): LocalDetector | null {
-  switch (config.detectLocalMode) {
-    case 'ClusterCIDR':
-    case 'NodeCIDR': {
-      const cidrs = config.detectLocalMode === 'ClusterCIDR' ? config.clusterCIDRs : node.podCIDRs;
-      const cidr = cidrs.find((c) => familyOf(c) === family);
-      return cidr === undefined ? null : { ifLocal: `-s ${cidr}`, ifNotLocal: `! -s ${cidr}` };
-    }
-    case 'BridgeInterface': {
-      const i = config.detectLocal.bridgeInterface;
-      return i === '' ? null : { ifLocal: `-i ${i}`, ifNotLocal: `! -i ${i}` };
-    }
-    case 'InterfaceNamePrefix': {
-      const p = config.detectLocal.interfaceNamePrefix;
-      return p === '' ? null : { ifLocal: `-i ${p}+`, ifNotLocal: `! -i ${p}+` };
-    }
-  }
+  return iptablesLocalMatch(localTrafficDetector(config, family, node));
 }
 
 /** What the applier learns from the host for one family. */
@@ -100,17 +76,6 @@ export interface HostFacts {
   readonly conntrackTCPLiberal: boolean;
   readonly nfacct: NfacctCounters;
   readonly existingNatChains?: readonly string[];
-}
-
-/** Resolve the keywords 'primary' (node IPs as /32, /128) and 'localhost' (loopback CIDRs). */
-export function resolveNodePortAddresses(raw: readonly string[], nodeIPs: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const s of raw) {
-    if (s === 'primary') for (const ip of nodeIPs) out.push(ip.includes(':') ? `${ip}/128` : `${ip}/32`);
-    else if (s === 'localhost') out.push('127.0.0.0/8', '::1/128');
-    else out.push(s);
-  }
-  return out;
 }
 
 export function renderOptionsFromConfig(config: ProxyConfig, family: IPFamily, node: NodeInfo, host: HostFacts): RenderOptions {
@@ -138,22 +103,7 @@ export interface NodePortSelection {
   readonly addresses: readonly string[];
 }
 
-function parseCidr(s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
-  try {
-    return ipaddr.parseCIDR(s.trim());
-  } catch (err) {
-    // Config validation names bad CIDRs; here a bad one just selects nothing.
-    void err;
-    return null;
-  }
-}
-
-export function cidrContains(cidr: string, ip: string): boolean {
-  const c = parseCidr(cidr);
-  if (c === null || !ipaddr.isValid(ip)) return false;
-  const addr = ipaddr.parse(ip);
-  return addr.kind() === c[0].kind() && addr.match(c);
-}
+const parseCidr = parseCidrStrict;
 
 export function selectNodePortAddresses(opts: RenderOptions, family: IPFamily): NodePortSelection {
   const cidrs = opts.nodePortAddresses.filter((c) => familyOf(c) === family && parseCidr(c) !== null);

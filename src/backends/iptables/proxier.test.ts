@@ -2,7 +2,7 @@
 // kernel side is covered end to end in test/iptables-e2e.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../model/logger.ts';
-import { createDryRunApplier, type RulesApplier } from './iptables-applier.ts';
+import { createDryRunApplier, type RulesApplier } from '../common/iptables-rules-applier.ts';
 import { kubeletJumps, requiredJumps } from './jumps.ts';
 import { IptablesProxier } from './proxier.ts';
 import { renderRules, type RenderMemo } from './render.ts';

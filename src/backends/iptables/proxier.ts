@@ -9,9 +9,9 @@ import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/types.ts';
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
-import type { JumpRule, RulesApplier } from './iptables-applier.ts';
+import type { JumpRule, RulesApplier } from '../common/iptables-rules-applier.ts';
 import type { RenderOptions } from './options.ts';
-import { UdpConntrackCleaner } from '../conntrack-work.ts';
+import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
@@ -127,13 +127,6 @@ export class IptablesProxier<M> implements Proxier {
         'no-local-endpoints-external': out.stats.noLocalEndpointsExternal,
       },
     };
-  }
-
-  async cleanup(): Promise<void> {
-    await this.#o.applier.cleanup();
-    this.#memo = undefined;
-    this.#needFull = true;
-    this.#udp.reset();
   }
 
   #now(): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeOp } from '../../system/ipvs-client.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { applyOpsToModel, diffAddresses, diffIpvs, pendingKey, recheckPending } from './diff.ts';
 import type { KernelDestination, KernelServers, KernelVirtualServer, PendingDeletion } from './diff.ts';
 import { planIpvs } from './plan.ts';

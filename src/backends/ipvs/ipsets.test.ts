@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { allSetNames, ipsetEntries, renderIpsetRestore, setName } from './ipsets.ts';
 import { planIpvs } from './plan.ts';
 

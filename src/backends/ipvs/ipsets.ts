@@ -5,7 +5,7 @@
 // script: a full sync rebuilds each set in a temporary set and swaps it in (atomic per set, and it
 // repairs any drift), a partial sync adds and deletes only the entries that changed since the last
 // script that succeeded. Pure.
-import { cidrContains } from '../iptables/options.ts';
+import { cidrContains } from '../../model/ip.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../model/types.ts';
 import type { IpvsPlan } from './plan.ts';
 

@@ -1,25 +1,23 @@
 // The ipvs mode's only contact with the kernel (the proxier and planners are pure): IPVS over
 // generic netlink (IpvsClient: one service dump, one destination dump per virtual server, batched
 // changes), kube-ipvs0 and its addresses over rtnetlink (LinkClient), one `ipset restore -exist`,
-// one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier),
-// and sysctls. A dry-run applier with the same shape prints instead (--dry-run).
-import { ExecError } from '../../errors.ts';
+// one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier).
+// A dry-run applier with the same shape prints instead (--dry-run).
 import type { IpFamily } from '../../netlink/ip.ts';
 import type { IpvsServiceKey } from '../../netlink/ipvs.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily } from '../../model/types.ts';
 import type { Exec } from '../../system/exec.ts';
 import type { Iptables } from '../../system/iptables.ts';
+import { createIpset, type Ipset } from '../../system/ipset.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
-import type { Sysctl } from '../../system/sysctl.ts';
-import { createIptablesApplier } from '../iptables/iptables-applier.ts';
-import { argsToRestore, type JumpRule } from '../iptables/jumps.ts';
+import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
+import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';
 import { serviceKey, toIpFamily } from './plan.ts';
-import type { SysctlSetting } from './sysctls.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 
@@ -53,8 +51,6 @@ export interface IpvsApplier {
   restoreIpsets(script: string): Promise<void>;
   ensureJumps(jumps: readonly JumpRule[]): Promise<void>;
   restoreRules(payload: string): Promise<void>;
-  /** Returns the keys that changed. */
-  applySysctls(settings: readonly SysctlSetting[]): Promise<string[]>;
   /**
    * --cleanup: our virtual servers, kube-ipvs0, our chains and jumps, then our ipsets. Another
    * mode's start passes `removeRules` to remove only the ipvs mode's chains, not its own.
@@ -74,13 +70,13 @@ export interface IpvsApplierDeps {
   readonly links: LinkClient;
   readonly iptables: Iptables;
   readonly exec: Exec;
-  readonly sysctl: Sysctl;
   readonly logger: Logger;
 }
 
 export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
   const fam: IpFamily = toIpFamily(d.family);
   const rules = createIptablesApplier(d.iptables);
+  const ipset = createIpset(d.exec);
   const stats: ApplierStats = { ipvsChanges: 0, ipvsDumps: 0 };
   const dests = async (svc: IpvsServiceKey): Promise<KernelDestination[]> => {
     stats.ipvsDumps++;
@@ -123,15 +119,10 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       return errors;
     },
     async restoreIpsets(script) {
-      await d.exec('ipset', ['restore', '-exist'], { input: script, timeoutMs: 60_000 });
+      await ipset.restore(script);
     },
     ensureJumps: (jumps) => rules.ensureJumps(jumps),
     restoreRules: (payload) => rules.restore(payload),
-    async applySysctls(settings) {
-      const changed: string[] = [];
-      for (const s of settings) if (await d.sysctl.ensure(s.key, s.value)) changed.push(s.key);
-      return changed;
-    },
     async cleanup(removeRules) {
       // Not ensureDummyLink: a clean-up must not create kube-ipvs0 (the other family's may have removed it).
       const link = await d.links.getLink(DUMMY_DEVICE);
@@ -141,7 +132,7 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       const ops: IpvsOp[] = [];
       // Ours: virtual servers on kube-ipvs0's addresses, and NodePort ones (a port in our sets on
       // a node address). Upstream flushes every IPVS service on --cleanup; we spare foreign ones.
-      const nodePorts = await nodePortEntries(d.exec, d.family);
+      const nodePorts = await nodePortEntries(ipset, d.family);
       for (const s of await d.ipvs.listServices()) {
         if (s.family !== fam || s.fwmark !== undefined) continue;
         if (ours.has(s.address) || nodePorts.has(`${s.protocol.toLowerCase()}:${s.port}`)) ops.push({ op: 'deleteService', service: s });
@@ -156,18 +147,18 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
       // Chains before sets: a set referenced by a rule cannot be destroyed.
       await (removeRules ?? (() => rules.cleanup()))();
       // Only the sets that exist: one `ipset list -n` instead of a failing destroy per absent set.
-      const present = await listSetNames(d.exec);
+      const present = await ipset.listNames();
       for (const name of allSetNames(d.family).filter((n) => present === null || present.has(n))) {
         try {
-          await d.exec('ipset', ['destroy', name], { timeoutMs: 10_000 });
+          await ipset.destroy(name);
         } catch (err) {
-          if (!(err instanceof ExecError && /does not exist/.test(err.stderr))) d.logger.error({ err, set: name }, 'ipset destroy failed');
+          d.logger.error({ err, set: name }, 'ipset destroy failed');
         }
       }
     },
     async hasLeftovers() {
       if ((await d.links.getLink(DUMMY_DEVICE)) !== null) return true;
-      const present = await listSetNames(d.exec);
+      const present = await ipset.listNames();
       // No ipset binary or no ip_set module: no sets of ours either.
       return present !== null && allSetNames(d.family).some((n) => present.has(n));
     },
@@ -178,31 +169,15 @@ export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
   };
 }
 
-/** Names of the sets in the kernel; null when `ipset list -n` fails (no binary, no ip_set module). */
-async function listSetNames(exec: Exec): Promise<Set<string> | null> {
-  try {
-    const { stdout } = await exec('ipset', ['list', '-n'], { timeoutMs: 10_000 });
-    return new Set(stdout.split('\n').map((n) => n.trim()).filter((n) => n !== ''));
-  } catch (err) {
-    void err; // reported by the callers' outcome: nothing of ours to find
-    return null;
-  }
-}
-
 /** `proto:port` of the NodePort sets (bitmaps hold ports; the SCTP hash holds ip,sctp:port). */
-async function nodePortEntries(exec: Exec, family: IPFamily): Promise<Set<string>> {
+async function nodePortEntries(ipset: Ipset, family: IPFamily): Promise<Set<string>> {
   const out = new Set<string>();
   const sets: [string, string][] = [['KUBE-NODE-PORT-TCP', 'tcp'], ['KUBE-NODE-PORT-UDP', 'udp'], ['KUBE-NODE-PORT-SCTP-HASH', 'sctp']];
   for (const [base, proto] of sets) {
     const name = allSetNames(family).find((n) => n.endsWith(base.slice(5)));
     if (name === undefined) continue;
-    let text: string;
-    try {
-      text = (await exec('ipset', ['save', name], { timeoutMs: 10_000 })).stdout;
-    } catch (err) {
-      void err; // the set does not exist: no NodePorts of ours
-      continue;
-    }
+    const text = await ipset.save(name);
+    if (text === null) continue; // the set does not exist: no NodePorts of ours
     for (const line of text.split('\n')) {
       const m = /^add \S+ (?:\S+,sctp:)?(\d+)$/.exec(line.trim());
       if (m?.[1]) out.add(`${proto}:${m[1]}`);
@@ -235,10 +210,6 @@ export function createDryRunIpvsApplier(family: IPFamily, write: (text: string) 
       for (const j of jumps) write(`# ${family} jump: -t ${j.table} -I ${j.chain} 1 ${argsToRestore(j.args)}\n`);
     },
     restoreRules: async (payload) => write(`# ${family} iptables-restore --noflush --counters\n${payload}`),
-    async applySysctls(settings) {
-      for (const s of settings) write(`# sysctl ${s.key}=${s.value} (${s.why})\n`);
-      return [];
-    },
     cleanup: async () => write(`# ${family} cleanup: ipvs services on ${DUMMY_DEVICE} and NodePorts, ${DUMMY_DEVICE}, KUBE-* chains and ipsets would be removed\n`),
     hasLeftovers: async () => false,
     close: () => undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { destinationKey, nodePortCandidates, planIpvs } from './plan.ts';
 import type { IpvsPlanOptions } from './plan.ts';
 

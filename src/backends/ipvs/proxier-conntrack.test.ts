@@ -1,11 +1,11 @@
-// The ipvs proxier's UDP conntrack clean-up (conntrack-work.ts) against an in-memory kernel: when
+// The ipvs proxier's UDP conntrack clean-up (common/udp-conntrack-cleaner.ts) against an in-memory kernel: when
 // it runs (after a successful sync only, never after the first), what it deletes, and that a
 // failed sync's removed endpoints are still cleaned after the next successful one.
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState } from '../../model/types.ts';
 import type { Conntrack, ConntrackFilter } from '../../system/conntrack.ts';
-import { recordingLogger } from '../../sync/testing.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { recordingLogger } from '../../sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';
 

@@ -5,8 +5,8 @@
 // an external IP that is a node address, LB source ranges that do or do not cover the node.
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
-import { recordingLogger } from '../../sync/testing.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { recordingLogger } from '../../sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';
 

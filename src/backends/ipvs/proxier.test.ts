@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState, ServicePort } from '../../model/types.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
-import { recordingLogger } from '../../sync/testing.ts';
-import { ep, makeState, svcPort } from '../iptables/testing/fixtures.ts';
+import { RecordingMetrics, recordingLogger } from '../../sync/testing/recorders.ts';
+import { ep, makeState, svcPort } from '../common/testing/fixtures.ts';
 import { IpvsProxier } from './proxier.ts';
 import { MemoryApplier } from './testing/memory-applier.ts';
 
@@ -14,9 +14,10 @@ const NODE = '192.0.2.1';
 function setup(o: { excludeCIDRs?: string[] } = {}) {
   const applier = new MemoryApplier('IPv4', [NODE]);
   const logger = recordingLogger();
+  const metrics = new RecordingMetrics();
   const make = (): IpvsProxier =>
     new IpvsProxier({
-      family: 'IPv4', applier, logger, scheduler: 'rr', excludeCIDRs: o.excludeCIDRs ?? [], nodePortAddresses: [], now: () => 0,
+      family: 'IPv4', applier, logger, metrics, scheduler: 'rr', excludeCIDRs: o.excludeCIDRs ?? [], nodePortAddresses: [], now: () => 0,
       rulesOptions: () => ({ family: 'IPv4', masqueradeMark: '0x00004000', masqueradeAll: false, localDetector: null, randomFully: true }),
     });
   // Records the IPVS ops each sync sends.
@@ -26,7 +27,7 @@ function setup(o: { excludeCIDRs?: string[] } = {}) {
     sent.push(...ops.map(describeOp));
     return apply(ops);
   };
-  return { applier, logger, make, sent };
+  return { applier, logger, metrics, make, sent };
 }
 
 const a = svcPort('ns', 'a', '', { clusterIP: '10.96.0.10' });
@@ -148,5 +149,19 @@ describe('IpvsProxier', () => {
     expect(p.lastSync?.rulesWritten).toBe(false);
     // Three entries added (cluster IP, NodePort, bound address), nothing else.
     expect(p.lastSync?.ipsetLines).toBe(3);
+  });
+
+  it('a failed iptables-restore counts as upstream\'s restore failure, a partial one as a partial failure too', async () => {
+    const { applier, metrics, make } = setup();
+    const p = make();
+    applier.failRules = true;
+    await expect(p.sync(makeState('IPv4', [[a, []]]))).rejects.toThrow(/iptables-restore/);
+    expect([metrics.restoreFailures, metrics.partialRestoreFailures]).toEqual([1, 0]);
+    applier.failRules = false;
+    await p.sync(makeState('IPv4', [[a, []]]));
+    // A NodePort set becoming non-empty rewrites the rules in a partial sync.
+    applier.failRules = true;
+    await expect(p.sync(partial([[a, []], [b, []]], { changedServices: new Set([b.name]) }))).rejects.toThrow(/iptables-restore/);
+    expect([metrics.restoreFailures, metrics.partialRestoreFailures]).toEqual([2, 1]);
   });
 });

@@ -5,16 +5,18 @@
 // those against the model kept from the last sync, so one endpoint change costs O(1) netlink
 // messages. Then: addresses bound before services (the VIP is local when traffic starts), IPVS
 // changes in batches, one ipset restore, one iptables-restore when the rules changed, stale
-// addresses unbound last, then the UDP conntrack clean-up (conntrack-work.ts). Failed steps are logged each with what and why, counted, the others
+// addresses unbound last, then the UDP conntrack clean-up (common/udp-conntrack-cleaner.ts). Failed steps are logged each with what and why, counted, the others
 // still applied, and the sync throws so the loop retries, fully. Pending graceful deletions are
 // rechecked by a timer (upstream: every minute). Pure: everything reaches the kernel via the applier.
 import { KubeProxyError, describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePortName, SyncResult } from '../../model/types.ts';
+import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
-import { UdpConntrackCleaner } from '../conntrack-work.ts';
-import { cidrContains } from '../iptables/options.ts';
+import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
+import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
+import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
 import type { ApplierStats, IpvsApplier } from './ipvs-applier.ts';
 import { renderIpsetDelta, renderIpsetRestore } from './ipsets.ts';
@@ -41,6 +43,8 @@ export interface IpvsProxierOptions {
   readonly gracefulRecheckMs?: number;
   /** UDP flow clean-up after each successful sync; absent (--dry-run): none. */
   readonly conntrack?: Conntrack;
+  /** sync_proxy_rules_iptables_restore_failures_total, as every mode reports it. */
+  readonly metrics?: BackendMetrics;
 }
 
 export interface IpvsSyncStats {
@@ -185,6 +189,7 @@ export class IpvsProxier implements Proxier {
         this.#rules = payload;
       } catch (err) {
         this.#rules = undefined;
+        this.#o.metrics?.incRestoreFailure(!full);
         fail('iptables-restore failed', err);
       }
     }
@@ -212,8 +217,7 @@ export class IpvsProxier implements Proxier {
 
   #nodePortIPs(): string[] {
     const candidates = nodePortCandidates(this.#nodeAddresses, this.family);
-    const cidrs = this.#o.nodePortAddresses.filter((c) => c.includes(':') === (this.family === 'IPv6'));
-    return cidrs.length === 0 ? candidates : candidates.filter((a) => cidrs.some((c) => cidrContains(c, a)));
+    return selectByCIDRs(candidates, nodePortCIDRsOf(this.#o.nodePortAddresses, this.family));
   }
 
   #armTimer(): void {
@@ -250,18 +254,6 @@ export class IpvsProxier implements Proxier {
       if (done.length > 0) this.#o.logger.info({ family: this.family, deleted: done.length, pending: r.pending.size }, 'ipvs: drained real servers deleted');
       this.#armTimer();
       return done.length;
-    });
-  }
-
-  cleanup(): Promise<void> {
-    return this.#serial(async () => {
-      await this.#o.applier.cleanup();
-      this.#kernel = undefined;
-      this.#rules = undefined;
-      this.#index = undefined;
-      this.#pending = new Map();
-      this.#needFull = true;
-      this.#udp.reset();
     });
   }
 

@@ -6,8 +6,8 @@
 // upstream. Applied with `iptables-restore --noflush --counters`; jumps from built-in chains are
 // ensured separately (iptables -C/-I), as the iptables mode does. Pure.
 import type { IPFamily } from '../../model/types.ts';
-import type { JumpRule } from '../iptables/jumps.ts';
-import type { LocalDetector } from '../iptables/options.ts';
+import type { JumpRule } from '../common/jump-rule.ts';
+import type { IptablesLocalMatch as LocalDetector } from '../common/local-detector.ts';
 import { isSetEmpty, setName } from './ipsets.ts';
 import type { IpsetPlan } from './ipsets.ts';
 

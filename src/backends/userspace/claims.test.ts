@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claimKey, planClaims, withoutUnclaimed } from './claims.ts';
-import { svc } from './fixtures.test-support.ts';
+import { svc } from './testing/fixtures.ts';
 
 const nodeIPs = new Set(['192.0.2.11', '2001:db8::11']);
 const isLocal = (ip: string): boolean => nodeIPs.has(ip);

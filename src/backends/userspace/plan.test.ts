@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { externalListenerName, planBackends, planListeners, type ListenerState } from './plan.ts';
-import { ep, state, svc } from './fixtures.test-support.ts';
+import { ep, state, svc } from './testing/fixtures.ts';
 
 describe('planListeners', () => {
   const tcp: ListenerState = { protocol: 'TCP' };

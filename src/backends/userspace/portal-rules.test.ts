@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JUMPS, parseJumps, renderCleanup, renderParked, renderPortals, type PortalOptions } from './portal-rules.ts';
-import { svc } from './fixtures.test-support.ts';
+import { svc } from './testing/fixtures.ts';
 
 const all: PortalOptions = { family: 'IPv4', listenIP: '0.0.0.0', hostIP: '192.0.2.11' };
 const allJumps = new Set(JUMPS.map((j) => `${j.chain}>${j.target}`));

@@ -1,10 +1,11 @@
-// Applies the userspace portals: one `iptables-restore --noflush -w` per sync. The jumps from the
+// Applies the userspace portals: one iptables-restore per sync, through src/system/iptables.ts as
+// every mode's rules (its lock wait, timeout and failing-line context). The jumps from the
 // built-in chains cannot be made idempotent inside a --noflush restore (a second -I duplicates),
 // so they are looked up with iptables-save only when they may have gone: on the first sync, on
 // full syncs and after a failure; every other sync is the single restore.
 import { KubeProxyError } from '../../errors.ts';
 import type { IPFamily } from '../../model/types.ts';
-import type { Exec } from '../../system/exec.ts';
+import type { Iptables } from '../../system/iptables.ts';
 import {
   JUMPS,
   parseJumps,
@@ -17,31 +18,23 @@ import {
 } from './portal-rules.ts';
 
 export interface PortalApplierOptions {
-  readonly exec: Exec;
+  /** The family's iptables on the back-end detected at start. */
+  readonly iptables: Iptables;
   readonly family: IPFamily;
   readonly listenIP: string;
   readonly hostIP: string;
-  /** Defaults: iptables-restore / iptables-save (ip6tables-* for IPv6). */
-  readonly restoreCommand?: string;
-  readonly saveCommand?: string;
 }
 
 export class PortalApplier {
   readonly #o: PortalApplierOptions;
-  readonly #restore: string;
-  readonly #save: string;
   #present: Set<string> | null = null;
 
   constructor(options: PortalApplierOptions) {
     this.#o = options;
-    const v6 = options.family === 'IPv6';
-    this.#restore = options.restoreCommand ?? (v6 ? 'ip6tables-restore' : 'iptables-restore');
-    this.#save = options.saveCommand ?? (v6 ? 'ip6tables-save' : 'iptables-save');
   }
 
   async #lookupJumps(): Promise<Set<string>> {
-    const { stdout } = await this.#o.exec(this.#save, [], { timeoutMs: 30_000 });
-    return new Set(parseJumps(stdout).map((j) => j.key));
+    return new Set(parseJumps(await this.#o.iptables.save()).map((j) => j.key));
   }
 
   /** Rewrite our chains with `portals`; `recheck` re-reads which jumps exist first. */
@@ -49,7 +42,7 @@ export class PortalApplier {
     try {
       if (recheck || this.#present === null) this.#present = await this.#lookupJumps();
       const rendered = renderPortals(portals, this.#o, this.#present);
-      await this.#o.exec(this.#restore, ['--noflush', '-w'], { input: rendered.text, timeoutMs: 60_000 });
+      await this.#o.iptables.restore(rendered.text);
       // The restore added whatever was missing: every jump is there now.
       this.#present = new Set(JUMPS.map((j) => `${j.chain}>${j.target}`));
       return rendered;
@@ -63,7 +56,7 @@ export class PortalApplier {
   async park(ports: readonly ParkedPort[]): Promise<void> {
     try {
       if (this.#present === null) this.#present = await this.#lookupJumps();
-      await this.#o.exec(this.#restore, ['--noflush', '-w'], { input: renderParked(ports, this.#present), timeoutMs: 30_000 });
+      await this.#o.iptables.restore(renderParked(ports, this.#present));
     } catch (err) {
       this.#present = null;
       throw new KubeProxyError('KP_ERR_RULES_APPLY', 'userspace: writing the stop-time hold rules failed', { cause: err });
@@ -73,8 +66,7 @@ export class PortalApplier {
   /** Remove the jumps and our chains (upstream CleanupLeftovers). */
   async cleanup(): Promise<void> {
     try {
-      const { stdout } = await this.#o.exec(this.#save, [], { timeoutMs: 30_000 });
-      await this.#o.exec(this.#restore, ['--noflush', '-w'], { input: renderCleanup(parseJumps(stdout)), timeoutMs: 60_000 });
+      await this.#o.iptables.restore(renderCleanup(parseJumps(await this.#o.iptables.save())));
       this.#present = null;
     } catch (err) {
       throw new KubeProxyError('KP_ERR_RULES_APPLY', 'userspace: removing the portal rules failed', { cause: err });

@@ -1,4 +1,4 @@
-// Builds the iptables-mode proxiers for main.ts: picks the back-end (iptables-backend.ts), sets
+// Builds the iptables-mode proxiers for main.ts: takes the back-end detected once (src/wiring/run-iptables-backend.ts), sets
 // the sysctls upstream sets (route_localnet), and wires renderer, applier, conntrack and host facts
 // per family. The applier ensures a full sync's jumps and canaries with one probe and polls the
 // canary in mangle only (ensure-builtins.ts); host addresses come over rtnetlink. `--dry-run` gets
@@ -9,17 +9,17 @@ import type { IPFamily, ProxyState } from '../../../model/types.ts';
 import type { BackendMetrics } from '../../../sync/sync-metrics.ts';
 import { createConntrack } from '../../../system/conntrack.ts';
 import type { Exec } from '../../../system/exec.ts';
-import { detectBackend, type BackendChoice } from '../../../system/iptables-backend.ts';
+import { detectBackend, type BackendChoice } from '../../../system/detect-iptables-backend.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { localAddresses, type LocalAddress } from '../../../system/local-addresses.ts';
 import { openNetlinkAddressSource } from '../../../system/local-addresses-netlink.ts';
 import { createSysctl, prepareIptablesSysctls, type Sysctl } from '../../../system/sysctl.ts';
-import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../iptables-applier.ts';
+import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../../common/iptables-rules-applier.ts';
 import { kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
 import { renderOptionsFromConfig, type RenderOptions } from '../options.ts';
 import { LocalDetectorLog } from '../local-detect-log.ts';
 import { IptablesProxier } from '../proxier.ts';
-import { withProbedBuiltins } from './ensure-builtins.ts';
+import { withProbedBuiltins } from '../../common/io/ensure-builtins.ts';
 import { renderRules, type RenderMemo } from '../render.ts';
 
 export interface IptablesSetup {
@@ -33,7 +33,7 @@ export interface IptablesSetup {
   /** --dry-run output (stdout); required when config.dryRun. */
   readonly write?: (text: string) => void;
   readonly now?: () => number;
-  /** The back-end detected once at start (src/wiring/iptables-backend.ts); detected here when absent. */
+  /** The back-end detected once at start (src/wiring/run-iptables-backend.ts); detected here when absent. */
   readonly backend?: BackendChoice;
   /**
    * The node's non-loopback IPs, primary first (src/config/node-ips.ts, from the Node object as

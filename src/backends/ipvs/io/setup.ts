@@ -10,12 +10,15 @@ import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import { createConntrack, type Conntrack } from '../../../system/conntrack.ts';
 import type { Exec } from '../../../system/exec.ts';
-import { detectBackend } from '../../../system/iptables-backend.ts';
+import { detectBackend, type BackendChoice } from '../../../system/detect-iptables-backend.ts';
+import type { BackendMetrics } from '../../../sync/sync-metrics.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
 import { LinkClient } from '../../../system/link-client.ts';
 import { createSysctl, type Sysctl } from '../../../system/sysctl.ts';
-import { localDetectorFor, masqueradeMark, resolveNodePortAddresses } from '../../iptables/options.ts';
+import { iptablesLocalMatch, localTrafficDetector } from '../../common/local-detector.ts';
+import { masqueradeMark } from '../../common/masquerade-mark.ts';
+import { resolveNodePortAddresses } from '../../common/node-port-addresses.ts';
 import { createDryRunIpvsApplier, createIpvsApplier, type IpvsApplier } from '../ipvs-applier.ts';
 import { IpvsProxier } from '../proxier.ts';
 import { ipvsSysctls } from '../sysctls.ts';
@@ -39,6 +42,10 @@ export interface IpvsSetup {
   readonly kernelRelease?: string;
   /** UDP flow deletion; defaults to the conntrack(8) tool (none with --dry-run). */
   readonly conntrack?: Conntrack;
+  /** The back-end detected once at start (src/wiring/run-iptables-backend.ts); detected here when absent. */
+  readonly backend?: BackendChoice;
+  /** Upstream's restore-failure counters (the sync counters are the sync loop's). */
+  readonly metrics?: BackendMetrics;
 }
 
 /** Opens IPVS, turning "no such generic netlink family" into the message operators need. */
@@ -84,13 +91,13 @@ export async function createIpvsProxiers(s: IpvsSetup): Promise<IpvsProxier[]> {
     const plan = ipvsSysctls({ kernelRelease: s.kernelRelease ?? release(), strictARP: config.ipvs.strictARP });
     if (plan.warning) logger.warn({ kernel: s.kernelRelease ?? release() }, plan.warning);
     for (const x of plan.settings) await sysctl.ensure(x.key, x.value);
-    const choice = await detectBackend(exec, config.iptables.backend, s.families, logger);
+    const choice = s.backend ?? (await detectBackend(exec, config.iptables.backend, s.families, logger));
     const clients = new Map<IPFamily, { ipvs: IpvsClient; links: LinkClient }>();
     for (const f of s.families) clients.set(f, { ipvs: await openIpvs(), links: LinkClient.open() });
     makeApplier = (family) => {
       const c = clients.get(family);
       if (c === undefined) throw new Error(`ipvs: no clients for ${family}`);
-      return createIpvsApplier({ family, ...c, iptables: createIptables(exec, family, choice.backend), exec, sysctl, logger: logger.child({ family, mode: 'ipvs' }) });
+      return createIpvsApplier({ family, ...c, iptables: createIptables(exec, family, choice.backend), exec, logger: logger.child({ family, mode: 'ipvs' }) });
     };
   }
   const nodePortAddresses = resolveNodePortAddresses(config.nodePortAddresses, s.primaryNodeIPs ?? []);
@@ -107,11 +114,12 @@ export async function createIpvsProxiers(s: IpvsSetup): Promise<IpvsProxier[]> {
           family,
           masqueradeMark: masqueradeMark(config.iptables.masqueradeBit),
           masqueradeAll: config.iptables.masqueradeAll,
-          localDetector: localDetectorFor(config, family, state.node),
+          localDetector: iptablesLocalMatch(localTrafficDetector(config, family, state.node)),
           // iptables ≥ 1.6.2 has --random-fully; the image ships 1.8 (as the iptables mode assumes).
           randomFully: true,
         }),
         now: s.now ?? Date.now,
+        ...(s.metrics ? { metrics: s.metrics } : {}),
         ...(config.dryRun ? {} : { schedule: timer, conntrack: s.conntrack ?? createConntrack(exec) }),
       }),
   );

@@ -8,11 +8,10 @@ import type { IpvsServiceKey } from '../../../netlink/ipvs.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import type { IpvsOp, IpvsOpResult } from '../../../system/ipvs-client.ts';
 import { describeOp } from '../../../system/ipvs-client.ts';
-import type { JumpRule } from '../../iptables/jumps.ts';
+import type { JumpRule } from '../../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from '../diff.ts';
 import type { ApplierStats, HostAddresses, IpvsApplier } from '../ipvs-applier.ts';
 import { destinationKey, serviceKey, toIpFamily } from '../plan.ts';
-import type { SysctlSetting } from '../sysctls.ts';
 
 const ERRNO: Readonly<Record<string, number>> = { ENOENT: 2, ESRCH: 3, EIO: 5 };
 
@@ -43,6 +42,7 @@ export class MemoryApplier implements IpvsApplier {
   /** Ops for which this returns true fail with EIO (injected failures). */
   failOp: (op: IpvsOp) => boolean = () => false;
   failIpset = false;
+  failRules = false;
 
   constructor(family: IPFamily, nodeAddresses: string[] = []) {
     this.family = family;
@@ -161,12 +161,9 @@ export class MemoryApplier implements IpvsApplier {
   }
 
   async restoreRules(payload: string): Promise<void> {
+    if (this.failRules) throw new Error('iptables-restore: injected failure');
     this.rules = payload;
     this.rulesWrites++;
-  }
-
-  async applySysctls(settings: readonly SysctlSetting[]): Promise<string[]> {
-    return settings.map((s) => s.key);
   }
 
   async cleanup(): Promise<void> {

@@ -5,11 +5,11 @@ import { networkInterfaces } from 'node:os';
 import { KubeProxyError } from '../../../errors.ts';
 import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncResult } from '../../../model/types.ts';
-import type { Exec } from '../../../system/exec.ts';
+import type { Iptables } from '../../../system/iptables.ts';
 import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
-import { externalListenerName, planBackends, planListeners } from '../plan.ts';
-import type { Portal } from '../portal-rules.ts';
+import { planBackends, planListeners } from '../plan.ts';
+import { planPortals, portalRulesNeeded, servedServicePorts } from '../portal-plan.ts';
 import { PortalApplier } from '../userspace-applier.ts';
 import { Listeners, type ListenersOptions } from './listeners.ts';
 import { NodePortClaims } from './node-port-claims.ts';
@@ -17,7 +17,8 @@ import { TimerWheel } from './timer-wheel.ts';
 
 export interface UserspaceProxierOptions {
   readonly family: IPFamily;
-  readonly exec: Exec;
+  /** The family's iptables on the back-end detected at start, for the portal rules. */
+  readonly iptables: Iptables;
   readonly logger: Logger;
   /** Milliseconds for affinity and back-off; main.ts passes clock.now. */
   readonly now: () => number;
@@ -30,8 +31,6 @@ export interface UserspaceProxierOptions {
   readonly tcp?: ListenersOptions['tcp'];
   /** Back-off for an endpoint whose dial failed (default 3 s). */
   readonly failureBackoffMs?: number;
-  readonly restoreCommand?: string;
-  readonly saveCommand?: string;
   /** The node's own addresses, asked on every rules sync (default: the interfaces' addresses). */
   readonly localAddresses?: () => readonly string[];
 }
@@ -70,19 +69,17 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     },
   });
   const applier = new PortalApplier({
-    exec: o.exec,
+    iptables: o.iptables,
     family: o.family,
     listenIP: o.listenIP,
     hostIP: o.hostIP,
-    ...(o.restoreCommand === undefined ? {} : { restoreCommand: o.restoreCommand }),
-    ...(o.saveCommand === undefined ? {} : { saveCommand: o.saveCommand }),
   });
   const claims = new NodePortClaims({ family: o.family, logger: log });
   const localAddresses = o.localAddresses ?? interfaceAddresses;
   let lastOk = false;
   /** A claim failed (port taken by another program): retried on the next sync that writes rules. */
   let claimsOk = true;
-  /** Our portals are in the kernel (set by a sync, cleared by cleanup): close() then holds their traffic. */
+  /** Our portals are in the kernel (set by a sync): close() then holds their traffic. */
   let rulesInstalled = false;
 
   /**
@@ -137,22 +134,12 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     listeners.drainRemoved();
     lb.cleanup();
 
-    const rulesNeeded =
-      state.full || !lastOk || !claimsOk || plan.open.length > 0 || plan.close.length > 0 || state.changedServices.size > 0;
+    const rulesNeeded = portalRulesNeeded({
+      full: state.full, lastOk, claimsOk, opened: plan.open.length, closed: plan.close.length, changedServices: state.changedServices.size,
+    });
     if (!rulesNeeded) return { kind: state.changedEndpoints.size > 0 ? 'partial' : 'noop' };
-    const served: ServicePort[] = [];
-    for (const name of listeners.current.keys()) {
-      const service = state.services.get(name);
-      if (service) served.push(service);
-    }
-    const { usable, keep } = await claimPorts(served);
-    const portals: Portal[] = [];
-    for (const [name, l] of listeners.current) {
-      const service = usable.get(name);
-      if (!service) continue; // an external listener: it goes with its service port
-      const external = listeners.current.get(externalListenerName(name));
-      portals.push({ service, proxyPort: l.port, ...(external ? { externalProxyPort: external.port } : {}) });
-    }
+    const { usable, keep } = await claimPorts(servedServicePorts(listeners.current, state.services));
+    const portals = planPortals(listeners.current, usable);
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);
     rulesInstalled = true;
@@ -173,10 +160,6 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     family: o.family,
     sync,
     proxyPort: (name) => listeners.current.get(name)?.port,
-    async cleanup() {
-      await applier.cleanup();
-      rulesInstalled = false;
-    },
     async close() {
       // Before the listeners go: from here on a redirected connection waits for the next proxy
       // (a retransmitted SYN) instead of being refused by a closed port.

@@ -7,24 +7,17 @@
 //
 // Per connection pair: the client fd (accepted) and the upstream fd (dialled) point at each other
 // through `peer`; the pair's state, attempt, service and target live on the client fd. This file
-// is the loop, control messages, accepting and deadlines; dialling the endpoint (upstream
+// is the loop, control messages and deadlines; accepting is relay-acceptor.ts, dialling the endpoint (upstream
 // tryConnectEndpoints) is relay-dialer.ts, relaying a connected pair (back-pressure, half-close)
 // relay-pairs.ts, the listening socket listen-socket.ts.
 import * as c from '../../../../native/libc-sockets.ts';
 import type { SessionAffinity } from '../../../model/types.ts';
 import { LoadBalancer, type Target } from '../load-balancer.ts';
-import {
-  STAT_ACCEPT_FAILURES,
-  STAT_ACCEPTED,
-  STAT_CONNECTIONS,
-  STAT_LISTEN_FD,
-  STAT_REJECTED,
-  type ToWorker,
-  type FromWorker,
-} from '../relay-control.ts';
+import { STAT_CONNECTIONS, STAT_LISTEN_FD, type ToWorker, type FromWorker } from '../relay-control.ts';
 import { KubeProxyError } from '../../../errors.ts';
 import { openListenSocket } from './listen-socket.ts';
-import { RelayDialer, SOCK_FLAGS, type EngineService } from './relay-dialer.ts';
+import { RelayAcceptor } from './relay-acceptor.ts';
+import { RelayDialer, type EngineService } from './relay-dialer.ts';
 import { RelayPairs } from './relay-pairs.ts';
 import type { RelayTestHooks } from './relay-worker.ts';
 import { FdTable, LISTENER, CLIENT, UPSTREAM, WAKE, DIALING, RELAYING, DRAINING } from './fd-table.ts';
@@ -57,13 +50,10 @@ const MAX_EVENTS = 256;
 const TICK_MS = 20;
 /** epoll_wait never blocks longer, so a terminating worker returns to JS (where termination lands). */
 const MAX_WAIT_MS = 500;
-const ACCEPT_BATCH = 64;
 /** How often the worker's balancer drops expired affinity and back-off records. */
 const CLEANUP_MS = 10_000;
 /** Loop turns between clock reads for that (an idle loop turns at least every MAX_WAIT_MS). */
 const CLEANUP_CHECK_TURNS = 64;
-/** How long a listener is left alone after accept failed for want of fds or memory. */
-const ACCEPT_PAUSE_MS = 100;
 
 export class RelayEngine {
   readonly #o: EngineOptions;
@@ -72,10 +62,10 @@ export class RelayEngine {
   readonly #lb: LoadBalancer;
   readonly #pairs: RelayPairs;
   readonly #dialer: RelayDialer;
+  readonly #acceptor: RelayAcceptor;
   readonly #services: (EngineService | undefined)[] = [];
   readonly #events = new Uint8Array(MAX_EVENTS * c.EPOLL_EVENT_SIZE);
   readonly #ev32 = new Uint32Array(this.#events.buffer);
-  readonly #linger0 = new Int32Array([1, 0]);
   readonly #wakeBuf = new Uint8Array(8);
   /** Fds with a deadline: clients dialling or draining, listeners paused after a failed accept. */
   readonly #armed = new Set<number>();
@@ -120,6 +110,13 @@ export class RelayEngine {
       disarm: (fd) => this.#disarm(fd),
       log: (level, msg, fields) => this.#log(level, msg, fields),
     });
+    this.#acceptor = new RelayAcceptor({
+      table: t,
+      pairs: this.#pairs,
+      dialer: this.#dialer,
+      arm: (fd, ms) => this.#arm(fd, ms),
+      log: (level, msg, fields) => this.#log(level, msg, fields),
+    });
     this.#t.open(o.wakeFd, WAKE);
     this.#pairs.setEvents(o.wakeFd, c.EPOLLIN);
   }
@@ -134,12 +131,7 @@ export class RelayEngine {
     try {
       if (this.#o.testHooks?.crashOnStart) throw new KubeProxyError('KP_ERR_NATIVE', 'relay engine: crash on start (test hook)');
       while (this.#running) {
-        const n = c.epollWait(
-          this.#ep,
-          this.#events,
-          MAX_EVENTS,
-          this.#armed.size > 0 ? TICK_MS : MAX_WAIT_MS,
-        );
+        const n = c.epollWait(this.#ep, this.#events, MAX_EVENTS, this.#armed.size > 0 ? TICK_MS : MAX_WAIT_MS);
         if (n !== -c.EINTR) c.check('epoll_wait', n);
         for (let i = 0; i < n; i++) {
           const events = this.#ev32[i * S] ?? 0;
@@ -220,13 +212,7 @@ export class RelayEngine {
     const t = this.#t;
     for (let fd = 0; fd < t.size; fd++) {
       const target = t.target[fd];
-      if (
-        t.role[fd] === CLIENT &&
-        t.svc[fd] === svc &&
-        t.state[fd] === RELAYING &&
-        target &&
-        !this.#lb.hasTarget(s.name, target.key)
-      ) {
+      if (t.role[fd] === CLIENT && t.svc[fd] === svc && t.state[fd] === RELAYING && target && !this.#lb.hasTarget(s.name, target.key)) {
         t.state[fd] = DRAINING;
         this.#arm(fd, s.drainMs);
       }
@@ -257,39 +243,7 @@ export class RelayEngine {
 
   #accept(lfd: number): void {
     const s = this.#services[this.#t.svc[lfd] ?? -1];
-    if (!s) return;
-    for (let i = 0; i < ACCEPT_BATCH; i++) {
-      const fd = c.accept4(lfd, SOCK_FLAGS);
-      if (fd < 0) {
-        if (fd === -c.EAGAIN || fd === -c.EINTR || fd === -c.ECONNABORTED) return;
-        // EMFILE, ENFILE, ENOBUFS: the pending connection stays queued and a level-triggered
-        // listener would report it again at once. Stop watching the listener for a while (a
-        // busy loop and a log flood otherwise); clients wait in the backlog meanwhile.
-        Atomics.add(s.stats, STAT_ACCEPT_FAILURES, 1);
-        this.#log('error', 'userspace: accept failed, pausing the listener', {
-          service: s.name,
-          errno: -fd,
-          pauseMs: ACCEPT_PAUSE_MS,
-        });
-        this.#pairs.setEvents(lfd, 0);
-        this.#arm(lfd, ACCEPT_PAUSE_MS);
-        return;
-      }
-      if ((s.stats[STAT_CONNECTIONS] ?? 0) >= s.max) {
-        Atomics.add(s.stats, STAT_REJECTED, 1);
-        c.setsockopt(fd, c.SOL_SOCKET, c.SO_LINGER, this.#linger0);
-        c.close(fd);
-        continue;
-      }
-      Atomics.add(s.stats, STAT_ACCEPTED, 1);
-      Atomics.add(s.stats, STAT_CONNECTIONS, 1);
-      const t = this.#t;
-      t.open(fd, CLIENT);
-      t.svc[fd] = this.#t.svc[lfd] ?? 0;
-      t.state[fd] = DIALING;
-      t.attempt[fd] = 0;
-      this.#dialer.dial(fd, s);
-    }
+    if (s) this.#acceptor.accept(lfd, s);
   }
 
   // --- relaying (relay-pairs.ts) ---

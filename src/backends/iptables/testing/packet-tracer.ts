@@ -4,7 +4,7 @@
 // FORWARD / OUTPUT by where the (possibly DNATed) destination lives, then nat POSTROUTING.
 // Built-in chains get the jump rules the applier inserts (jumps.ts). Every random branch
 // (-m statistic) is explored, so the result lists all possible endpoints.
-import { kubeletJumps, requiredJumps } from './jumps.ts';
+import { kubeletJumps, requiredJumps } from '../jumps.ts';
 import { parseRestore, type ParsedTable, tokenize } from './restore-parse.ts';
 import { compileRule, type CompiledRule, type MatchEnv, type TracePacketState } from './tracer-compile.ts';
 import ipaddr from 'ipaddr.js';

@@ -1,6 +1,6 @@
 // Shared builders for this backend's unit tests (not a test file itself).
-import { endpoint, servicePort } from '../../model/testing/fixtures.ts';
-import type { Endpoint, NodeInfo, ProxyState, ServicePort } from '../../model/types.ts';
+import { endpoint, servicePort } from '../../../model/testing/fixtures.ts';
+import type { Endpoint, NodeInfo, ProxyState, ServicePort } from '../../../model/types.ts';
 
 export function svc(over: Partial<ServicePort> & { name: string }): ServicePort {
   return servicePort('ns', 'svc', { portName: 'http', ...over });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../model/types.ts';
-import { recordingLogger } from '../sync/testing.ts';
-import { withLeftoverCleanup } from './leftovers.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
+import { withLeftoverCleanup } from './leftover-cleanup.ts';
 
 function fakeProxier(family: IPFamily, events: string[], fail: () => boolean): Proxier {
   return {
@@ -15,7 +15,6 @@ function fakeProxier(family: IPFamily, events: string[], fail: () => boolean): P
       events.push(`sync ${family}`);
       return { kind: 'full' };
     },
-    cleanup: async () => undefined,
   };
 }
 

@@ -2,9 +2,9 @@
 // test/iptables-ipv6-only.test.ts and test/iptables-ipv6-gaps.test.ts, on nodes whose IPv4
 // iptables, resp. ip6tables, is not installed).
 import { describe, expect, it } from 'vitest';
-import { KubeProxyError } from '../errors.ts';
-import type { IPFamily } from '../model/types.ts';
-import { recordingLogger } from '../sync/testing.ts';
+import { KubeProxyError } from '../../../errors.ts';
+import type { IPFamily } from '../../../model/types.ts';
+import { recordingLogger } from '../../../sync/testing/recorders.ts';
 import { requirePrimaryFamily, supportedFamilies, type FamilyProbe } from './iptables-families.ts';
 
 const ok = (family: IPFamily): FamilyProbe => ({ family, error: null });

@@ -5,12 +5,12 @@
 // proxy, none at all is fatal, and so is the primary family's missing (server.go: "no support for
 // primary IP family"). Without this a node missing IPv4 iptables (an IPv6-only host image, a
 // kernel without iptable_nat) or IPv6 ip6tables did not start at all.
-import type { IptablesBackend } from '../config/types.ts';
-import type { Logger } from '../model/logger.ts';
-import type { IPFamily } from '../model/types.ts';
-import { describeError } from '../errors.ts';
-import type { Exec } from '../system/exec.ts';
-import { binaries, IptablesUnavailableError, type XtablesBackend } from '../system/iptables.ts';
+import type { IptablesBackend } from '../../../config/types.ts';
+import type { Logger } from '../../../model/logger.ts';
+import type { IPFamily } from '../../../model/types.ts';
+import { describeError } from '../../../errors.ts';
+import type { Exec } from '../../../system/exec.ts';
+import { binaries, IptablesUnavailableError, type XtablesBackend } from '../../../system/iptables.ts';
 
 /** One family's probe: null when some allowed back-end answered, else why none did. */
 export interface FamilyProbe {
@@ -61,4 +61,9 @@ export function supportedFamilies(probes: readonly FamilyProbe[], logger: Logger
 /** Upstream refuses to run without its primary family (the node IP's). */
 export function requirePrimaryFamily(primary: IPFamily, families: readonly IPFamily[]): void {
   if (!families.includes(primary)) throw new IptablesUnavailableError(`no support for primary IP family ${primary}`);
+}
+
+/** The families of `kernelFamilies` iptables works for here (the probe above, then supportedFamilies). */
+export async function iptablesHostFamilies(exec: Exec, requested: IptablesBackend, kernelFamilies: readonly IPFamily[], logger: Logger): Promise<IPFamily[]> {
+  return supportedFamilies(await probeIptablesFamilies(exec, requested, kernelFamilies), logger);
 }

@@ -5,18 +5,16 @@
 // iptables DNAT in PREROUTING/OUTPUT runs before IPVS sees a packet). Established connections keep
 // their conntrack NAT binding and are not affected. A failure is logged and tried again after the
 // next successful sync; it never fails a sync.
-import { otherModes, renderLeftoverCleanup, LEFTOVER_TABLES, type LeftoverMode } from '../backends/leftovers.ts';
-import { createIptablesApplier } from '../backends/iptables/iptables-applier.ts';
-import { createIpvsApplier } from '../backends/ipvs/ipvs-applier.ts';
+import { LEFTOVER_TABLES, otherModes, renderLeftoverCleanup, type ChainsByMode } from '../backends/common/foreign-chains.ts';
+import { createIptablesApplier } from '../backends/common/iptables-rules-applier.ts';
+import type { ModeEntry } from '../backends/mode-entry.ts';
+import { chainsByMode, MODES, modeEntry } from '../backends/modes.ts';
 import type { ProxyConfig } from '../config/types.ts';
-import { describeError, KubeProxyError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../model/types.ts';
 import type { Exec } from '../system/exec.ts';
 import { createIptables, type Iptables, type XtablesBackend } from '../system/iptables.ts';
-import { IpvsClient } from '../system/ipvs-client.ts';
-import { LinkClient } from '../system/link-client.ts';
-import { createSysctl } from '../system/sysctl.ts';
 
 export type LeftoverCleaner = (family: IPFamily) => Promise<void>;
 
@@ -42,7 +40,6 @@ export function withLeftoverCleanup(proxiers: readonly Proxier[], clean: Leftove
         }
         return result;
       },
-      cleanup: () => p.cleanup(),
       ...(p.close ? { close: () => p.close?.() ?? Promise.resolve() } : {}),
     };
     return wrapped;
@@ -53,34 +50,49 @@ export interface LeftoverDeps {
   readonly config: ProxyConfig;
   readonly exec: Exec;
   readonly logger: Logger;
-  /** The back-end the running mode writes to, detected once at start (iptables-backend.ts). */
+  /** The back-end the running mode writes to, detected once at start (run-iptables-backend.ts). */
   readonly backend: XtablesBackend;
 }
 
-/** The clean-up for the configured mode (iptables, ipvs or userspace). */
+/** The clean-up for the configured mode: every other registered mode's leftovers. */
 export function createLeftoverCleaner(d: LeftoverDeps): LeftoverCleaner {
-  const mode = d.config.mode;
-  if (mode === 'nftables') throw new KubeProxyError('KP_ERR_CONFIG_INVALID', 'mode: nftables is not implemented yet');
-  const log = d.logger.child({ component: 'leftovers', mode });
-  const backend = d.backend;
+  const keep = modeEntry(d.config.mode);
+  const log = d.logger.child({ component: 'leftovers', mode: keep.name });
+  const chains = chainsByMode();
+  const others = MODES.filter((m) => m !== keep);
   return async (family) => {
-    const ipt = createIptables(d.exec, family, backend);
-    const scoped = scopedRemoval(ipt, mode, log);
-    // IPVS first: its NodePort virtual servers are found through its ipsets, which go last.
-    if (mode !== 'ipvs') await removeIpvsState(d, family, ipt, scoped, log);
-    else await scoped();
-    await sweepOtherBackend(d.exec, family, backend, log);
+    const ipt = createIptables(d.exec, family, d.backend);
+    await removeOtherModes(others, { family, exec: d.exec, logger: log, iptables: ipt }, scopedRemoval(ipt, chains, keep.name, log));
+    await sweepOtherBackend(d.exec, family, d.backend, log);
   };
 }
 
+/**
+ * Each other mode's state beside its chains (IPVS first: its NodePort virtual servers are found
+ * through its ipsets, which go last), handing it the chain removal to run at its point; the chains
+ * go once, after every mode's state if none ran it.
+ */
+async function removeOtherModes(
+  others: readonly ModeEntry[], base: { family: IPFamily; exec: Exec; logger: Logger; iptables: Iptables }, removeChains: () => Promise<void>,
+): Promise<void> {
+  let removed = false;
+  const once = async (): Promise<void> => {
+    if (removed) return;
+    removed = true;
+    await removeChains();
+  };
+  for (const m of others) await m.leftovers.removeState?.({ ...base, removeChains: once });
+  await once();
+}
+
 /** One restore removing the other modes' chains and jumps from the tables of `ipt`. */
-function scopedRemoval(ipt: Iptables, keep: LeftoverMode, log: Logger): () => Promise<void> {
+function scopedRemoval(ipt: Iptables, chains: ChainsByMode, keep: string, log: Logger): () => Promise<void> {
   return async () => {
     const parts: string[] = [];
     const removed: string[] = [];
     let rules = 0;
     for (const t of LEFTOVER_TABLES) {
-      const plan = renderLeftoverCleanup(keep, t, await ipt.save(t));
+      const plan = renderLeftoverCleanup(chains, keep, t, await ipt.save(t));
       if (plan.payload === '') continue;
       parts.push(plan.payload);
       removed.push(...plan.chains.map((c) => `${t}/${c}`));
@@ -88,39 +100,8 @@ function scopedRemoval(ipt: Iptables, keep: LeftoverMode, log: Logger): () => Pr
     }
     if (parts.length === 0) return;
     await ipt.restore(parts.join(''));
-    log.info({ family: ipt.family, backend: ipt.backend, chains: removed.length, rules, from: otherModes(keep) }, 'other modes\' leftover chains removed');
+    log.info({ family: ipt.family, backend: ipt.backend, chains: removed.length, rules, from: otherModes(chains, keep) }, 'other modes\' leftover chains removed');
   };
-}
-
-/**
- * The ipvs mode's kernel state (its virtual servers, kube-ipvs0, then — through `removeRules`, so
- * the running mode's chains stay — its chains, then its ipsets). Nothing without IPVS in the kernel.
- */
-async function removeIpvsState(d: LeftoverDeps, family: IPFamily, ipt: Iptables, removeRules: () => Promise<void>, log: Logger): Promise<void> {
-  let ipvs: IpvsClient;
-  try {
-    ipvs = await IpvsClient.open();
-  } catch (err) {
-    if (KubeProxyError.is(err) && err.code === 'KP_ERR_KERNEL_MISSING') {
-      log.debug({ reason: describeError(err) }, 'no IPVS in this kernel: no ipvs leftovers');
-      await removeRules();
-      return;
-    }
-    throw err;
-  }
-  const links = LinkClient.open();
-  const applier = createIpvsApplier({ family, ipvs, links, iptables: ipt, exec: d.exec, sysctl: createSysctl(log), logger: log });
-  try {
-    // No kube-ipvs0 and no KUBE set of this family: no ipvs mode ran here for it.
-    if (!(await applier.hasLeftovers())) {
-      await removeRules();
-      return;
-    }
-    await applier.cleanup(removeRules);
-    log.info('ipvs leftovers removed (virtual servers, kube-ipvs0, ipsets)');
-  } finally {
-    applier.close();
-  }
 }
 
 /**

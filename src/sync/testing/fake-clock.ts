@@ -1,7 +1,7 @@
 // A deterministic Clock for tests: time moves only when a test calls `advance`. Timers fire in
 // due order (ties in creation order), and between timers the microtask and I/O queues are drained
 // so async work started by a timer (a sync) settles before the next one fires.
-import type { Clock, TimerHandle } from './clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 
 interface FakeTimer {
   readonly at: number;

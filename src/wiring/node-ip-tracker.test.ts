@@ -1,8 +1,8 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ClusterState } from '../model/cluster-state.ts';
-import { recordingLogger } from '../sync/testing.ts';
-import { NodeIPTracker, startupNodeIPs } from './node-ips.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
+import { NodeIPTracker, startupNodeIPs } from './node-ip-tracker.ts';
 
 const nodeObj = (name: string, ip: string, zone = 'z1'): V1Node => ({
   metadata: { name, resourceVersion: `${ip}-${zone}`, labels: { 'topology.kubernetes.io/zone': zone } },

@@ -2,7 +2,7 @@
 // real iptables in a namespace: test/iptables-probe.test.ts.
 import { describe, expect, it } from 'vitest';
 import { probePayload } from '../../../system/iptables-probe.ts';
-import { argsToRestore, kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
+import { argsToRestore, kubeletJumps, requiredJumps, type JumpRule } from '../../iptables/jumps.ts';
 import { builtinsProbeLines, missingBuiltins, savedTable, type SavedTable } from './ensure-builtins.ts';
 
 const portals = requiredJumps()[9] as JumpRule; // nat OUTPUT -> KUBE-SERVICES

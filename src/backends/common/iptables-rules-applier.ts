@@ -1,12 +1,12 @@
-// The iptables mode's only contact with the kernel: jump rules from built-in chains (jumps.ts;
-// one iptables-save per table, then single `iptables -C/-I` calls only for jumps not found, as
-// upstream never restores built-in chains), the canaries, one
-// `iptables-restore --noflush --counters` per sync, and clean-up. A dry-run applier with the same
+// The iptables rules applier every mode that writes iptables uses (iptables, ipvs): jump rules
+// from built-in chains (jump-rule.ts; one `-S` per built-in chain, then single `iptables -C/-I`
+// calls only for jumps not found, as upstream never restores built-in chains), the canaries, one
+// `iptables-restore --noflush --counters` per sync, and clean-up of every KUBE-* chain. A dry-run applier with the same
 // shape records and prints payloads instead of running anything (--dry-run).
 import type { IPFamily } from '../../model/types.ts';
 import type { Iptables, RestoreInput, Table, XtablesBackend } from '../../system/iptables.ts';
 import { savedChains } from '../../system/iptables.ts';
-import { CANARY_CHAIN, CANARY_TABLES, argsToRestore, type JumpRule } from './jumps.ts';
+import { CANARY_CHAIN, CANARY_TABLES, argsToRestore, type JumpRule } from './jump-rule.ts';
 
 export type { JumpRule, RestoreInput };
 export { CANARY_CHAIN, CANARY_TABLES };

@@ -9,9 +9,9 @@ import type { ProxyConfig } from '../config/types.ts';
 import type { Logger } from '../model/logger.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { Exec } from '../system/exec.ts';
-import { detectBackend, type BackendChoice } from '../system/iptables-backend.ts';
+import { detectBackend, type BackendChoice } from '../system/detect-iptables-backend.ts';
 
-export type { BackendChoice } from '../system/iptables-backend.ts';
+export type { BackendChoice } from '../system/detect-iptables-backend.ts';
 
 /**
  * What the factories in src/backends accept once they take the detected back-end instead of

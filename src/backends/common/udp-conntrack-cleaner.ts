@@ -8,9 +8,9 @@
 // - a UDP service port went away: every flow to its IPs.
 // Nothing is deleted on the first sync after start: everything would look new, and flushing all
 // UDP flows on each restart is its own bug (kubernetes/kubernetes#122740).
-import type { Logger } from '../model/logger.ts';
-import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../model/types.ts';
-import type { Conntrack, ConntrackFilter } from '../system/conntrack.ts';
+import type { Logger } from '../../model/logger.ts';
+import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
+import type { Conntrack, ConntrackFilter } from '../../system/conntrack.ts';
 
 export interface UdpServiceMemo {
   /** ClusterIP, externalIPs and load-balancer IPs. */
@@ -96,12 +96,6 @@ export class UdpConntrackCleaner {
 
   constructor(options: UdpConntrackCleanerOptions) {
     this.#o = options;
-  }
-
-  /** Forget the last sync (after --cleanup): the next sync counts as the first. */
-  reset(): void {
-    this.#previous = undefined;
-    this.#carried.clear();
   }
 
   /**

@@ -4,18 +4,15 @@
 // mode's first sync is in place, the old mode's chains are unreferenced and can go. Upstream used
 // to run every other mode's whole CleanupLeftovers at start (v1.2x server_others.go); that deletes
 // shared chains such as KUBE-SERVICES too, so here only what the running mode does not use goes.
-// Pure.
-import { isServiceChainName } from './iptables/chain-names.ts';
-import { CANARY_CHAIN, argsToRestore, requiredJumps, type JumpRule } from './iptables/jumps.ts';
-import { FILTER_CHAINS as IPVS_FILTER, NAT_CHAINS as IPVS_NAT, ipvsJumps } from './ipvs/rules.ts';
-import { JUMPS as USERSPACE_JUMPS } from './userspace/portal-rules.ts';
+// Each mode declares its chains (its registry entry's `leftovers.chains`); the table of them all
+// is the registry's (src/backends/modes.ts). Pure.
+import { argsToRestore, type JumpRule } from './jump-rule.ts';
 
-export type LeftoverMode = 'iptables' | 'ipvs' | 'userspace';
 export type LeftoverTable = 'nat' | 'filter' | 'mangle';
-export const LEFTOVER_MODES: readonly LeftoverMode[] = ['iptables', 'ipvs', 'userspace'];
 export const LEFTOVER_TABLES: readonly LeftoverTable[] = ['mangle', 'nat', 'filter'];
 
-interface ModeChains {
+/** The iptables chains one mode writes. */
+export interface ModeChains {
   /** Fixed chain names per table. */
   readonly fixed: Readonly<Record<LeftoverTable, readonly string[]>>;
   /** Generated names (per-service chains) per table. */
@@ -24,38 +21,12 @@ interface ModeChains {
   readonly jumps: readonly JumpRule[];
 }
 
-const MODES: Readonly<Record<LeftoverMode, ModeChains>> = {
-  iptables: {
-    fixed: {
-      nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', CANARY_CHAIN],
-      filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', CANARY_CHAIN],
-      mangle: [CANARY_CHAIN],
-    },
-    generated: { nat: isServiceChainName },
-    jumps: requiredJumps(),
-  },
-  ipvs: {
-    // Upstream ipvs mode before v1.23 also had a nat KUBE-FIREWALL (LoadBalancer source ranges);
-    // in filter that name is kubelet's, so only the nat one is listed.
-    fixed: { nat: [...IPVS_NAT, 'KUBE-FIREWALL'], filter: [...IPVS_FILTER], mangle: [] },
-    generated: {},
-    jumps: ipvsJumps(),
-  },
-  userspace: {
-    fixed: {
-      nat: USERSPACE_JUMPS.filter((j) => j.table === 'nat').map((j) => j.target),
-      filter: USERSPACE_JUMPS.filter((j) => j.table === 'filter').map((j) => j.target),
-      mangle: [],
-    },
-    generated: {},
-    // Every userspace jump targets a userspace-only chain, so the chain rule removes them.
-    jumps: [],
-  },
-};
+/** Every registered mode's chains, by mode name. */
+export type ChainsByMode = ReadonlyMap<string, ModeChains>;
 
-/** Whether `mode` programs a chain of this name in `table`. */
-export function modeOwnsChain(mode: LeftoverMode, table: LeftoverTable, chain: string): boolean {
-  const m = MODES[mode];
+/** Whether a mode with these chains programs a chain of this name in `table`. */
+export function modeOwnsChain(m: ModeChains | undefined, table: LeftoverTable, chain: string): boolean {
+  if (m === undefined) return false;
   return m.fixed[table].includes(chain) || (m.generated[table]?.(chain) ?? false);
 }
 
@@ -64,9 +35,9 @@ export function modeOwnsChain(mode: LeftoverMode, table: LeftoverTable, chain: s
  * names (nat KUBE-SERVICES, KUBE-POSTROUTING, KUBE-MARK-MASQ, filter KUBE-FORWARD and
  * KUBE-PROXY-FIREWALL between iptables and ipvs) stay: the running mode rewrote them on its sync.
  */
-export function isLeftoverChain(keep: LeftoverMode, table: LeftoverTable, chain: string): boolean {
-  if (modeOwnsChain(keep, table, chain)) return false;
-  return LEFTOVER_MODES.some((m) => m !== keep && modeOwnsChain(m, table, chain));
+export function isLeftoverChain(modes: ChainsByMode, keep: string, table: LeftoverTable, chain: string): boolean {
+  if (modeOwnsChain(modes.get(keep), table, chain)) return false;
+  return [...modes].some(([m, chains]) => m !== keep && modeOwnsChain(chains, table, chain));
 }
 
 /** The saved text of a jump rule (`-A CHAIN ARGS`), as iptables-save prints it. */
@@ -81,12 +52,12 @@ const normalize = (line: string): string => line.trim().replace(/\s+/g, ' ');
  * not write itself: e.g. the iptables mode's `INPUT -m conntrack --ctstate NEW ... -j
  * KUBE-PROXY-FIREWALL`, which in ipvs mode would run ipvs's firewall on OUTPUT too.
  */
-function foreignJumpLines(keep: LeftoverMode, table: LeftoverTable): Set<string> {
-  const own = new Set(MODES[keep].jumps.filter((j) => j.table === table).map((j) => normalize(jumpLine(j))));
+function foreignJumpLines(modes: ChainsByMode, keep: string, table: LeftoverTable): Set<string> {
+  const own = new Set((modes.get(keep)?.jumps ?? []).filter((j) => j.table === table).map((j) => normalize(jumpLine(j))));
   const out = new Set<string>();
-  for (const m of LEFTOVER_MODES) {
+  for (const [m, chains] of modes) {
     if (m === keep) continue;
-    for (const j of MODES[m].jumps) if (j.table === table && !own.has(normalize(jumpLine(j)))) out.add(normalize(jumpLine(j)));
+    for (const j of chains.jumps) if (j.table === table && !own.has(normalize(jumpLine(j)))) out.add(normalize(jumpLine(j)));
   }
   return out;
 }
@@ -119,10 +90,10 @@ export interface LeftoverPlan {
  * cleanupPayload in iptables-applier.ts; nothing else is touched. Run it only after `keep` has
  * synced, so that the shared chains no longer point into the leftovers' per-service chains.
  */
-export function renderLeftoverCleanup(keep: LeftoverMode, table: LeftoverTable, saved: string): LeftoverPlan {
-  const chains = declaredChains(saved).filter((c) => isLeftoverChain(keep, table, c));
+export function renderLeftoverCleanup(modes: ChainsByMode, keep: string, table: LeftoverTable, saved: string): LeftoverPlan {
+  const chains = declaredChains(saved).filter((c) => isLeftoverChain(modes, keep, table, c));
   const gone = new Set(chains);
-  const foreign = foreignJumpLines(keep, table);
+  const foreign = foreignJumpLines(modes, keep, table);
   const dels: string[] = [];
   for (const line of saved.split('\n')) {
     if (!line.startsWith('-A ')) continue;
@@ -137,6 +108,6 @@ export function renderLeftoverCleanup(keep: LeftoverMode, table: LeftoverTable, 
 }
 
 /** The modes whose leftovers a daemon in `mode` removes: all the others. */
-export function otherModes(mode: LeftoverMode): LeftoverMode[] {
-  return LEFTOVER_MODES.filter((m) => m !== mode);
+export function otherModes(modes: ChainsByMode, mode: string): string[] {
+  return [...modes.keys()].filter((m) => m !== mode);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDryRunApplier } from './iptables-applier.ts';
+import { createDryRunApplier } from './iptables-rules-applier.ts';
 
 describe('createDryRunApplier', () => {
   it.each([

@@ -11,8 +11,8 @@
 import type { Iptables } from '../../../system/iptables.ts';
 import { savedChains } from '../../../system/iptables.ts';
 import { probePayload, type ProbeLine } from '../../../system/iptables-probe.ts';
-import type { RulesApplier } from '../iptables-applier.ts';
-import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jumps.ts';
+import type { RulesApplier } from '../iptables-rules-applier.ts';
+import { argsToRestore, CANARY_CHAIN, CANARY_TABLES, type JumpRule, type Table } from '../jump-rule.ts';
 import { withChecks } from './restore-checks.ts';
 
 /** The probe's questions: each canary chain exists, then each jump rule is there. Pure. */

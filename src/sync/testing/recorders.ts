@@ -1,8 +1,8 @@
 // Test doubles for the sync core, shared by tests elsewhere: a logger that records entries and a
 // metrics sink that records calls. Real implementations are pino and src/server/metrics.ts.
-import type { LogFn, Logger } from '../model/logger.ts';
-import type { IPFamily } from '../model/types.ts';
-import type { ProxyMetrics, TrafficPolicy } from './sync-metrics.ts';
+import type { LogFn, Logger } from '../../model/logger.ts';
+import type { IPFamily } from '../../model/types.ts';
+import type { ProxyMetrics, TrafficPolicy } from '../sync-metrics.ts';
 
 export interface LogEntry {
   readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';

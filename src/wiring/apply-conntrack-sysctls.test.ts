@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/defaults.ts';
-import { recordingLogger } from '../sync/testing.ts';
+import { recordingLogger } from '../sync/testing/recorders.ts';
 import { createSysctl } from '../system/sysctl.ts';
-import { applyConntrackSysctls } from './conntrack.ts';
+import { applyConntrackSysctls } from './apply-conntrack-sysctls.ts';
 
 let root = '';
 afterEach(() => rmSync(root, { recursive: true, force: true }));

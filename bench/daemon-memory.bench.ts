@@ -10,7 +10,8 @@
 // (e.g. main or a commit), the tree of that commit; BENCH_TREES="name=DIR,…" adds assembled trees.
 // Needs root (namespaces, iptables). Run: `BENCH_BASELINE_REF=main npm run bench -- daemon-memory`
 // (env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS, BENCH_SETTLE_S, BENCH_IDLE_CPU_S, BENCH_BURST,
-// BENCH_NODE_OPTIONS to override the Dockerfile's).
+// BENCH_NODE_OPTIONS to override the Dockerfile's, BENCH_COMPARE_ENV="K=V …" to run `this` a second
+// time with that environment, side by side: e.g. glibc malloc tunables).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,7 +94,7 @@ async function metric(api: NsProcess, name: string): Promise<number> {
 
 type Row = Record<string, number>;
 
-async function runDaemon(tree: string, services: number, full: boolean): Promise<Row> {
+async function runDaemon(tree: string, services: number, full: boolean, extraEnv: readonly string[]): Promise<Row> {
   const ns = await createNamespace('mem');
   const api = spawnIn(ns, process.execPath, [fileURLToPath(new URL('./daemon-apiserver.ts', import.meta.url)), String(services), String(E)], { stdin: true });
   const url = (await api.waitForLine((l) => l.startsWith('ready '), 600_000)).slice('ready '.length);
@@ -104,7 +105,7 @@ async function runDaemon(tree: string, services: number, full: boolean): Promise
   ].join('\n'));
   const t0 = Date.now();
   const daemon = spawnIn(ns, 'env', [
-    `NODE_OPTIONS=${imageNodeOptions()}`, `XTABLES_LOCKFILE=${join(work, `xtables-${ns}.lock`)}`,
+    `NODE_OPTIONS=${imageNodeOptions()}`, `XTABLES_LOCKFILE=${join(work, `xtables-${ns}.lock`)}`, ...extraEnv,
     process.execPath, join(tree, 'bin/kube-proxy-ts.js'), '--kubeconfig', kubeconfig, '--hostname-override', BENCH_NODE,
     '--proxy-mode', 'iptables', '--iptables-backend', 'legacy', '--cluster-cidr', '10.244.0.0/16',
   ]);
@@ -151,20 +152,22 @@ async function runDaemon(tree: string, services: number, full: boolean): Promise
   }
 }
 
-const trees: [string, string][] = [['this', assemble(ROOT, 'this')]];
-if (process.env.BENCH_BASELINE_REF) trees.unshift([process.env.BENCH_BASELINE_REF, assembleRef(process.env.BENCH_BASELINE_REF)]);
+const trees: [string, string, string[]][] = [['this', assemble(ROOT, 'this'), []]];
+if (process.env.BENCH_BASELINE_REF) trees.unshift([process.env.BENCH_BASELINE_REF, assembleRef(process.env.BENCH_BASELINE_REF), []]);
 for (const spec of (process.env.BENCH_TREES ?? '').split(',').filter((s) => s !== '')) {
   const [name = '', dir = ''] = spec.split('=');
-  trees.push([name, dir]);
+  trees.push([name, dir, []]);
 }
+const compareEnv = (process.env.BENCH_COMPARE_ENV ?? '').split(' ').filter((s) => s !== '');
+if (compareEnv.length > 0) trees.push([`this ${compareEnv.join(' ')}`, trees.find(([n]) => n === 'this')?.[1] ?? '', compareEnv]);
 
 console.log(`daemon as the image runs it: Node ${process.version}, NODE_OPTIONS="${imageNodeOptions()}", ${N} Services × ${E} endpoints, iptables legacy, ${ROUNDS} round(s); machine shared (2 cores)`);
 const results = new Map<string, Row[]>(trees.map(([name]) => [name, []]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, dir] of trees) {
-      const idle = await runDaemon(dir, 0, false);
-      const big = await runDaemon(dir, N, true);
+    for (const [name, dir, extraEnv] of trees) {
+      const idle = await runDaemon(dir, 0, false, extraEnv);
+      const big = await runDaemon(dir, N, true, extraEnv);
       const row = { idleMiB: idle.rssMiB ?? Number.NaN, ...big };
       console.log(`round ${round + 1} ${name}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Math.round(v * 10) / 10])))}`);
       results.get(name)?.push(row);

@@ -116,6 +116,9 @@ describe('the ClusterRole against the requests the daemon makes', () => {
     srv.compactHistory();
     await eventually(allWatching, 10_000);
     await srv.stop();
+    // Back without streaming lists (WatchList): the informers fall back to paginated lists, so both
+    // ways of listing are checked against the role.
+    srv.setWatchList(false);
     await new Promise((r) => setTimeout(r, 150));
     await srv.start();
     srv.create('Service', { metadata: { name: 'three', namespace: 'default' }, spec: { clusterIP: '10.96.0.12' } });
@@ -132,6 +135,7 @@ describe('the ClusterRole against the requests the daemon makes', () => {
       expect(grants.has(p), `${p} is not granted by deploy/clusterrole.yaml`).toBe(true);
     }
     expect([...used].sort(), 'api-requests.ts lists a request the daemon never makes').toEqual([...listed].sort());
+    expect(srv.counters.watchLists, 'streaming lists were used before the fallback').toBeGreaterThan(0);
     // The selectors the list relies on were sent (a role cannot narrow them; the request must).
     for (const [kind, req] of Object.entries(API_REQUESTS)) {
       const sent = srv.requests.filter((r) => r.path === collectionPath(req));

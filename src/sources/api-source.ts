@@ -25,6 +25,8 @@ export interface ApiSourceOptions {
   watchNode?: boolean;
   /** Objects per list page (default 500, as client-go); 0 lists each kind in one response. */
   pageSize?: number;
+  /** Try streaming lists (WatchList) first, falling back to pages; default true. */
+  watchList?: boolean;
   /** Watch ServiceCIDRs (the nftables mode reads them); default true. */
   watchServiceCIDRs?: boolean;
   random?: () => number;
@@ -65,6 +67,7 @@ export class ApiSource implements ClusterSource {
       // The list and watch path comes from the request list the ClusterRole is checked against.
       ...common, ...selectors, kind, path: collectionPath(API_REQUESTS[kind]), stats: this.stats[kind], log: log.child({ resource: kind }),
       ...(this.opts.pageSize === undefined ? {} : { pageSize: this.opts.pageSize }),
+      ...(this.opts.watchList === undefined ? {} : { watchList: this.opts.watchList }),
     });
     const labelSelector = SERVICE_LABEL_SELECTOR;
     const fieldSelector = `metadata.name=${nodeName}`;

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ListWatch, Watch } from './client-node.ts';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { listPaged } from './api-list.ts';
+import { WatchListUnsupported, streamList } from './watch-list.ts';
 import type { Logger } from '../model/logger.ts';
 import type { ClusterStateSink, KindMap, ObjectKind } from './types.ts';
 import type { KindStats } from './source-stats.ts';
@@ -44,6 +45,8 @@ export interface SupervisorOptions<K extends ObjectKind> {
   timing: SupervisorTiming;
   /** Objects per list page (client-go's 500); 0 lists in one response. */
   pageSize?: number;
+  /** Try streaming lists (watch-list.ts) before paginated ones; default true. */
+  watchList?: boolean;
   random?: () => number;
   /** Told of every restart (the kubeproxy_source_watch_restarts_total metric); must not throw. */
   onRestart?: (kind: K) => void;
@@ -127,6 +130,7 @@ export class InformerSupervisor<K extends ObjectKind> {
   constructor(opts: SupervisorOptions<K>) {
     this.o = opts;
     this.random = opts.random ?? Math.random;
+    this.watchList = opts.watchList !== false;
   }
 
   /** Resolves after the first attempt either delivered its list or failed (a retry is then scheduled). */
@@ -152,6 +156,7 @@ export class InformerSupervisor<K extends ObjectKind> {
 
   private async retire(): Promise<void> {
     this.attempt++;
+    this.abortList?.();
     if (this.watch) this.watch.dead = true;
     const old = this.informer;
     this.informer = undefined;
@@ -210,6 +215,9 @@ export class InformerSupervisor<K extends ObjectKind> {
 
   /** Skeletons of the list in progress, for ListWatch's cache. */
   private listed: KubernetesObject[] = [];
+  /** Ends a streaming list in progress (a superseded attempt, stop). */
+  private abortList: (() => void) | undefined;
+  private watchList = true;
 
   /**
    * One paginated list into the sink: pages are upserted as they arrive and `retain` drops what the
@@ -221,8 +229,9 @@ export class InformerSupervisor<K extends ObjectKind> {
     const keys = new Set<string>();
     const whole: KindMap[K][] = [];
     this.listed = [];
-    const rv = await listPaged<KindMap[K]>(kc, path, { ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }, {
-      page: (items) => {
+    const query = { ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) };
+    const handlers = {
+      page: (items: KindMap[K][]) => {
         if (!current()) return;
         this.touch();
         for (const item of items) {
@@ -241,7 +250,26 @@ export class InformerSupervisor<K extends ObjectKind> {
         whole.length = 0;
         this.listed = [];
       },
-    }, pageSize === undefined ? {} : { pageSize });
+    };
+    let rv: string | undefined;
+    if (this.watchList) {
+      const abort = new AbortController();
+      this.abortList = () => abort.abort();
+      try {
+        rv = await streamList<KindMap[K]>(kc, path, query, (obj) => handlers.page([obj]), {
+          timeoutSeconds: this.o.timing.watchTimeoutSeconds, signal: abort.signal,
+        });
+      } catch (err) {
+        if (!(err instanceof WatchListUnsupported)) throw err;
+        // Remembered for this informer's life: a server does not gain the feature between relists.
+        this.watchList = false;
+        this.o.log.info({ resource: kind, err }, 'API server does not stream lists (WatchList); listing in pages instead');
+        handlers.restart();
+      } finally {
+        this.abortList = undefined;
+      }
+    }
+    rv ??= await listPaged<KindMap[K]>(kc, path, query, handlers, pageSize === undefined ? {} : { pageSize });
     if (current()) this.deliverListEnd(streaming ? () => sink.retain?.(kind, keys) : () => sink.replace(kind, whole));
     return rv;
   }

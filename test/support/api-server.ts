@@ -35,6 +35,8 @@ export interface ApiServerOptions {
   /** Events kept for watch resumption; older RVs get 410. */
   maxHistory?: number;
   bookmarkIntervalMs?: number;
+  /** Serve streaming lists (`sendInitialEvents=true`, the WatchList feature); default true. */
+  watchList?: boolean;
 }
 
 export interface ApiServerCounters {
@@ -46,6 +48,8 @@ export interface ApiServerCounters {
   tooLarge: number;
   /** Continue tokens refused with 410 because their snapshot was compacted. */
   continueExpired: number;
+  /** Streaming lists served (watches with sendInitialEvents=true). */
+  watchLists: number;
 }
 
 /** One request as received (before authentication and routing), for checking what a client asks for. */
@@ -63,7 +67,7 @@ const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 
 
 export class TestApiServer {
   readonly counters: ApiServerCounters = {
-    lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0, continueExpired: 0,
+    lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0, continueExpired: 0, watchLists: 0,
   };
   /** Every request received, in order (test/deploy-rbac.test.ts checks them against the ClusterRole). */
   readonly requests: RecordedRequest[] = [];
@@ -77,12 +81,14 @@ export class TestApiServer {
   private readonly opts: ApiServerOptions;
   private token: string | undefined;
   private listDelayMs = 0;
+  private watchListOn: boolean;
   private watchDelayMs = 0;
   private portNumber = 0;
 
   constructor(opts: ApiServerOptions = {}) {
     this.opts = opts;
     this.token = opts.token;
+    this.watchListOn = opts.watchList !== false;
     this.store = new Store(opts.maxHistory ?? 1000, (ev) => this.broadcast(ev));
     this.pages = new ListPager(this.store);
     this.server = createServer((req, res) => this.handle(req, res));
@@ -123,6 +129,8 @@ export class TestApiServer {
   /** Destroy every watch socket mid-stream (a load balancer idle cut, a TCP reset). */
   resetWatches(): void { this.endWatchers((w) => w.res.socket?.destroy()); }
   setListDelay(ms: number): void { this.listDelayMs = ms; }
+  /** Serve streaming lists or refuse them (422), as an API server upgraded or downgraded in place. */
+  setWatchList(on: boolean): void { this.watchListOn = on; }
   /** Hold new watch requests this long before answering (the RV is judged when answered): opens a window to miss events. */
   setWatchDelay(ms: number): void { this.watchDelayMs = ms; }
   get watchCount(): number { return this.watchers.size; }
@@ -247,14 +255,28 @@ export class TestApiServer {
         details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
       });
     }
+    // A streaming list (KEP-3157): the current state as ADDED events, then a bookmark annotated
+    // k8s.io/initial-events-end, then changes. kube-apiserver validates the parameters (422 Invalid)
+    // and refuses it while its WatchList feature gate is off.
+    const initialEvents = q.get('sendInitialEvents') === 'true';
+    if (initialEvents) {
+      if (!this.watchListOn) return sendStatus(res, 422, 'Invalid', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
+      if (q.get('resourceVersionMatch') !== 'NotOlderThan') return sendStatus(res, 422, 'Invalid', 'sendInitialEvents requires resourceVersionMatch=NotOlderThan');
+      if (q.get('allowWatchBookmarks') !== 'true') return sendStatus(res, 422, 'Invalid', 'sendInitialEvents requires allowWatchBookmarks=true');
+      this.counters.watchLists++;
+    }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const w: Watcher = { kind, matches, res, timers: [] };
     this.watchers.add(w);
     res.on('close', () => this.dropWatcher(w));
-    if (rv === undefined) {
+    if (rv === undefined || initialEvents) {
       // RV unset or "0": synthetic ADDED for the current state, then changes (the "get state and start" semantics).
       for (const obj of this.store.list(kind)) sendEvent(w, { rv: this.store.rv, kind, type: 'ADDED', obj });
+      if (initialEvents) {
+        const end = { ...TYPE_META[kind], metadata: { resourceVersion: String(this.store.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } };
+        res.write(`${JSON.stringify({ type: 'BOOKMARK', object: end })}\n`);
+      }
     } else {
       for (const ev of this.store.history) if (ev.kind === kind && ev.rv > rv) sendEvent(w, ev);
     }

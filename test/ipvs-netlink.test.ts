@@ -89,9 +89,9 @@ describeWith('IPVS over generic netlink (IPVS test kernel)', ['uml'], () => {
       { a: 'fd00:10:96::a', p: 443, proto: 'TCP', sched: 'rr', flags: 0, t: 0, m: 128 },
     ]);
     const d = (a: string): string[] => (r.destsAfterAdd[a] ?? []).map((x) => `${x.address}:${x.port} w${x.weight} ${x.forward} f${x.family}`).sort();
-    expect(d('10.96.0.1')).toEqual(['10.244.1.5:8443 w1 masq f4', '10.244.2.6:8443 w1 masq f4']);
-    expect(d('10.96.0.10')).toEqual(['10.244.1.7:53 w3 masq f4', '10.244.2.8:53 w1 masq f4']);
-    expect(d('fd00:10:96::a')).toEqual(['fd00:10:244::5:8443 w1 masq f6']);
+    expect(d('10.96.0.1')).toEqual(['10.244.1.5:8443 w1 masq fIPv4', '10.244.2.6:8443 w1 masq fIPv4']);
+    expect(d('10.96.0.10')).toEqual(['10.244.1.7:53 w3 masq fIPv4', '10.244.2.8:53 w1 masq fIPv4']);
+    expect(d('fd00:10:96::a')).toEqual(['fd00:10:244::5:8443 w1 masq fIPv6']);
     expect(d('10.96.0.20')).toEqual([]);
   });
 

@@ -25,7 +25,7 @@ out.addedErrors = added.filter((r) => r.error).map((r) => r.error.message);
 out.again = (await c.addAddresses(a, ['10.96.0.1'])).map((r) => [r.changed, r.error]);
 out.listed = (await c.listAddresses(a.index)).map((x) => x.address + '/' + x.prefixLength);
 out.deleted = (await c.deleteAddresses(a, [...addrs.slice(10), '10.96.200.1'])).filter((r) => r.changed).length;
-out.left = (await c.listAddresses(a.index, 4)).map((x) => x.address).sort();
+out.left = (await c.listAddresses(a.index, 'IPv4')).map((x) => x.address).sort();
 c.close();
 console.log(JSON.stringify(out));
 `;

@@ -73,7 +73,7 @@ export function decodeConfigObject(raw: unknown): DecodeResult {
   const nz = (v: number | undefined, fallback: number): number => (v === undefined || v === 0 ? fallback : v);
 
   const bindAddress = or(top.string('bindAddress'), '') || d.bindAddress;
-  const hosts = defaultServerHosts(ipFamily(bindAddress) === 6);
+  const hosts = defaultServerHosts(ipFamily(bindAddress) === 'IPv6');
 
   const client = top.object('clientConnection', CLIENT);
   // The API client speaks JSON only; upstream's own default (protobuf) is in every written config,

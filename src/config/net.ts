@@ -2,14 +2,15 @@
 // net.SplitHostPort), which is what upstream's validation applies to config and flags. ipaddr.js
 // does the parsing; we only narrow it to Go's stricter forms (no octal/hex IPv4, no zones).
 import ipaddr from 'ipaddr.js';
+import type { IPFamily } from '../model/types.ts';
 import type { HostPort } from './types.ts';
 
-export type IPFamily = 4 | 6;
+export type { IPFamily };
 
 /** The family of a textual IP address, or null if Go's net.ParseIP would refuse it. */
 export function ipFamily(text: string): IPFamily | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return 4;
-  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) return 6;
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return 'IPv4';
+  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) return 'IPv6';
   return null;
 }
 
@@ -24,7 +25,7 @@ export function cidrFamily(text: string): IPFamily | null {
   const family = ipFamily(text.slice(0, slash));
   const prefix = text.slice(slash + 1);
   if (family === null || !/^\d{1,3}$/.test(prefix)) return null;
-  return Number(prefix) <= (family === 4 ? 32 : 128) ? family : null;
+  return Number(prefix) <= (family === 'IPv4' ? 32 : 128) ? family : null;
 }
 
 export function isCIDR(text: string): boolean {
@@ -50,7 +51,7 @@ export function appendPortIfNeeded(addr: string, port: number): string {
   if (splitHostPort(addr) !== null) return addr;
   const family = ipFamily(addr);
   if (family === null) return addr;
-  return family === 4 ? `${addr}:${port}` : `[${addr}]:${port}`;
+  return family === 'IPv4' ? `${addr}:${port}` : `[${addr}]:${port}`;
 }
 
 /** Split `host:port` into a HostPort; the caller validates the host and the port's range. */

@@ -17,10 +17,7 @@ export interface NodeIPs {
   readonly source: NodeIPSource;
 }
 
-const familyOf = (ip: string): IPFamily | null => {
-  const f = ipFamily(ip);
-  return f === null ? null : f === 4 ? 'IPv4' : 'IPv6';
-};
+const familyOf = ipFamily;
 
 /** Whether Go's net.IP.IsLoopback would say so (127.0.0.0/8, ::1). */
 export function isLoopbackIP(ip: string): boolean {

@@ -2,9 +2,10 @@
 // `ip:port`, IPv6 bracketed. Endpoint lists are kept sorted by it (upstream byEndpoint) so equal
 // states compare equal and rendered rules are stable.
 import type { Endpoint } from './types.ts';
+import { joinHostPort } from './ip.ts';
 
 export function endpointString(ep: Pick<Endpoint, 'ip' | 'port'>): string {
-  return ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
+  return joinHostPort(ep.ip, ep.port);
 }
 
 export function compareEndpoints(a: Endpoint, b: Endpoint): number {

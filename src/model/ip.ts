@@ -100,3 +100,8 @@ export function parseCidrStrict(s: string): [ipaddr.IPv4 | ipaddr.IPv6, number] 
     return null;
   }
 }
+
+/** `ip:port`, or `[ip]:port` for IPv6 (Go's net.JoinHostPort). */
+export function joinHostPort(ip: string, port: number | string): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}

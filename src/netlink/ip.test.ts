@@ -19,8 +19,8 @@ describe('IP addresses for netlink', () => {
   it('decodes by family, not length: IPv4 sits in the first 4 of 16 bytes (union nf_inet_addr)', () => {
     const union = new Uint8Array(16);
     union.set([10, 244, 1, 5]);
-    expect(bytesToIp(union, 4)).toBe('10.244.1.5');
-    expect(() => bytesToIp(Uint8Array.of(1, 2, 3, 4), 6)).toThrow(/IPv6 address of 4 bytes/);
+    expect(bytesToIp(union, 'IPv4')).toBe('10.244.1.5');
+    expect(() => bytesToIp(Uint8Array.of(1, 2, 3, 4), 'IPv6')).toThrow(/IPv6 address of 4 bytes/);
     expect(canonicalIp('FD00:0:0::A')).toBe('fd00::a');
   });
 });

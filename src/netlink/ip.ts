@@ -1,17 +1,16 @@
 // IP address text <-> network-order bytes for netlink attributes (IPVS_*_ATTR_ADDR, IFA_LOCAL …).
 // Parsing is strict (four-part decimal IPv4 only) so "10.1" is rejected rather than guessed.
 import ipaddr from 'ipaddr.js';
-
-export type IpFamily = 4 | 6;
+import type { IPFamily } from '../model/types.ts';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
-export const afOf = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
+export const afOf = (family: IPFamily): number => (family === 'IPv4' ? AF_INET : AF_INET6);
 
-export function familyOfAf(af: number): IpFamily {
-  if (af === AF_INET) return 4;
-  if (af === AF_INET6) return 6;
+export function familyOfAf(af: number): IPFamily {
+  if (af === AF_INET) return 'IPv4';
+  if (af === AF_INET6) return 'IPv6';
   throw new RangeError(`netlink: unsupported address family ${af}`);
 }
 
@@ -22,8 +21,8 @@ export function ipToBytes(text: string): Uint8Array {
   throw new RangeError(`invalid IP address "${text}"`);
 }
 
-export function ipFamily(text: string): IpFamily {
-  return ipToBytes(text).byteLength === 4 ? 4 : 6;
+export function ipFamily(text: string): IPFamily {
+  return ipToBytes(text).byteLength === 4 ? 'IPv4' : 'IPv6';
 }
 
 /**
@@ -31,8 +30,8 @@ export function ipFamily(text: string): IpFamily {
  * IPv4 in the first 4 bytes (include/uapi/linux/ip_vs.h, union nf_inet_addr), so the family,
  * not the length, decides.
  */
-export function bytesToIp(bytes: Uint8Array, family: IpFamily): string {
-  if (family === 4) {
+export function bytesToIp(bytes: Uint8Array, family: IPFamily): string {
+  if (family === 'IPv4') {
     if (bytes.byteLength < 4) throw new RangeError(`netlink: IPv4 address of ${bytes.byteLength} bytes`);
     return ipaddr.fromByteArray([...bytes.subarray(0, 4)]).toString();
   }
@@ -43,5 +42,5 @@ export function bytesToIp(bytes: Uint8Array, family: IpFamily): string {
 /** Canonical text (lower-case, compressed IPv6) so addresses compare as strings. */
 export function canonicalIp(text: string): string {
   const b = ipToBytes(text);
-  return bytesToIp(b, b.byteLength === 4 ? 4 : 6);
+  return bytesToIp(b, b.byteLength === 4 ? 'IPv4' : 'IPv6');
 }

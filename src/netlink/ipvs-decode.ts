@@ -5,7 +5,7 @@
 import type { Attrs } from './attrs.ts';
 import { parseGenl } from './genl.ts';
 import { bytesToIp, familyOfAf } from './ip.ts';
-import type { IpFamily } from './ip.ts';
+import type { IPFamily } from '../model/types.ts';
 import * as I from './ipvs.ts';
 import type { ForwardMethod, IpvsDestination, IpvsProtocol, IpvsService, IpvsTimeouts } from './ipvs.ts';
 
@@ -30,7 +30,7 @@ export interface IpvsServiceInfo extends IpvsService {
 }
 
 export interface IpvsDestinationInfo extends IpvsDestination {
-  readonly family: IpFamily;
+  readonly family: IPFamily;
   readonly activeConns: number;
   readonly inactiveConns: number;
   readonly persistentConns: number;
@@ -84,13 +84,13 @@ export function parseService(payload: Uint8Array): IpvsServiceInfo {
   return {
     family,
     protocol: PROTOCOL_NAMES.get(protoNum) ?? 'TCP',
-    address: addr === undefined ? (family === 4 ? '0.0.0.0' : '::') : bytesToIp(addr, family),
+    address: addr === undefined ? (family === 'IPv4' ? '0.0.0.0' : '::') : bytesToIp(addr, family),
     port: s.be16(I.IPVS_SVC_ATTR_PORT) ?? 0,
     scheduler: s.str(I.IPVS_SVC_ATTR_SCHED_NAME) ?? '',
     flags: (flags & ~I.IP_VS_SVC_F_HASHED) >>> 0,
     timeout: s.u32(I.IPVS_SVC_ATTR_TIMEOUT) ?? 0,
     prefixLength:
-      rawMask === undefined ? (family === 4 ? 32 : 128) : family === 4 ? prefixFromMask(s.be32(I.IPVS_SVC_ATTR_NETMASK) ?? 0) : rawMask,
+      rawMask === undefined ? (family === 'IPv4' ? 32 : 128) : family === 'IPv4' ? prefixFromMask(s.be32(I.IPVS_SVC_ATTR_NETMASK) ?? 0) : rawMask,
     ...(fwmark !== undefined && fwmark !== 0 ? { fwmark } : {}),
     ...(stats !== undefined ? { stats } : {}),
   };
@@ -100,7 +100,7 @@ export function parseService(payload: Uint8Array): IpvsServiceInfo {
  * One IPVS_CMD_NEW_DEST message of a GET_DEST dump. Old kernels omit DEST_ATTR_ADDR_FAMILY; then
  * the service's family applies (never guessed from the bytes, which breaks for IPv6).
  */
-export function parseDestination(payload: Uint8Array, serviceFamily: IpFamily): IpvsDestinationInfo {
+export function parseDestination(payload: Uint8Array, serviceFamily: IPFamily): IpvsDestinationInfo {
   const g = parseGenl(payload);
   const d = need(g.attrs.nested(I.IPVS_CMD_ATTR_DEST), 'IPVS_CMD_ATTR_DEST');
   const af = d.u16(I.IPVS_DEST_ATTR_ADDR_FAMILY);

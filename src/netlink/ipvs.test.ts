@@ -4,7 +4,7 @@ import type { IpvsDestination, IpvsService } from './ipvs.ts';
 import { toHex } from './testdata/hex.ts';
 
 const svc: IpvsService = {
-  family: 4, protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'rr', flags: 0, timeout: 0, prefixLength: 32,
+  family: 'IPv4', protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'rr', flags: 0, timeout: 0, prefixLength: 32,
 };
 const dest: IpvsDestination = { address: '10.244.1.5', port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 };
 
@@ -27,7 +27,7 @@ describe('IPVS requests (golden bytes, include/uapi/linux/ip_vs.h)', () => {
   });
 
   it('IPv6 service: 16-byte address and the netmask as a host-order prefix length', () => {
-    const hex = toHex(ipvsRequest.newService({ ...svc, family: 6, address: 'fd00::a', protocol: 'UDP', port: 53, prefixLength: 128 }));
+    const hex = toHex(ipvsRequest.newService({ ...svc, family: 'IPv6', address: 'fd00::a', protocol: 'UDP', port: 53, prefixLength: 128 }));
     expect(hex).toContain('06000100' + '0a000000' + '06000200' + '11000000' + '14000300' + 'fd000000000000000000000000000000'.slice(0, 30) + '0a');
     expect(hex).toContain('06000400' + '00350000');
     expect(hex.endsWith('08000900' + '80000000')).toBe(true);
@@ -64,6 +64,6 @@ describe('IPVS requests (golden bytes, include/uapi/linux/ip_vs.h)', () => {
 
   it('names services the way errors and logs show them', () => {
     expect(describeService({ ...svc, protocol: 'UDP', address: '10.96.0.10', port: 53 })).toBe('10.96.0.10:53/UDP');
-    expect(describeService({ ...svc, family: 6, address: 'fd00::a' })).toBe('[fd00::a]:443/TCP');
+    expect(describeService({ ...svc, family: 'IPv6', address: 'fd00::a' })).toBe('[fd00::a]:443/TCP');
   });
 });

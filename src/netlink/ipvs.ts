@@ -8,7 +8,7 @@ import { HOST_LITTLE_ENDIAN, attr } from './attrs.ts';
 import type { Attr } from './attrs.ts';
 import { genlPayload } from './genl.ts';
 import { afOf, ipToBytes } from './ip.ts';
-import type { IpFamily } from './ip.ts';
+import type { IPFamily } from '../model/types.ts';
 
 export const IPVS_GENL_NAME = 'IPVS';
 export const IPVS_GENL_VERSION = 1;
@@ -84,7 +84,7 @@ export type IpvsProtocol = keyof typeof PROTOCOLS;
 
 /** Identity of a virtual service: (af, protocol, address, port). */
 export interface IpvsServiceKey {
-  readonly family: IpFamily;
+  readonly family: IPFamily;
   readonly protocol: IpvsProtocol;
   readonly address: string;
   readonly port: number;
@@ -121,7 +121,7 @@ export interface IpvsTimeouts {
 
 /** `10.96.0.10:53/UDP`, `[fd00::a]:53/UDP`: how services are named in errors and logs. */
 export function describeService(k: IpvsServiceKey): string {
-  return `${k.family === 6 ? `[${k.address}]` : k.address}:${k.port}/${k.protocol}`;
+  return `${k.family === 'IPv6' ? `[${k.address}]` : k.address}:${k.port}/${k.protocol}`;
 }
 
 export function describeDestination(d: IpvsDestinationKey): string {
@@ -134,8 +134,8 @@ function checkPort(port: number, what: string): void {
 
 function serviceIdentity(k: IpvsServiceKey): Attr[] {
   const addr = ipToBytes(k.address);
-  if (addr.byteLength !== (k.family === 4 ? 4 : 16)) {
-    throw new RangeError(`ipvs: ${k.address} is not an IPv${k.family} address`);
+  if (addr.byteLength !== (k.family === 'IPv4' ? 4 : 16)) {
+    throw new RangeError(`ipvs: ${k.address} is not an ${k.family} address`);
   }
   checkPort(k.port, `ipvs: service ${k.address}`);
   return [
@@ -147,10 +147,10 @@ function serviceIdentity(k: IpvsServiceKey): Attr[] {
 }
 
 /** Netmask attribute: IPv4 as mask bytes in network order, IPv6 as a host-order prefix length. */
-function netmaskAttr(family: IpFamily, prefix: number): Attr {
-  const max = family === 4 ? 32 : 128;
+function netmaskAttr(family: IPFamily, prefix: number): Attr {
+  const max = family === 'IPv4' ? 32 : 128;
   if (!Number.isInteger(prefix) || prefix < 1 || prefix > max) throw new RangeError(`ipvs: invalid netmask /${prefix}`);
-  if (family === 6) return attr.u32(IPVS_SVC_ATTR_NETMASK, prefix);
+  if (family === 'IPv6') return attr.u32(IPVS_SVC_ATTR_NETMASK, prefix);
   return attr.be32(IPVS_SVC_ATTR_NETMASK, prefix === 32 ? 0xffffffff : ~(0xffffffff >>> prefix) >>> 0);
 }
 

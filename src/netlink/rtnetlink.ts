@@ -3,7 +3,7 @@
 import { Attrs, HOST_LITTLE_ENDIAN, NLA_F_NESTED, attr, attrsLength, writeAttrs } from './attrs.ts';
 import type { Attr } from './attrs.ts';
 import { afOf, bytesToIp, familyOfAf, ipToBytes } from './ip.ts';
-import type { IpFamily } from './ip.ts';
+import type { IPFamily } from '../model/types.ts';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -80,17 +80,17 @@ export const rtRequest = {
   /** RTM_NEWADDR / RTM_DELADDR body: IFA_LOCAL and IFA_ADDRESS both carry the address. */
   address: (index: number, address: string, prefixLength?: number): Uint8Array => {
     const bytes = ipToBytes(address);
-    const family: IpFamily = bytes.byteLength === 4 ? 4 : 6;
-    const plen = prefixLength ?? (family === 4 ? 32 : 128);
+    const family: IPFamily = bytes.byteLength === 4 ? 'IPv4' : 'IPv6';
+    const plen = prefixLength ?? (family === 'IPv4' ? 32 : 128);
     return withHeader(ifaddrmsg(afOf(family), plen, index), [
       attr.bytes(IFA_LOCAL, bytes),
       attr.bytes(IFA_ADDRESS, bytes),
       // Dummy links are NOARP so there is no DAD anyway; NODAD keeps IPv6 VIPs usable at once.
-      ...(family === 6 ? [attr.u32(IFA_FLAGS, IFA_F_NODAD)] : []),
+      ...(family === 'IPv6' ? [attr.u32(IFA_FLAGS, IFA_F_NODAD)] : []),
     ]);
   },
   /** RTM_GETADDR with NLM_F_DUMP; family 0 = both. */
-  dumpAddresses: (family?: IpFamily): Uint8Array => ifaddrmsg(family === undefined ? 0 : afOf(family), 0, 0),
+  dumpAddresses: (family?: IPFamily): Uint8Array => ifaddrmsg(family === undefined ? 0 : afOf(family), 0, 0),
 };
 
 export interface LinkInfo {
@@ -114,7 +114,7 @@ export function parseLink(payload: Uint8Array): LinkInfo {
 }
 
 export interface AddressInfo {
-  readonly family: IpFamily;
+  readonly family: IPFamily;
   readonly index: number;
   readonly address: string;
   readonly prefixLength: number;

@@ -1,7 +1,7 @@
 // rtnetlink client for the kube-ipvs0 dummy link: ensure it exists, look it up, list, add and
 // delete its addresses (one RTM_GETADDR dump for all, as upstream's netlink_linux.go does).
 import { checkOutcome } from '../netlink/exchange.ts';
-import type { IpFamily } from '../netlink/ip.ts';
+import type { IPFamily } from '../model/types.ts';
 import { NETLINK_ROUTE, NLM_F_CREATE, NLM_F_EXCL } from '../netlink/message.ts';
 import {
   RTM_DELADDR, RTM_DELLINK, RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, parseAddress, parseLink, rtRequest,
@@ -75,7 +75,7 @@ export class LinkClient {
   }
 
   /** Addresses on the link with `index` (one dump of all addresses, filtered here). */
-  async listAddresses(index: number, family?: IpFamily): Promise<AddressInfo[]> {
+  async listAddresses(index: number, family?: IPFamily): Promise<AddressInfo[]> {
     const o = await this.#sock.exchangeOne('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
     const out: AddressInfo[] = [];
     for (const m of o.messages) {
@@ -86,7 +86,7 @@ export class LinkClient {
   }
 
   /** Every address on the node (one dump), with its link index: node addresses and a link's in one request. */
-  async listAllAddresses(family?: IpFamily): Promise<AddressInfo[]> {
+  async listAllAddresses(family?: IPFamily): Promise<AddressInfo[]> {
     const o = await this.#sock.exchangeOne('addresses: dump', { type: RTM_GETADDR, payload: rtRequest.dumpAddresses(family), kind: 'dump' });
     const out: AddressInfo[] = [];
     for (const m of o.messages) {

@@ -15,20 +15,22 @@ export interface LocalAddressSource {
 }
 
 /** Opens the rtnetlink socket now (throws when netlink or koffi is unavailable). */
+const familyRank = (f: 'IPv4' | 'IPv6'): number => (f === 'IPv4' ? 0 : 1);
+
 export function openNetlinkAddressSource(): LocalAddressSource {
   const client = LinkClient.open({ timeoutMs: 10_000 });
   return {
     async read(family) {
       // Links first: an address added in between names a link we have not seen, and gets ''.
       const names = new Map((await client.listLinks()).map((l) => [l.index, l.name]));
-      const addrs = await client.listAllAddresses(family === undefined ? undefined : family === 'IPv4' ? 4 : 6);
+      const addrs = await client.listAllAddresses(family);
       // `ip addr show` groups by link in index order, IPv4 before IPv6 on each link; the node-IP
       // fallback (first non-loopback address) depends on that order. Array sort is stable.
-      const sorted = [...addrs].sort((x, y) => x.index - y.index || x.family - y.family);
+      const sorted = [...addrs].sort((x, y) => x.index - y.index || familyRank(x.family) - familyRank(y.family));
       return sorted.map((a) => ({
         ip: a.address,
         prefixLength: a.prefixLength,
-        family: a.family === 4 ? 'IPv4' : 'IPv6',
+        family: a.family,
         interface: names.get(a.index) ?? '',
       }));
     },

@@ -28,8 +28,8 @@ const [fam] = await genl.exchange([{ type: GENL_ID_CTRL, payload: getFamilyReque
 const familyId = parseFamily(fam?.messages[0]?.payload ?? new Uint8Array()).id;
 await capture(genl, 'ctrl-getfamily-ipvs', { type: GENL_ID_CTRL, payload: getFamilyRequest('IPVS'), kind: 'doit' });
 
-const base: IpvsService = { family: 4, protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'rr', flags: 0, timeout: 0, prefixLength: 32 };
-const v6: IpvsService = { ...base, family: 6, protocol: 'UDP', address: 'fd00:10:96::a', port: 53, scheduler: 'wrr', prefixLength: 128 };
+const base: IpvsService = { family: 'IPv4', protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'rr', flags: 0, timeout: 0, prefixLength: 32 };
+const v6: IpvsService = { ...base, family: 'IPv6', protocol: 'UDP', address: 'fd00:10:96::a', port: 53, scheduler: 'wrr', prefixLength: 128 };
 const sticky: IpvsService = { ...base, address: '10.96.0.30', port: 8080, scheduler: 'sh', flags: IP_VS_SVC_F_PERSISTENT, timeout: 10800, prefixLength: 24 };
 const setup = [
   ipvsRequest.newService(base),

@@ -22,7 +22,7 @@ async function caught(fn: () => Promise<unknown>): Promise<string | null> {
 }
 
 const svc = (over: Partial<IpvsService>): IpvsService => ({
-  family: 4, protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'rr', flags: 0, timeout: 0, prefixLength: 32, ...over,
+  family: 'IPv4', protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'rr', flags: 0, timeout: 0, prefixLength: 32, ...over,
 });
 const dest = (address: string, port: number, weight = 1): IpvsDestination => ({
   address, port, forward: 'masq', weight, upperThreshold: 0, lowerThreshold: 0,
@@ -38,7 +38,7 @@ const services: IpvsService[] = [
   svc({ protocol: 'UDP', address: '10.96.0.10', port: 53, scheduler: 'wrr' }),
   svc({ address: '10.96.0.20', port: 80, scheduler: 'sh', flags: IP_VS_SVC_F_SCHED2 }),
   svc({ address: '10.96.0.30', port: 8080, scheduler: 'lc', flags: IP_VS_SVC_F_PERSISTENT, timeout: 10800 }),
-  svc({ family: 6, address: 'fd00:10:96::a', port: 443, scheduler: 'rr', prefixLength: 128 }),
+  svc({ family: 'IPv6', address: 'fd00:10:96::a', port: 443, scheduler: 'rr', prefixLength: 128 }),
   svc({ protocol: 'SCTP', address: '10.96.0.40', port: 9999, scheduler: 'mh' }),
 ];
 const dests: Record<string, IpvsDestination[]> = {

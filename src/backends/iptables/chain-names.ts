@@ -5,6 +5,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Protocol, ServicePortName } from '../../model/types.ts';
 import { sha256AsciiHead } from './sha256-ascii.ts';
+import { joinHostPort } from '../../model/ip.ts';
 
 export const SVC_PREFIX = 'KUBE-SVC-';
 export const SVL_PREFIX = 'KUBE-SVL-';
@@ -58,10 +59,8 @@ export function servicePortHash(name: ServicePortName, protocol: Protocol): stri
   return hash16(name + protocolLower(protocol));
 }
 
-/** `IP:port`, IPv6 bracketed, as Go's net.JoinHostPort (upstream BaseEndpointInfo.String()). */
-export function joinHostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
+/** `IP:port`, IPv6 bracketed (upstream BaseEndpointInfo.String()): model/ip.ts joinHostPort. */
+export { joinHostPort };
 
 export function endpointChainName(name: ServicePortName, protocol: Protocol, endpoint: string): string {
   return SEP_PREFIX + hash16(name + protocolLower(protocol) + endpoint);

@@ -11,6 +11,7 @@ import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { JumpRule, RulesApplier } from '../common/iptables-rules-applier.ts';
 import type { RenderOptions } from './options.ts';
+import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
@@ -55,7 +56,7 @@ export class IptablesProxier<M> implements Proxier {
   readonly family: IPFamily;
   readonly #o: IptablesProxierOptions<M>;
   #memo: M | undefined;
-  #needFull = true;
+  readonly #policy = new FullSyncPolicy();
   #lastCanaryCheck = Number.NEGATIVE_INFINITY;
   /** UDP flows to delete after each successful sync (upstream pkg/proxy/conntrack cleanup.go). */
   readonly #udp: UdpConntrackCleaner;
@@ -70,7 +71,7 @@ export class IptablesProxier<M> implements Proxier {
 
   /** Whether the next sync will be full (for tests and logs). */
   get needFullSync(): boolean {
-    return this.#needFull;
+    return this.#policy.pending;
   }
 
   async sync(state: ProxyState): Promise<SyncResult> {
@@ -86,11 +87,11 @@ export class IptablesProxier<M> implements Proxier {
 
   async #sync(state: ProxyState): Promise<SyncResult> {
     const { applier, logger } = this.#o;
-    if (!this.#needFull && (await this.#canaryGone())) {
+    if (!this.#policy.pending && (await this.#canaryGone())) {
       logger.warn({ family: this.family }, 'canary chain missing: tables were flushed, doing a full sync');
-      this.#needFull = true;
+      this.#policy.requireFull();
     }
-    const full = state.full || this.#needFull;
+    const full = this.#policy.isFull(state.full);
     let opts = await this.#o.renderOptions(state);
     if (full) {
       await applier.ensureJumps(this.#o.jumps(this.family, opts));
@@ -100,7 +101,7 @@ export class IptablesProxier<M> implements Proxier {
       // sync after a start) or when the kernel may differ from it (failed restore, flushed tables)
       // is the nat table read back. At 10k services that iptables-save is 300k lines, which would
       // otherwise cost every periodic full resync seconds (bench/iptables.bench.ts).
-      if (this.#memo === undefined || this.#needFull) opts = { ...opts, existingNatChains: await applier.natChains() };
+      if (this.#memo === undefined || this.#policy.pending) opts = { ...opts, existingNatChains: await applier.natChains() };
     }
     const out = this.#o.render(full ? { ...state, full: true } : state, opts, this.#memo);
     try {
@@ -108,7 +109,7 @@ export class IptablesProxier<M> implements Proxier {
     } catch (err) {
       this.restoreFailures += 1;
       this.#o.metrics?.incRestoreFailure(!out.stats.full);
-      this.#needFull = true;
+      this.#policy.requireFull();
       logger.error(
         { family: this.family, full: out.stats.full, err, reason: describeError(err), ...restoreDetail(err) },
         'iptables-restore failed',
@@ -116,7 +117,7 @@ export class IptablesProxier<M> implements Proxier {
       throw err;
     }
     this.#memo = out.memo;
-    this.#needFull = false;
+    this.#policy.succeeded();
     await this.#udp.afterSync(state);
     return {
       kind: out.stats.full ? 'full' : 'partial',

@@ -139,7 +139,7 @@ describe('diffIpvs', () => {
 });
 
 describe('recheckPending', () => {
-  const p: PendingDeletion = { service: { family: 4, protocol: 'TCP', address: '10.96.0.10', port: 80 }, destination: { address: '10.244.2.6', port: 8080 }, since: 0 };
+  const p: PendingDeletion = { service: { family: 'IPv4', protocol: 'TCP', address: '10.96.0.10', port: 80 }, destination: { address: '10.244.2.6', port: 8080 }, since: 0 };
   const d = (over: Partial<KernelDestination>): KernelDestination => ({ address: '10.244.2.6', port: 8080, forward: 'masq', weight: 0, upperThreshold: 0, lowerThreshold: 0, activeConns: 0, inactiveConns: 0, ...over });
   it.each([
     ['drained: deleted', d({}), 1, 0],

@@ -3,7 +3,6 @@
 // changes), kube-ipvs0 and its addresses over rtnetlink (LinkClient), one `ipset restore -exist`,
 // one `iptables-restore --noflush --counters` plus the jump rules (the iptables mode's applier).
 // A dry-run applier with the same shape prints instead (--dry-run).
-import type { IpFamily } from '../../netlink/ip.ts';
 import type { IpvsServiceKey } from '../../netlink/ipvs.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily } from '../../model/types.ts';
@@ -13,11 +12,12 @@ import { createIpset, type Ipset } from '../../system/ipset.ts';
 import { describeOp } from '../../system/ipvs-client.ts';
 import type { IpvsClient, IpvsOp, IpvsOpResult } from '../../system/ipvs-client.ts';
 import type { LinkClient } from '../../system/link-client.ts';
+import { withProbedBuiltins } from '../common/io/ensure-builtins.ts';
 import { createIptablesApplier } from '../common/iptables-rules-applier.ts';
 import { argsToRestore, type JumpRule } from '../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from './diff.ts';
 import { allSetNames } from './ipsets.ts';
-import { serviceKey, toIpFamily } from './plan.ts';
+import { serviceKey } from './plan.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 
@@ -74,8 +74,9 @@ export interface IpvsApplierDeps {
 }
 
 export function createIpvsApplier(d: IpvsApplierDeps): IpvsApplier {
-  const fam: IpFamily = toIpFamily(d.family);
-  const rules = createIptablesApplier(d.iptables);
+  const fam: IPFamily = d.family;
+  // Jumps ensured as every mode ensures them (common/io/ensure-builtins.ts); no canaries in ipvs mode.
+  const rules = withProbedBuiltins(createIptablesApplier(d.iptables), d.iptables, []);
   const ipset = createIpset(d.exec);
   const stats: ApplierStats = { ipvsChanges: 0, ipvsDumps: 0 };
   const dests = async (svc: IpvsServiceKey): Promise<KernelDestination[]> => {

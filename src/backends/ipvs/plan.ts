@@ -5,11 +5,11 @@
 // ClientIP affinity is persistence with the Service's timeout and a /32 (/128) netmask. The
 // addresses to bind on kube-ipvs0 are the ClusterIPs, plus externalIPs and LB IPs that are not
 // already on another interface of the node. Pure: host facts come in as options.
-import type { IpFamily } from '../../netlink/ip.ts';
 import { describeDestination, describeService, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED2 } from '../../netlink/ipvs.ts';
 import type { IpvsDestination, IpvsService, IpvsServiceKey } from '../../netlink/ipvs.ts';
 import { categorizeEndpoints } from '../../model/topology.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
+import { familyOf } from '../../model/ip.ts';
 
 export const DEFAULT_SCHEDULER = 'rr';
 
@@ -35,7 +35,7 @@ export interface DesiredVirtualServer {
 }
 
 export interface IpvsPlan {
-  readonly family: IpFamily;
+  readonly family: IPFamily;
   readonly virtualServers: ReadonlyMap<string, DesiredVirtualServer>;
   /** Virtual-server keys per service port (to narrow a partial sync to what changed). */
   readonly byServicePort: ReadonlyMap<ServicePortName, readonly string[]>;
@@ -45,13 +45,12 @@ export interface IpvsPlan {
   readonly conflicts: readonly { readonly key: string; readonly owner: ServicePortName; readonly loser: ServicePortName }[];
 }
 
-export const toIpFamily = (f: IPFamily): IpFamily => (f === 'IPv4' ? 4 : 6);
 
 export const serviceKey = (k: IpvsServiceKey): string => describeService(k);
 export const destinationKey = (d: { readonly address: string; readonly port: number }): string => describeDestination(d);
 
 /** Upstream: `mh` always gets the source-port hash flag (FlagSourceHash, IP_VS_SVC_F_SCHED2). */
-function baseService(svc: ServicePort, family: IpFamily, scheduler: string): Omit<IpvsService, 'address' | 'port'> {
+function baseService(svc: ServicePort, family: IPFamily, scheduler: string): Omit<IpvsService, 'address' | 'port'> {
   const sched = scheduler === '' ? DEFAULT_SCHEDULER : scheduler;
   let flags = sched === 'mh' ? IP_VS_SVC_F_SCHED2 : 0;
   let timeout = 0;
@@ -59,7 +58,7 @@ function baseService(svc: ServicePort, family: IpFamily, scheduler: string): Omi
     flags |= IP_VS_SVC_F_PERSISTENT;
     timeout = svc.sessionAffinity.timeoutSeconds;
   }
-  return { family, protocol: svc.protocol, scheduler: sched, flags, timeout, prefixLength: family === 4 ? 32 : 128 };
+  return { family, protocol: svc.protocol, scheduler: sched, flags, timeout, prefixLength: family === 'IPv4' ? 32 : 128 };
 }
 
 function destinations(eps: readonly Endpoint[]): Map<string, IpvsDestination> {
@@ -89,7 +88,7 @@ export interface PortVirtualServers {
 
 /** The part of the plan one service port contributes, whoever else claims the same keys. */
 export function planPort(name: ServicePortName, svc: ServicePort, eps: readonly Endpoint[], node: ProxyState['node'], opts: IpvsPlanOptions): PortVirtualServers {
-  const family = toIpFamily(svc.family);
+  const family = svc.family;
   const base = baseService(svc, family, opts.scheduler);
   const { internal, external } = selectEndpoints(svc, eps, node);
   const internalDests = destinations(internal);
@@ -125,7 +124,7 @@ export function planPort(name: ServicePortName, svc: ServicePort, eps: readonly 
 export const byName = (a: ServicePortName, b: ServicePortName): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function planIpvs(state: ProxyState, opts: IpvsPlanOptions): IpvsPlan {
-  const family = toIpFamily(state.family);
+  const family = state.family;
   const virtualServers = new Map<string, DesiredVirtualServer>();
   const byServicePort = new Map<ServicePortName, string[]>();
   const boundAddresses = new Set<string>();
@@ -153,7 +152,7 @@ export function planIpvs(state: ProxyState, opts: IpvsPlanOptions): IpvsPlan {
 /** Node addresses NodePorts use: the family's, minus loopback and IPv6 link-local (upstream GetNodeIPs for IPVS). */
 export function nodePortCandidates(addresses: readonly string[], family: IPFamily): string[] {
   return addresses.filter((a) => {
-    if (family === 'IPv4') return !a.includes(':') && !a.startsWith('127.');
-    return a.includes(':') && a !== '::1' && !a.toLowerCase().startsWith('fe80:');
+    if (family === 'IPv4') return familyOf(a) === 'IPv4' && !a.startsWith('127.');
+    return familyOf(a) === 'IPv6' && a !== '::1' && !a.toLowerCase().startsWith('fe80:');
   });
 }

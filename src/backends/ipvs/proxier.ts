@@ -15,6 +15,7 @@ import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import type { IpvsOp } from '../../system/ipvs-client.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
+import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { nodePortCIDRsOf, selectByCIDRs } from '../common/node-port-addresses.ts';
 import { cidrContains } from '../../model/ip.ts';
 import { applyOpsInPlace, applyOpsToModel, diffAddresses, diffIpvs, recheckPending, type KernelVirtualServer, type PendingDeletion } from './diff.ts';
@@ -66,7 +67,7 @@ export class IpvsProxier implements Proxier {
   #rules: string | undefined;
   /** The plan per service port as of the last successful sync; undefined: the next sync is full. */
   #index: PlanIndex | undefined;
-  #needFull = true;
+  readonly #policy = new FullSyncPolicy();
   #queue: Promise<unknown> = Promise.resolve();
   #timer: { cancel(): void } | undefined;
   readonly #udp: UdpConntrackCleaner;
@@ -102,7 +103,7 @@ export class IpvsProxier implements Proxier {
         return await this.#sync(state);
       } catch (err) {
         // Whatever broke (a dump, a socket), the model may be stale: the next sync reads everything.
-        this.#needFull = true;
+        this.#policy.requireFull();
         this.#udp.syncFailed(state);
         throw err;
       }
@@ -113,7 +114,7 @@ export class IpvsProxier implements Proxier {
 
   async #sync(state: ProxyState): Promise<SyncResult> {
     const { applier, logger } = this.#o;
-    const full = state.full || this.#needFull || this.#kernel === undefined || this.#index === undefined;
+    const full = this.#policy.isFull(state.full) || this.#kernel === undefined || this.#index === undefined;
     const failures: string[] = [];
     const fail = (what: string, err: unknown, extra: Record<string, unknown> = {}): void => {
       this.errors++;
@@ -200,11 +201,11 @@ export class IpvsProxier implements Proxier {
     this.#armTimer();
     this.lastSync = { full, ipvsOps: d.ops.length, addressChanges: addr.add.length + addr.remove.length, ipsetLines: script === '' ? 0 : script.split('\n').length - 1, rulesWritten: writeRules };
     if (failures.length > 0) {
-      this.#needFull = true;
+      this.#policy.requireFull();
       throw new KubeProxyError('KP_ERR_RULES_APPLY', `ipvs: ${failures.length} step(s) failed, next sync is full; first: ${failures[0]}`);
     }
     this.#index = index;
-    this.#needFull = false;
+    this.#policy.succeeded();
     // Upstream ipvs proxier: conntrack.CleanStaleEntries at the end of syncProxyRules. IPVS expires
     // its own connections to a deleted real server (expire_nodest_conn=1), but not conntrack
     // entries it holds no connection for, which keep their old NAT while packets keep coming.

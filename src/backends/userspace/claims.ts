@@ -7,6 +7,7 @@
 // Pure: io/node-port-claims.ts opens the sockets.
 import type { IPFamily, ServicePort, ServicePortName } from '../../model/types.ts';
 import type { ListenProtocol } from './plan.ts';
+import { joinHostPort } from '../../model/ip.ts';
 
 export interface PortClaim {
   /** '0.0.0.0' / '::' for a NodePort (every address), else the node address of a portal. */
@@ -33,7 +34,7 @@ export function unspecifiedAddress(family: IPFamily): string {
 }
 
 export function claimKey(ip: string, port: number, protocol: ListenProtocol): string {
-  return `${ip.includes(':') ? `[${ip}]` : ip}:${port}/${protocol}`;
+  return `${joinHostPort(ip, port)}/${protocol}`;
 }
 
 function makeClaim(ip: string, port: number, protocol: ListenProtocol, owner: ServicePortName): PortClaim {

@@ -3,6 +3,7 @@
 // next connection does not pay for the same dead pod again. Modelled on upstream v1.25
 // pkg/proxy/userspace/roundrobin.go (LoadBalancerRR.NextEndpoint); pure, the clock is injected.
 import type { ServicePortName, SessionAffinity } from '../../model/types.ts';
+import { joinHostPort } from '../../model/ip.ts';
 
 /** Where a connection may be sent. `key` is `ip:port` (`[ip]:port` for IPv6), unique per service port. */
 export interface Target {
@@ -38,7 +39,7 @@ interface ServiceEntry {
 }
 
 export function targetKey(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return joinHostPort(ip, port);
 }
 
 export function makeTarget(ip: string, port: number): Target {

@@ -3,6 +3,7 @@
 // pkg/proxy/userspace/proxier.go (iptablesInit, openOnePortal, openNodePort, *PortalArgs), written
 // as one iptables-restore --noflush transaction: declaring our chains flushes and refills them.
 import type { IPFamily, ServicePort } from '../../model/types.ts';
+import { joinHostPort } from '../../model/ip.ts';
 
 export const CONTAINER_PORTAL_CHAIN = 'KUBE-PORTALS-CONTAINER';
 export const HOST_PORTAL_CHAIN = 'KUBE-PORTALS-HOST';
@@ -62,7 +63,7 @@ function isUnspecified(ip: string): boolean {
 }
 
 function hostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return joinHostPort(ip, port);
 }
 
 /** Upstream iptablesCommonPortalArgs. */

@@ -33,10 +33,10 @@ export function decodeSockaddr(bytes: Uint8Array, len = bytes.byteLength): Socke
   const view = new DataView(bytes.buffer, bytes.byteOffset, Math.min(len, bytes.byteLength));
   const family = view.byteLength >= 2 ? view.getUint16(0, true) : -1;
   if (family === AF_INET && view.byteLength >= SOCKADDR_IN_SIZE) {
-    return { ip: bytesToIp(bytes.subarray(4, 8), 4), port: view.getUint16(2, false) };
+    return { ip: bytesToIp(bytes.subarray(4, 8), 'IPv4'), port: view.getUint16(2, false) };
   }
   if (family === AF_INET6 && view.byteLength >= SOCKADDR_IN6_SIZE) {
-    return { ip: bytesToIp(bytes.subarray(8, 24), 6), port: view.getUint16(2, false) };
+    return { ip: bytesToIp(bytes.subarray(8, 24), 'IPv6'), port: view.getUint16(2, false) };
   }
   throw new RangeError(`unsupported socket address (family ${family}, ${len} bytes)`);
 }

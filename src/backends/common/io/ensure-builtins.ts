@@ -44,6 +44,7 @@ export function savedTable(saved: string, sources: ReadonlySet<string>): SavedTa
  */
 export async function missingBuiltins(
   jumps: readonly JumpRule[], saved: ReadonlyMap<string, SavedTable>, check: (table: string, line: string) => Promise<boolean>,
+  canaryTables: readonly Table[] = CANARY_TABLES,
 ): Promise<ProbeLine[]> {
   const out: ProbeLine[] = [];
   const tables = new Map<string, SavedTable>();
@@ -71,7 +72,7 @@ export async function missingBuiltins(
     out.push({ table: j.table, line: `-I ${j.chain} 1 ${args}` });
     s.rules.add(`-A ${j.chain} ${args}`);
   }
-  for (const t of CANARY_TABLES) if (!table(t).chains.has(CANARY_CHAIN)) out.push({ table: t, line: `-N ${CANARY_CHAIN}` });
+  for (const t of canaryTables) if (!table(t).chains.has(CANARY_CHAIN)) out.push({ table: t, line: `-N ${CANARY_CHAIN}` });
   return out;
 }
 
@@ -80,12 +81,12 @@ export async function missingBuiltins(
  * (one process, nothing written), false when something was written. A jump is never deleted and
  * re-added, so traffic never passes a moment without it.
  */
-export async function ensureBuiltins(ipt: Iptables, jumps: readonly JumpRule[]): Promise<boolean> {
-  if (await ipt.probe(builtinsProbeLines(jumps))) return true;
+export async function ensureBuiltins(ipt: Iptables, jumps: readonly JumpRule[], canaryTables: readonly Table[] = CANARY_TABLES): Promise<boolean> {
+  if (await ipt.probe(builtinsProbeLines(jumps, canaryTables))) return true;
   const sources = new Set(jumps.map((j) => j.chain));
   const saved = new Map<string, SavedTable>();
-  for (const t of new Set<Table>([...jumps.map((j) => j.table), ...CANARY_TABLES])) saved.set(t, savedTable(await ipt.save(t), sources));
-  const lines = await missingBuiltins(jumps, saved, (table, line) => ipt.probe([{ table, line }]));
+  for (const t of new Set<Table>([...jumps.map((j) => j.table), ...canaryTables])) saved.set(t, savedTable(await ipt.save(t), sources));
+  const lines = await missingBuiltins(jumps, saved, (table, line) => ipt.probe([{ table, line }]), canaryTables);
   if (lines.length > 0) await ipt.restore(probePayload(lines));
   return false;
 }
@@ -110,8 +111,10 @@ export function canaryPresent(ipt: Iptables): Promise<boolean> {
  * the restore runs again without checks.
  * ensureJumps covers the canaries, so the proxier's ensureCanary right after it costs nothing;
  * called without it, ensureCanary ensures them as before. Everything else is `applier`'s own.
+ * Every mode that ensures jumps from built-in chains does it through here (the iptables mode with
+ * the canaries, the ipvs mode, which has none, with `canaryTables` empty).
  */
-export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesApplier {
+export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables, canaryTables: readonly Table[] = CANARY_TABLES): RulesApplier {
   let canariesEnsured = false;
   /** ensureBuiltins succeeded once: jumps are checked inside the restore from then on. */
   let verified = false;
@@ -124,7 +127,7 @@ export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesA
       deferred = undefined;
       if (verified) deferred = jumps;
       else {
-        await ensureBuiltins(ipt, jumps);
+        await ensureBuiltins(ipt, jumps, canaryTables);
         verified = true;
       }
       canariesEnsured = true;
@@ -142,12 +145,12 @@ export function withProbedBuiltins(applier: RulesApplier, ipt: Iptables): RulesA
       deferred = undefined;
       if (jumps === undefined) return applier.restore(payload);
       try {
-        await applier.restore(withChecks(payload, builtinsProbeLines(jumps)));
+        await applier.restore(withChecks(payload, builtinsProbeLines(jumps, canaryTables)));
       } catch (err) {
         // The tools do not always say which line failed (iptables-nft names a missing chain
         // without one), so ask: when the probe finds everything in place the payload itself failed;
         // otherwise nothing of the failing table was committed, and after the repair it goes in.
-        if (await ensureBuiltins(ipt, jumps)) throw err;
+        if (await ensureBuiltins(ipt, jumps, canaryTables)) throw err;
         await applier.restore(payload);
       }
     },

@@ -21,6 +21,7 @@ import { LocalDetectorLog } from '../local-detect-log.ts';
 import { IptablesProxier } from '../proxier.ts';
 import { withProbedBuiltins } from '../../common/io/ensure-builtins.ts';
 import { renderRules, type RenderMemo } from '../render.ts';
+import { familyOf } from '../../../model/ip.ts';
 
 export interface IptablesSetup {
   readonly config: ProxyConfig;
@@ -118,7 +119,7 @@ async function hostOptions(
   // nodePortAddresses "primary" then matches all addresses, as upstream); without that input, the
   // first non-loopback address stands in.
   const nodeIPs = s.primaryNodeIPs !== undefined
-    ? s.primaryNodeIPs.filter((ip) => ip.includes(':') === (family === 'IPv6'))
+    ? s.primaryNodeIPs.filter((ip) => familyOf(ip) === family)
     : addrs.filter((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:')).slice(0, 1);
   return renderOptionsFromConfig(s.config, family, state.node, {
     nodeIPs,

@@ -11,7 +11,7 @@ import { describeOp } from '../../../system/ipvs-client.ts';
 import type { JumpRule } from '../../common/jump-rule.ts';
 import type { KernelDestination, KernelVirtualServer } from '../diff.ts';
 import type { ApplierStats, HostAddresses, IpvsApplier } from '../ipvs-applier.ts';
-import { destinationKey, serviceKey, toIpFamily } from '../plan.ts';
+import { destinationKey, serviceKey } from '../plan.ts';
 
 const ERRNO: Readonly<Record<string, number>> = { ENOENT: 2, ESRCH: 3, EIO: 5 };
 
@@ -70,7 +70,7 @@ export class MemoryApplier implements IpvsApplier {
 
   async readKernel(): Promise<Map<string, KernelVirtualServer>> {
     this.stats.ipvsDumps += 1 + this.vs.size;
-    const fam = toIpFamily(this.family);
+    const fam = this.family;
     const out = new Map<string, KernelVirtualServer>();
     for (const [k, v] of this.vs) if (v.service.family === fam) out.set(k, { service: v.service, destinations: [...v.dests.values()] });
     return out;

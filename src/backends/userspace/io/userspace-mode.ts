@@ -9,6 +9,7 @@ import { iptablesHostFamilies } from '../../common/io/iptables-families.ts';
 import type { ModeEntry, ProxierDeps } from '../../mode-entry.ts';
 import { USERSPACE_CHAINS } from '../owned-chains.ts';
 import { createUserspaceProxier } from './proxier.ts';
+import { familyOf } from '../../../model/ip.ts';
 
 export const userspaceMode: ModeEntry = {
   name: 'userspace',
@@ -58,7 +59,7 @@ async function createUserspace(d: ProxierDeps): Promise<Proxier[]> {
   if (choice === null) throw new KubeProxyError('KP_ERR_SYNC', 'userspace: no iptables back-end was detected');
   const bind = d.config.bindAddress;
   const specific = bind !== '' && bind !== '0.0.0.0' && bind !== '::';
-  const families: readonly IPFamily[] = specific ? [bind.includes(':') ? 'IPv6' : 'IPv4'] : d.families;
+  const families: readonly IPFamily[] = specific ? [familyOf(bind)] : d.families;
   const out: Proxier[] = [];
   for (const family of families) {
     const hostIP = specific ? bind : await userspaceHostIP(d, family);

@@ -119,7 +119,8 @@ async function runDaemon(tree: string, services: number, full: boolean, extraEnv
     }
     const programmed = Date.now();
     const reqs = JSON.parse(await ask(api, 'requests')) as { path: string; query: Record<string, string>; at: number }[];
-    const firstList = reqs.find((r) => r.path === '/api/v1/services' && r.query.watch === undefined)?.at ?? Number.NaN;
+    // The first list of Services: a streaming list (WatchList) or the first page.
+    const firstList = reqs.find((r) => r.path === '/api/v1/services' && (r.query.watch === undefined || r.query.sendInitialEvents === 'true'))?.at ?? Number.NaN;
     row.startMs = firstList - t0;
     row.syncMs = programmed - firstList;
     await sleep((full ? SETTLE_S : 10) * 1000);

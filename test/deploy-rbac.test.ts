@@ -1,11 +1,13 @@
 // Least privilege, proven by traffic: the real ApiSource runs against the test API server through
 // starts, watch cuts, 410 relists and an outage; every request the server received must be in
 // src/sources/api-requests.ts and granted by deploy/clusterrole.yaml, and the ClusterRole must grant
-// nothing beyond that list.
+// nothing beyond that list. The IPVSDeprecation Event is posted through the real poster too.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { API_REQUESTS, collectionPath } from '../src/sources/api-requests.ts';
+import { ALL_API_REQUESTS, API_REQUESTS, collectionPath } from '../src/sources/api-requests.ts';
+import { createEventPoster } from '../src/sources/kube-event-poster.ts';
+import { announceMode } from '../src/sources/mode-announcement.ts';
 import { ApiSource } from '../src/sources/api-source.ts';
 import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
@@ -37,7 +39,7 @@ function granted(role: ClusterRole): Set<string> {
 
 function declared(): Set<string> {
   const out = new Set<string>();
-  for (const req of Object.values(API_REQUESTS)) for (const v of req.verbs) out.add(perm(req.group, req.resource, v));
+  for (const req of ALL_API_REQUESTS) for (const v of req.verbs) out.add(perm(req.group, req.resource, v));
   return out;
 }
 
@@ -126,6 +128,11 @@ describe('the ClusterRole against the requests the daemon makes', () => {
       allWatching();
       expect(sink.state.Service.has('default/three')).toBe(true);
     }, 10_000);
+
+    // In ipvs mode the daemon also records the IPVSDeprecation Event on its Node (the only Event).
+    const logger = recordingLogger();
+    await announceMode({ mode: 'ipvs', nodeName: 'node-a', hostname: 'node-a', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
+    expect(srv.events.map((e) => e.body['reason'])).toEqual(['IPVSDeprecation']);
 
     const used = new Set(srv.requests.map(permissionOf));
     const grants = granted(role);

@@ -159,9 +159,9 @@ describe('deploy/ manifests', () => {
       expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     });
 
-    it('probes /livez (liveness) and /healthz (readiness) on the healthz port, and requests resources', () => {
+    it('probes /livez (liveness) and /readyz (readiness: programmed) on the healthz port, and requests resources', () => {
       expect(c.livenessProbe.httpGet).toMatchObject({ path: '/livez', port: 10256 });
-      expect(c.readinessProbe.httpGet).toMatchObject({ path: '/healthz', port: 10256 });
+      expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 10256 });
       expect(c.resources.requests?.cpu).toMatch(/^\d+m?$/);
       expect(c.resources.requests?.memory).toMatch(/^\d+(Mi|Gi)$/);
       // No memory limit: an OOM-killed proxy leaves stale rules; upstream sets none either.
@@ -194,7 +194,8 @@ describe('deploy/ manifests', () => {
     it('is kubeadm\'s layout (config.conf + kubeconfig.conf, zero values and nulls left for defaulting)', () => {
       expect(Object.keys(cm.data).sort()).toEqual(['config.conf', 'kubeconfig.conf']);
       const raw = parse(cm.data['config.conf'] ?? '') as Record<string, Record<string, unknown> | string | null>;
-      expect(raw).toMatchObject({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: '', healthzBindAddress: '' });
+      // kubeadm v1.37 writes the mode explicitly (kubernetes#139777): left empty, v1.37 warns that the default changes.
+      expect(raw).toMatchObject({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: 'iptables', healthzBindAddress: '' });
       expect(raw.conntrack).toMatchObject({ maxPerCore: null, min: null });
       expect(raw.iptables).toMatchObject({ masqueradeBit: null, syncPeriod: '0s', minSyncPeriod: '0s' });
     });

@@ -152,6 +152,10 @@ describe('deploy/image/assemble.sh', () => {
     expect(bundle.length).toBeLessThan(1_000_000);
     expect(bundle).not.toContain('ObservableCoreV1Api');
     expect(bundle).not.toContain('CoreV1ApiRequestFactory');
+    // No other shipped module loads the package itself (that would bring the generated API back).
+    const importers = filesUnder(join(dest, 'src')).filter((f) => f.endsWith('.js') && !f.endsWith('sources/client-node.js'))
+      .filter((f) => /from ['"]@kubernetes\/client-node['"]|import\(['"]@kubernetes\/client-node['"]\)/.test(readFileSync(join(dest, 'src', f), 'utf8')));
+    expect(importers).toEqual([]);
   });
 
   it('the bundled client-node lists and watches through the real ApiSource (kubeconfig file, bearer token)', async () => {

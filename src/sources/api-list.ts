@@ -55,18 +55,38 @@ async function getJson<T>(kc: KubeConfig, url: URL, continued: boolean, signal?:
   });
   const text = await res.text();
   if (res.status !== 200) {
-    let reason = '';
-    let message = text.slice(0, 300);
-    try {
-      const status = JSON.parse(text) as { reason?: string; message?: string };
-      reason = status.reason ?? '';
-      message = status.message ?? message;
-    } catch {
-      // Not a Status object (a proxy's error page): keep the start of the text as the message.
-    }
+    const { reason, message } = parseStatus(text);
     throw new ApiStatusError(res.status, reason, `list ${url.pathname}: HTTP ${res.status}${reason ? ` ${reason}` : ''}: ${message}`);
   }
   return JSON.parse(text) as ListBody<T>;
+}
+
+/** POST a JSON object to `path` (a create); rejects with ApiStatusError unless the server answers 2xx. */
+export async function postJson(kc: KubeConfig, path: string, body: unknown): Promise<void> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('No currently active cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + path);
+  const ctx = new RequestContext(url.toString(), HttpMethod.POST);
+  await kc.applySecurityAuthentication(ctx);
+  const res = await fetch(ctx.getUrl(), {
+    method: 'POST', headers: { ...ctx.getHeaders(), 'Content-Type': 'application/json', Accept: 'application/json' },
+    dispatcher: ctx.getDispatcher(), body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) {
+    const status = parseStatus(text);
+    throw new ApiStatusError(res.status, status.reason, `create ${url.pathname}: HTTP ${res.status}${status.reason ? ` ${status.reason}` : ''}: ${status.message}`);
+  }
+}
+
+/** A Status body's reason and message, or the start of a body that is not one (a proxy's error page). */
+function parseStatus(text: string): { reason: string; message: string } {
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    return { reason: status.reason ?? '', message: status.message ?? text.slice(0, 300) };
+  } catch {
+    return { reason: '', message: text.slice(0, 300) };
+  }
 }
 
 /** List `path` page by page; resolves with the list's resourceVersion (what a watch resumes from). */

@@ -5,11 +5,13 @@
 // ClusterRole rule.
 //
 // Narrower than kubeadm's system:node-proxier (core endpoints, nodes get, events create/patch/update):
-// we read EndpointSlices only, watch our Node instead of getting it, and record no Events.
+// we read EndpointSlices only, watch our Node instead of getting it, and create Events
+// (events.k8s.io) without ever patching one: the one Event we record (IPVSDeprecation, once per
+// start in ipvs mode) is never a series.
 import type { ObjectKind } from './types.ts';
 
 /** The verbs of an RBAC rule that our requests need; a list/watch informer needs both. */
-export type ApiVerb = 'list' | 'watch';
+export type ApiVerb = 'list' | 'watch' | 'create';
 
 export interface ApiRequest {
   /** The API group; '' is the core group (`/api/v1`). */
@@ -18,7 +20,7 @@ export interface ApiRequest {
   /** The resource (plural) as RBAC and URL paths name it. */
   readonly resource: string;
   readonly verbs: readonly ApiVerb[];
-  /** Cluster-wide (all namespaces), narrowed by a selector the API server applies ('none': every object is wanted). */
+  /** Cluster-wide (all namespaces), narrowed by a selector the API server applies; none for a create or where every object is wanted (ServiceCIDRs). */
   readonly selector: 'label' | 'field' | 'none';
 }
 
@@ -40,3 +42,9 @@ export function collectionPath(req: ApiRequest): string {
   const prefix = req.group === '' ? `/api/${req.version}` : `/apis/${req.group}/${req.version}`;
   return `${prefix}/${req.resource}`;
 }
+
+/** The Event the daemon records about its Node (sources/node-events.ts), in namespace `default`. */
+export const EVENT_REQUEST: ApiRequest = { group: 'events.k8s.io', version: 'v1', resource: 'events', verbs: ['create'], selector: 'none' };
+
+/** Every request, informers and Events: what deploy/clusterrole.yaml must grant, and nothing more. */
+export const ALL_API_REQUESTS: readonly ApiRequest[] = [...Object.values(API_REQUESTS), EVENT_REQUEST];

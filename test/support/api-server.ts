@@ -71,6 +71,8 @@ export class TestApiServer {
   };
   /** Every request received, in order (test/deploy-rbac.test.ts checks them against the ClusterRole). */
   readonly requests: RecordedRequest[] = [];
+  /** Events created (POST /apis/events.k8s.io/v1/namespaces/<ns>/events), as received. */
+  readonly events: { namespace: string; body: KubeObject }[] = [];
   /** How the next too-old watch is refused: an HTTP 410, or a 200 stream with an ERROR event. */
   goneMode: 'status' | 'event' = 'event';
   private readonly store: Store;
@@ -169,6 +171,26 @@ export class TestApiServer {
     this.watchers.delete(w);
   }
 
+  /** events.k8s.io/v1 create: 201 with the object, 409 for a name already taken (as the API server). */
+  private createEvent(namespace: string, req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: KubeObject;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject;
+      } catch (err) {
+        return sendStatus(res, 400, 'BadRequest', `event body: ${String(err)}`);
+      }
+      const name = body.metadata?.name;
+      if (this.events.some((e) => e.namespace === namespace && e.body.metadata?.name === name)) {
+        return sendStatus(res, 409, 'AlreadyExists', `events.events.k8s.io "${String(name)}" already exists`);
+      }
+      this.events.push({ namespace, body });
+      sendJson(res, 201, body);
+    });
+  }
+
   private broadcast(ev: HistoryEvent): void {
     for (const w of this.watchers) if (w.kind === ev.kind) sendEvent(w, ev);
   }
@@ -184,6 +206,8 @@ export class TestApiServer {
       this.counters.unauthorized++;
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     }
+    const eventNs = /^\/apis\/events\.k8s\.io\/v1\/namespaces\/([^/]+)\/events$/.exec(url.pathname)?.[1];
+    if (eventNs !== undefined && req.method === 'POST') return this.createEvent(eventNs, req, res);
     const route = ROUTES.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`));
     if (!route || req.method !== 'GET') return sendStatus(res, 404, 'NotFound', `no route ${url.pathname}`);
     const name = url.pathname.slice(route.prefix.length + 1);

@@ -108,7 +108,7 @@ export class IptablesProxier<M> implements Proxier {
       await applier.restore(out.payload.chunks);
     } catch (err) {
       this.restoreFailures += 1;
-      this.#o.metrics?.incRestoreFailure(!out.stats.full);
+      this.#o.metrics?.incRestoreFailure(!out.stats.full, this.family);
       this.#policy.requireFull();
       logger.error(
         { family: this.family, full: out.stats.full, err, reason: describeError(err), ...restoreDetail(err) },

@@ -190,7 +190,7 @@ export class IpvsProxier implements Proxier {
         this.#rules = payload;
       } catch (err) {
         this.#rules = undefined;
-        this.#o.metrics?.incRestoreFailure(!full);
+        this.#o.metrics?.incRestoreFailure(!full, this.family);
         fail('iptables-restore failed', err);
       }
     }

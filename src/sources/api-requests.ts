@@ -20,11 +20,11 @@ export interface ApiRequest {
   /** The resource (plural) as RBAC and URL paths name it. */
   readonly resource: string;
   readonly verbs: readonly ApiVerb[];
-  /** Cluster-wide (all namespaces), narrowed by a selector the API server applies; none for a create. */
+  /** Cluster-wide (all namespaces), narrowed by a selector the API server applies; none for a create or where every object is wanted (ServiceCIDRs). */
   readonly selector: 'label' | 'field' | 'none';
 }
 
-/** One informer per kind: kube-proxy's ServiceConfig, EndpointSliceConfig and NodeConfig. */
+/** One informer per kind: kube-proxy's ServiceConfig, EndpointSliceConfig, NodeConfig and ServiceCIDRConfig. */
 export const API_REQUESTS: Readonly<Record<ObjectKind, ApiRequest>> = {
   // Label selector SERVICE_LABEL_SELECTOR (types.ts).
   Service: { group: '', version: 'v1', resource: 'services', verbs: ['list', 'watch'], selector: 'label' },
@@ -32,6 +32,9 @@ export const API_REQUESTS: Readonly<Record<ObjectKind, ApiRequest>> = {
   // Field selector metadata.name=<this node>: RBAC cannot narrow list/watch by field, so the role
   // grants all nodes, as system:node-proxier does.
   Node: { group: '', version: 'v1', resource: 'nodes', verbs: ['list', 'watch'], selector: 'field' },
+  // Every ServiceCIDR (cluster-scoped, few): the ranges ClusterIPs are allocated from, which the
+  // nftables mode rejects unallocated addresses of (upstream ServiceCIDRConfig, GA in v1.33).
+  ServiceCIDR: { group: 'networking.k8s.io', version: 'v1', resource: 'servicecidrs', verbs: ['list', 'watch'], selector: 'none' },
 };
 
 /** The cluster-wide collection path of a request: `/api/v1/services`, `/apis/discovery.k8s.io/v1/endpointslices`. */

@@ -1,14 +1,16 @@
 // The EventPoster over the API client: POST /apis/events.k8s.io/v1/namespaces/<ns>/events
-// (listed in api-requests.ts, granted by deploy/clusterrole.yaml).
-import { EventsV1Api, type EventsV1Event, type KubeConfig } from '@kubernetes/client-node';
+// (listed in api-requests.ts, granted by deploy/clusterrole.yaml). A plain JSON POST
+// authenticated as every other request (api-list.ts), not client-node's generated EventsV1Api:
+// that would load the whole generated API (~30 MiB of RSS) that the image leaves out
+// (deploy/image/slim-client-node.mjs). The event is already wire JSON (eventTime a MicroTime string).
+import type { KubeConfig } from '@kubernetes/client-node';
+import { postJson } from './api-list.ts';
 import type { EventPoster, NodeEvent } from './node-events.ts';
 
 export function createEventPoster(kc: KubeConfig): EventPoster {
-  const api = kc.makeApiClient(EventsV1Api);
   return {
     async post(event: NodeEvent): Promise<void> {
-      const body: EventsV1Event = { ...event, metadata: { ...event.metadata }, regarding: { ...event.regarding }, eventTime: new Date(event.eventTime) };
-      await api.createNamespacedEvent({ namespace: event.metadata.namespace, body });
+      await postJson(kc, `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(event.metadata.namespace)}/events`, event);
     },
   };
 }

@@ -38,8 +38,10 @@ export default tseslint.config(
       'src/sync/**/*.ts',
       'src/netlink/**/*.ts',
       'src/backends/**/*.ts',
+      'src/trace/**/*.ts',
+      'src/status/**/*.ts',
     ],
-    ignores: ['**/*.test.ts', 'src/config/load.ts', 'src/**/*-applier.ts', 'src/backends/*/io/**'],
+    ignores: ['**/*.test.ts', 'src/config/load.ts', 'src/**/*-applier.ts', 'src/backends/*/io/**', 'src/trace/io/**', 'src/status/io/**'],
     rules: {
       'no-restricted-globals': ['error', 'process', 'Buffer', 'setTimeout', 'setInterval', 'fetch'],
       '@typescript-eslint/no-restricted-imports': [

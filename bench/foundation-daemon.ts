@@ -9,7 +9,7 @@
 // Prints `first-sync JSON` (or `result JSON` for the list-only modes); for the two sync modes it
 // then waits for BURST endpoint changes, counts the syncs they caused and prints `burst JSON`.
 // Run: node --expose-gc bench/foundation-daemon.ts MODE URL BURST MIN_SYNC_MS
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../src/backends/iptables/proxier.ts';
 import { renderRules, type RenderMemo } from '../src/backends/iptables/render.ts';
@@ -60,11 +60,10 @@ async function listFetch(): Promise<void> {
 }
 
 async function listClientNode(kc: KubeConfig): Promise<void> {
-  const client = createKubeClient(kc);
   const t0 = performance.now();
   const [s, e] = await Promise.all([
-    client.core.listServiceForAllNamespaces({ labelSelector: SERVICE_LABEL_SELECTOR }),
-    client.discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_LABEL_SELECTOR }),
+    kc.makeApiClient(CoreV1Api).listServiceForAllNamespaces({ labelSelector: SERVICE_LABEL_SELECTOR }),
+    kc.makeApiClient(DiscoveryV1Api).listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_LABEL_SELECTOR }),
   ]);
   emit('result', { listMs: performance.now() - t0, items: s.items.length + e.items.length, peakMiB: peakMiB() });
 }

@@ -184,11 +184,12 @@ async function run(): Promise<void> {
 
   const m = await step(httpGetIn(node.ns, `http://${METRICS}/metrics`));
   if (!('status' in m)) throw new Error(`metrics server did not answer: ${m.error}`);
-  const count = metricValue(m.body, 'kubeproxy_sync_proxy_rules_duration_seconds_count') ?? 0;
-  const sum = metricValue(m.body, 'kubeproxy_sync_proxy_rules_duration_seconds_sum') ?? 0;
+  // Labelled by family (ip_family, as upstream v1.33): the IPv4 proxier's syncs.
+  const count = metricValue(m.body, 'kubeproxy_sync_proxy_rules_duration_seconds_count{ip_family="IPv4"}') ?? 0;
+  const sum = metricValue(m.body, 'kubeproxy_sync_proxy_rules_duration_seconds_sum{ip_family="IPv4"}') ?? 0;
   say();
   say(
-    `Rule syncs (kubeproxy_sync_proxy_rules_duration_seconds from http://${METRICS}/metrics in ${NODE}): ` +
+    `IPv4 rule syncs (kubeproxy_sync_proxy_rules_duration_seconds from http://${METRICS}/metrics in ${NODE}): ` +
       `${count} syncs, ${count > 0 ? ((sum / count) * 1000).toFixed(1) : '?'} ms on average`,
   );
   if (backendName !== undefined) {

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'KP_ERR_NATIVE'
   | 'KP_ERR_KERNEL_MISSING'
   | 'KP_ERR_SYNC'
-  | 'KP_ERR_SERVER';
+  | 'KP_ERR_SERVER'
+  | 'KP_ERR_TRACE_INPUT';
 
 const brand = Symbol.for('kube-proxy-ts.error');
 
@@ -73,6 +74,13 @@ export class ExecError extends KubeProxyError {
     this.command = command;
     this.exitCode = exitCode;
     this.stderr = stderr;
+  }
+}
+
+/** Bad input to `kube-proxy-ts trace`/`status` (address, dump, mode): one line, exit 2. */
+export class TraceInputError extends KubeProxyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KP_ERR_TRACE_INPUT', message, options);
   }
 }
 

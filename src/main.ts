@@ -16,15 +16,20 @@ import { startHealthzServer, startMetricsServer, type RunningServer } from './se
 import { PromMetrics } from './server/metrics.ts';
 import { realClock } from './server/real-clock.ts';
 import { ServiceHealthServer } from './server/service-health.ts';
+import { announceMode } from './sources/mode-announcement.ts';
 import { ProxyHealth } from './sync/proxy-health.ts';
 import { SyncLoop } from './sync/sync-loop.ts';
+import { SyncStatus, withCommitStatus, withDriftStatus, withSyncStatus } from './sync/sync-status.ts';
+import type { DaemonStatus } from './status/daemon-status.ts';
 import { exec } from './system/exec.ts';
 import { createSysctl } from './system/sysctl.ts';
 import { applyConntrackSysctls } from './wiring/apply-conntrack-sysctls.ts';
 import { versionLine } from './version.ts';
+import { flagzValues } from './cli/flagz.ts';
+import { toV1Alpha1 } from './config/encode.ts';
 import { modeEntry } from './backends/modes.ts';
 import { requirePrimaryFamily } from './backends/common/io/iptables-families.ts';
-import { createSource, createState, waitSynced } from './wiring/cluster-source.ts';
+import { createSource, createSourceAndEvents, createState, waitSynced } from './wiring/cluster-source.ts';
 import { runInitOnly } from './wiring/init-only.ts';
 import { bounded } from './wiring/shutdown-step.ts';
 import { detectRunBackend } from './wiring/run-iptables-backend.ts';
@@ -38,6 +43,10 @@ const DRY_RUN_LIST_TIMEOUT_MS = 60_000;
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // Operator tools beside the daemon (src/trace/io/): loaded only when asked for.
+  const io = { exec, stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) };
+  if (argv[0] === 'trace') return (await import('./trace/io/trace-command.ts')).runTraceCommand(argv.slice(1), io);
+  if (argv[0] === 'status') return (await import('./status/io/status-command.ts')).runStatusCommand(argv.slice(1), io);
   const outcome = parseCommandLine(argv, { hostname: hostname() });
   switch (outcome.kind) {
     case 'help':
@@ -74,7 +83,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       await runInitOnly({ config, families, sysctl: createSysctl(logger), logger, numCPU: availableParallelism() });
       return 0;
     }
-    return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger);
+    const pages: DebugPages = { flagz: () => flagzValues(outcome.flags), startedMs: Date.now() };
+    return config.dryRun ? await dryRun(config, logger) : await runDaemon(config, logger, pages);
   } catch (err) {
     // One clear line for a start-up failure (bad manifests dir, missing kernel support, ...),
     // in the log format the operator chose.
@@ -117,7 +127,13 @@ async function dryRun(config: ProxyConfig, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics): Promise<RunningServer[]> {
+/** What /flagz and /statusz show (src/server/zpages.ts). */
+interface DebugPages {
+  readonly flagz: () => Readonly<Record<string, string>>;
+  readonly startedMs: number;
+}
+
+async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHealth, metrics: PromMetrics, pages: DebugPages, daemonStatus: () => DaemonStatus): Promise<RunningServer[]> {
   const servers: RunningServer[] = [];
   const tryStart = async (start: () => Promise<RunningServer>): Promise<void> => {
     try {
@@ -133,13 +149,16 @@ async function startServers(config: ProxyConfig, logger: Logger, health: ProxyHe
   const m = config.metricsBindAddress;
   if (m) {
     await tryStart(() =>
-      startMetricsServer({ host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => config, logger }),
+      startMetricsServer({
+        host: m.host, port: m.port, render: () => metrics.render(), proxyMode: config.mode, configz: () => toV1Alpha1(config), logger,
+        flagz: pages.flagz, statusz: { startedMs: pages.startedMs, binaryVersion: versionLine() }, daemonStatus,
+      }),
     );
   }
   return servers;
 }
 
-async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
+async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages): Promise<number> {
   logger.info({ version: versionLine(), mode: config.mode, node: config.nodeName, manifests: config.manifestsDir || undefined }, 'starting kube-proxy-ts');
   const mode = modeEntry(config.mode);
   // Only the families the mode can run on here, as upstream's platformCheckSupported.
@@ -149,7 +168,9 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const { syncPeriodMs, minSyncPeriodMs } = mode.syncPeriods(config);
   // Upstream: healthTimeout = 2 × syncPeriod (cmd/kube-proxy/app/server.go).
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
-  const source = await createSource(config, logger, metrics);
+  const { source, events } = await createSourceAndEvents(config, logger, metrics);
+  // Not awaited: an Event is advisory and must not hold start-up on a slow API server.
+  void announceMode({ mode: config.mode, nodeName: config.nodeName, hostname: hostname(), logger, events });
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
   // The node IPs come from the Node object, so the source starts before the proxiers exist.
@@ -158,8 +179,9 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   // One back-end detection for everything that writes iptables rules (wiring/run-iptables-backend.ts).
   const backend = await detectRunBackend({ config, families, exec, logger });
   // The other modes' leftovers go once this mode's first sync is in place (wiring/leftovers.ts).
+  const syncStatus = new SyncStatus();
   const proxiers: Proxier[] = withLeftoverCleanup(
-    await createProxiers({ config, families, exec, logger, metrics, backend, nodeIPs }),
+    await createProxiers({ config, families, exec, logger, metrics: withDriftStatus(metrics, syncStatus), backend, nodeIPs }),
     createLeftoverCleaner({ config, exec, logger, backend: backend.backend }),
     logger,
   );
@@ -171,15 +193,19 @@ async function runDaemon(config: ProxyConfig, logger: Logger): Promise<number> {
   const loop = new SyncLoop({
     clock: realClock,
     logger: logger.child({ component: 'sync' }),
-    state,
+    state: withCommitStatus(state, syncStatus),
     proxiers,
-    metrics,
+    metrics: withSyncStatus(metrics, syncStatus),
     health,
     serviceHealth,
     minSyncPeriodMs,
     syncPeriodMs,
   });
-  const servers = await startServers(config, logger, health, metrics);
+  const startedAt = new Date(pages.startedMs).toISOString();
+  const daemonStatus = (): DaemonStatus => ({
+    mode: config.mode, backend: backend.backend, version: versionLine(), startedAt, families: syncStatus.families(), health: health.healthz().body,
+  });
+  const servers = await startServers(config, logger, health, metrics, pages, daemonStatus);
   state.onChange(() => {
     health.setNodeEligible(state.node.eligible);
     loop.requestSync();

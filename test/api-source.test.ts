@@ -45,6 +45,7 @@ async function boot(serverOpts: ApiServerOptions = {}, timing = fast): Promise<{
   server.create('Service', svc('web'));
   server.create('Service', svc('hidden', { 'service.kubernetes.io/headless': '' }));
   server.create('EndpointSlice', slice('web-1', '10.244.0.1'));
+  server.create('ServiceCIDR', { metadata: { name: 'kubernetes' }, spec: { cidrs: ['10.96.0.0/16'] } });
   const sink = new RecordingSink();
   const kc = loadKubeConfig({ master: server.url });
   const src = new ApiSource({ client: createKubeClient(kc), nodeName: 'node-a', log, timing, onRestart: (kind) => restartsSeen.push(kind) });
@@ -61,9 +62,10 @@ async function converged(sink: RecordingSink, deadlineMs = 10_000): Promise<void
     Service: server.list('Service').filter((o) => !('service.kubernetes.io/headless' in (o.metadata?.labels ?? {}))),
     EndpointSlice: server.list('EndpointSlice'),
     Node: server.list('Node').filter((o) => o.metadata?.name === 'node-a'),
+    ServiceCIDR: server.list('ServiceCIDR'),
   };
   await eventually(() => {
-    for (const kind of ['Service', 'EndpointSlice', 'Node'] as const) expect(sink.versions(kind), kind).toEqual(versionsOf(want[kind]));
+    for (const kind of ['Service', 'EndpointSlice', 'Node', 'ServiceCIDR'] as const) expect(sink.versions(kind), kind).toEqual(versionsOf(want[kind]));
   }, deadlineMs);
 }
 
@@ -77,6 +79,9 @@ function churn(tag: string): void {
   server.create('EndpointSlice', slice(`web-${tag}`, '10.244.0.9'));
   const node = server.list('Node').find((o) => o.metadata?.name === 'node-a') as KubeObject;
   server.update('Node', { ...node, metadata: { ...node.metadata, labels: { tag } } });
+  server.create('ServiceCIDR', { metadata: { name: `extra-${tag}` }, spec: { cidrs: ['10.97.0.0/16'] } });
+  const cidr = server.list('ServiceCIDR').find((o) => o.metadata?.name === 'kubernetes');
+  if (cidr) server.delete('ServiceCIDR', cidr);
 }
 
 
@@ -96,9 +101,13 @@ function tokenFileKubeconfig(url: string, token: string): string {
 describe('ApiSource against the test API server', () => {
   it('delivers the initial list with the label and field selectors, then synced', async () => {
     const { sink } = await boot();
-    await eventually(() => expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service']), 5000);
+    await eventually(() => expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service', 'ServiceCIDR']), 5000);
     expect([...sink.state.Service.keys()]).toEqual(['default/web']);
     expect([...sink.state.Node.keys()]).toEqual(['node-a']);
+    // Every ServiceCIDR, cluster-scoped (keyed by name), with its wire type meta.
+    expect([...sink.state.ServiceCIDR.keys()]).toEqual(['kubernetes']);
+    expect(sink.state.ServiceCIDR.get('kubernetes')).toMatchObject({ kind: 'ServiceCIDR', apiVersion: 'networking.k8s.io/v1', spec: { cidrs: ['10.96.0.0/16'] } });
+    expect(server.requests.find((r) => r.path === '/apis/networking.k8s.io/v1/servicecidrs' && r.query.watch === 'true')).toBeDefined();
     expect(sink.state.Service.get('default/web')).toMatchObject({ kind: 'Service', apiVersion: 'v1' });
     expect(sink.calls.indexOf('replace Service 1')).toBeLessThan(sink.calls.indexOf('synced Service'));
   });
@@ -256,15 +265,15 @@ describe('ApiSource against the test API server', () => {
     const sink = new RecordingSink();
     source = new ApiSource({ client: createKubeClient(kc), nodeName: 'node-a', log, timing: fast });
     await source.start(sink);
-    // Three lists, then three watches: six requests, of which only `burst` may go at once.
-    await eventually(() => expect(server.requests.length).toBeGreaterThanOrEqual(6), 10_000);
+    // Four lists, then four watches: eight requests, of which only `burst` may go at once.
+    await eventually(() => expect(server.requests.length).toBeGreaterThanOrEqual(8), 10_000);
     const times = server.requests.map((r) => r.at - createdAt);
     times.forEach((t, i) => {
       // Request i needs i + 1 tokens: `burst` at start, then one per 1/qps s (1 ms for the clock's grain).
       const earliest = (Math.max(0, i + 1 - limit.burst) * 1000) / limit.qps - 1;
       expect(t, `request ${i} (${server.requests[i]?.path})`).toBeGreaterThanOrEqual(earliest);
     });
-    await eventually(() => expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service']), 5000);
+    await eventually(() => expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service', 'ServiceCIDR']), 5000);
   });
 
   it('reads a rotated token file again after a 401 instead of retrying the old token', async () => {

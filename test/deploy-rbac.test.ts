@@ -1,11 +1,13 @@
 // Least privilege, proven by traffic: the real ApiSource runs against the test API server through
 // starts, watch cuts, 410 relists and an outage; every request the server received must be in
 // src/sources/api-requests.ts and granted by deploy/clusterrole.yaml, and the ClusterRole must grant
-// nothing beyond that list.
+// nothing beyond that list. The IPVSDeprecation Event is posted through the real poster too.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { API_REQUESTS, collectionPath } from '../src/sources/api-requests.ts';
+import { ALL_API_REQUESTS, API_REQUESTS, collectionPath } from '../src/sources/api-requests.ts';
+import { createEventPoster } from '../src/sources/kube-event-poster.ts';
+import { announceMode } from '../src/sources/mode-announcement.ts';
 import { ApiSource } from '../src/sources/api-source.ts';
 import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
@@ -37,7 +39,7 @@ function granted(role: ClusterRole): Set<string> {
 
 function declared(): Set<string> {
   const out = new Set<string>();
-  for (const req of Object.values(API_REQUESTS)) for (const v of req.verbs) out.add(perm(req.group, req.resource, v));
+  for (const req of ALL_API_REQUESTS) for (const v of req.verbs) out.add(perm(req.group, req.resource, v));
   return out;
 }
 
@@ -85,6 +87,7 @@ describe('the ClusterRole against the requests the daemon makes', () => {
       Service: '/api/v1/services',
       EndpointSlice: '/apis/discovery.k8s.io/v1/endpointslices',
       Node: '/api/v1/nodes',
+      ServiceCIDR: '/apis/networking.k8s.io/v1/servicecidrs',
     });
   });
 
@@ -93,6 +96,7 @@ describe('the ClusterRole against the requests the daemon makes', () => {
     server = srv;
     await srv.start();
     srv.create('Node', { metadata: { name: 'node-a' } });
+    srv.create('ServiceCIDR', { metadata: { name: 'kubernetes' }, spec: { cidrs: ['10.96.0.0/16', 'fd00:10:96::/112'] } });
     srv.create('Service', { metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80, protocol: 'TCP' }] } });
     srv.create('EndpointSlice', {
       metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
@@ -103,8 +107,8 @@ describe('the ClusterRole against the requests the daemon makes', () => {
     source = new ApiSource({ client: createKubeClient(loadKubeConfig({ master: srv.url })), nodeName: 'node-a', log: recordingLogger(), timing });
     await source.start(sink);
     const allWatching = (): void => {
-      expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service']);
-      expect(srv.watchCount).toBe(3);
+      expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service', 'ServiceCIDR']);
+      expect(srv.watchCount).toBe(4);
     };
     await eventually(allWatching, 10_000);
 
@@ -114,6 +118,9 @@ describe('the ClusterRole against the requests the daemon makes', () => {
     srv.compactHistory();
     await eventually(allWatching, 10_000);
     await srv.stop();
+    // Back without streaming lists (WatchList): the informers fall back to paginated lists, so both
+    // ways of listing are checked against the role.
+    srv.setWatchList(false);
     await new Promise((r) => setTimeout(r, 150));
     await srv.start();
     srv.create('Service', { metadata: { name: 'three', namespace: 'default' }, spec: { clusterIP: '10.96.0.12' } });
@@ -121,6 +128,11 @@ describe('the ClusterRole against the requests the daemon makes', () => {
       allWatching();
       expect(sink.state.Service.has('default/three')).toBe(true);
     }, 10_000);
+
+    // In ipvs mode the daemon also records the IPVSDeprecation Event on its Node (the only Event).
+    const logger = recordingLogger();
+    await announceMode({ mode: 'ipvs', nodeName: 'node-a', hostname: 'node-a', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
+    expect(srv.events.map((e) => e.body['reason'])).toEqual(['IPVSDeprecation']);
 
     const used = new Set(srv.requests.map(permissionOf));
     const grants = granted(role);
@@ -130,10 +142,12 @@ describe('the ClusterRole against the requests the daemon makes', () => {
       expect(grants.has(p), `${p} is not granted by deploy/clusterrole.yaml`).toBe(true);
     }
     expect([...used].sort(), 'api-requests.ts lists a request the daemon never makes').toEqual([...listed].sort());
+    expect(srv.counters.watchLists, 'streaming lists were used before the fallback').toBeGreaterThan(0);
     // The selectors the list relies on were sent (a role cannot narrow them; the request must).
     for (const [kind, req] of Object.entries(API_REQUESTS)) {
       const sent = srv.requests.filter((r) => r.path === collectionPath(req));
       expect(sent.length, kind).toBeGreaterThan(0);
+      if (req.selector === 'none') continue;
       const key = req.selector === 'label' ? 'labelSelector' : 'fieldSelector';
       for (const r of sent) expect(r.query[key], `${kind} ${key}`).toBeTruthy();
     }

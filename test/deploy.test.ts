@@ -10,6 +10,8 @@ import { parseAllDocuments, parse } from 'yaml';
 import { parseCommandLine } from '../src/cli/parse.ts';
 import type { ParseOutcome } from '../src/cli/parse.ts';
 import { defaultConfig } from '../src/config/defaults.ts';
+import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import { listPaged } from '../src/sources/api-list.ts';
 import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import { TestApiServer } from './support/api-server.ts';
@@ -157,9 +159,9 @@ describe('deploy/ manifests', () => {
       expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     });
 
-    it('probes /livez (liveness) and /healthz (readiness) on the healthz port, and requests resources', () => {
+    it('probes /livez (liveness) and /readyz (readiness: programmed) on the healthz port, and requests resources', () => {
       expect(c.livenessProbe.httpGet).toMatchObject({ path: '/livez', port: 10256 });
-      expect(c.readinessProbe.httpGet).toMatchObject({ path: '/healthz', port: 10256 });
+      expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 10256 });
       expect(c.resources.requests?.cpu).toMatch(/^\d+m?$/);
       expect(c.resources.requests?.memory).toMatch(/^\d+(Mi|Gi)$/);
       // No memory limit: an OOM-killed proxy leaves stale rules; upstream sets none either.
@@ -192,7 +194,8 @@ describe('deploy/ manifests', () => {
     it('is kubeadm\'s layout (config.conf + kubeconfig.conf, zero values and nulls left for defaulting)', () => {
       expect(Object.keys(cm.data).sort()).toEqual(['config.conf', 'kubeconfig.conf']);
       const raw = parse(cm.data['config.conf'] ?? '') as Record<string, Record<string, unknown> | string | null>;
-      expect(raw).toMatchObject({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: '', healthzBindAddress: '' });
+      // kubeadm v1.37 writes the mode explicitly (kubernetes#139777): left empty, v1.37 warns that the default changes.
+      expect(raw).toMatchObject({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: 'iptables', healthzBindAddress: '' });
       expect(raw.conntrack).toMatchObject({ maxPerCore: null, min: null });
       expect(raw.iptables).toMatchObject({ masqueradeBit: null, syncPeriod: '0s', minSyncPeriod: '0s' });
     });
@@ -274,14 +277,18 @@ describe('deploy/ manifests', () => {
       srv.create('Node', { metadata: { name: 'node-a' } });
       // --master stands in for the control-plane endpoint (plain http to the test server).
       const client = createKubeClient(loadKubeConfig({ kubeconfig: file, master: srv.url }));
-      const nodes = await client.core.listNode({ fieldSelector: 'metadata.name=node-a' });
-      expect(nodes.items.map((n) => n.metadata?.name)).toEqual(['node-a']);
+      const names: string[] = [];
+      const list = (kc: KubeConfig): Promise<string> => listPaged<V1Node>(kc, '/api/v1/nodes', { fieldSelector: 'metadata.name=node-a' }, {
+        page: (items) => names.push(...items.map((n) => n.metadata?.name ?? '')), restart: () => { names.length = 0; },
+      });
+      await list(client.kc);
+      expect(names).toEqual(['node-a']);
       expect(srv.counters.unauthorized).toBe(0);
 
       writeFileSync(join(dir, 'wrong'), 'not-the-token');
       writeFileSync(file, text.replaceAll(SA, dir).replace(`${dir}/token`, `${dir}/wrong`));
       const wrong = createKubeClient(loadKubeConfig({ kubeconfig: file, master: srv.url }));
-      await expect(wrong.core.listNode()).rejects.toThrow();
+      await expect(list(wrong.kc)).rejects.toThrow(/HTTP 401/);
       expect(srv.counters.unauthorized).toBe(1);
     });
   });

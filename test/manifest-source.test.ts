@@ -43,7 +43,7 @@ describe('ManifestSource', () => {
   it('delivers the initial state, filtered by the service label selector, then synced', async () => {
     const { sink } = await boot({ 'a.yaml': `${svcYaml('a')}---\n${svcYaml('h', '10.96.0.2', '{service.kubernetes.io/headless: ""}')}`, 'note.txt': 'x' });
     expect([...sink.state.Service.keys()]).toEqual(['default/a']);
-    expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service']);
+    expect([...sink.synced_].sort()).toEqual(['EndpointSlice', 'Node', 'Service', 'ServiceCIDR']);
   });
 
   it('applies a write, an atomic rename and a delete within one second each', async () => {
@@ -98,6 +98,7 @@ describe('ManifestSource', () => {
       ['EndpointSlice', { metadata: { name: 'web-1', namespace: 'default' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.0.1'] }] }],
       ['Node', { metadata: { name: 'node-a', labels: { zone: 'z1' } } }],
       ['Node', { metadata: { name: 'node-b' } }],
+      ['ServiceCIDR', { metadata: { name: 'kubernetes' }, spec: { cidrs: ['10.96.0.0/16', 'fd00:10:96::/112'] } }],
     ];
     server = new TestApiServer();
     await server.start();
@@ -106,12 +107,13 @@ describe('ManifestSource', () => {
     const api = new ApiSource({ client: createKubeClient(loadKubeConfig({ master: server.url })), nodeName: 'node-a', log: recordingLogger() });
     sources.push(api);
     await api.start(apiSink);
-    await eventually(() => expect(apiSink.synced_.size).toBe(3), 5000);
+    await eventually(() => expect(apiSink.synced_.size).toBe(4), 5000);
     // The manifests hold what the server stores (its resourceVersions included).
     const { sink } = await boot({ 'all.json': JSON.stringify({ kind: 'List', items: stored }) }, 'node-a');
-    for (const kind of ['Service', 'EndpointSlice', 'Node'] as const) {
+    for (const kind of ['Service', 'EndpointSlice', 'Node', 'ServiceCIDR'] as const) {
       expect(Object.fromEntries(sink.state[kind]), kind).toEqual(Object.fromEntries(apiSink.state[kind]));
     }
     expect(sink.state.Service.size).toBe(1);
+    expect([...sink.state.ServiceCIDR.keys()]).toEqual(['kubernetes']);
   });
 });

@@ -14,7 +14,7 @@ import { createKubeClient } from '../src/sources/kube-client.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
 import { parseManifest } from '../src/sources/manifest-parse.ts';
 import { ManifestSource } from '../src/sources/manifest-source.ts';
-import type { ClusterSource } from '../src/sources/types.ts';
+import type { ClusterSource, ObjectKind } from '../src/sources/types.ts';
 import { SyncLoop } from '../src/sync/sync-loop.ts';
 import { RecordingMetrics, recordingLogger } from '../src/sync/testing/recorders.ts';
 import { TestApiServer, type KubeObject } from './support/api-server.ts';
@@ -67,7 +67,7 @@ async function pipeline(source: ClusterSource, requireNode: boolean, minSyncPeri
   return { proxier, state };
 }
 
-function manifestObjects(): { kind: 'Service' | 'EndpointSlice' | 'Node'; obj: KubeObject }[] {
+function manifestObjects(): { kind: ObjectKind; obj: KubeObject }[] {
   return readdirSync(MANIFESTS)
     .filter((f) => f.endsWith('.yaml'))
     .flatMap((f) => parseManifest(f, readFileSync(`${MANIFESTS}${f}`, 'utf8')).objects)
@@ -89,7 +89,9 @@ async function apiPipeline(minSyncPeriodMs?: number): Promise<Pipeline> {
 /** The model a proxier is handed, without the change bookkeeping. */
 function model(s: ProxyState | undefined): unknown {
   if (s === undefined) return undefined;
-  return { services: [...s.services.values()], endpoints: [...s.endpoints.entries()], node: s.node.name };
+  // By name: the order objects arrive in (a paginated list is in key order) is not part of the model.
+  const byName = <T>(entries: Iterable<[string, T]>): [string, T][] => [...entries].sort(([a], [b]) => (a < b ? -1 : 1));
+  return { services: byName(s.services.entries()), endpoints: byName(s.endpoints.entries()), node: s.node.name };
 }
 
 describe('control plane with a recording proxier', () => {

@@ -83,17 +83,17 @@ describe('sync loop with servers', () => {
   it('does not program before the initial lists, then syncs, reports metrics and health', async () => {
     loop.requestSync();
     await vi.waitFor(() => expect(logger.entries.map((e) => e.msg)).toContain('not syncing: cluster state has not finished its initial lists'));
-    expect(await scrape()).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count 0$/m);
+    expect(await scrape()).not.toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count/m);
 
     state.synced = true;
     loop.requestSync();
-    await vi.waitFor(async () => expect(await scrape()).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count 1$/m), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(await scrape()).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count\{ip_family="IPv4"\} 1$/m), { timeout: 10_000 });
     const text = await scrape();
-    expect(text).toMatch(/^kubeproxy_sync_full_proxy_rules_duration_seconds_count 1$/m);
-    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} 42$/m);
+    expect(text).toMatch(/^kubeproxy_sync_full_proxy_rules_duration_seconds_count\{ip_family="IPv4"\} 1$/m);
+    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_iptables_total\{table="nat",ip_family="IPv4"\} 42$/m);
     expect(text).toMatch(/^kubeproxy_sync_proxy_rules_service_changes_total 1$/m);
-    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_last_timestamp_seconds \d{10}/m);
-    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds \d{10}/m);
+    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_last_timestamp_seconds\{ip_family="IPv4"\} \d{10}/m);
+    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds\{ip_family="IPv4"\} \d{10}/m);
 
     const hz = await fetch(`http://127.0.0.1:${healthzSrv.port}/healthz`);
     expect(hz.status).toBe(200);

@@ -118,7 +118,8 @@ describeWith('userspace portals in namespaces', ['root', 'iptables'], () => {
       await squatter.stop();
     }
     // The next sync that writes rules claims the port once it is free.
-    await send({ op: 'sync', services: [web, dns, svc({ name: 'default/taken', clusterIP: '10.96.0.90', nodePort: 30090 })], endpoints, full: true });
+    const withTaken = { ...endpoints, 'default/taken': endpoints['default/web'] ?? [] };
+    await send({ op: 'sync', services: [web, dns, svc({ name: 'default/taken', clusterIP: '10.96.0.90', nodePort: 30090 })], endpoints: withTaken, full: true });
     expect((await execIn(ns, 'iptables-save', ['-t', 'nat'])).stdout).toContain('--dport 30090');
     expect(await bindIn(ns, 'tcp', '0.0.0.0', 30090)).toBe('EADDRINUSE');
     await send({ op: 'sync', services: [web, dns], endpoints, full: true });

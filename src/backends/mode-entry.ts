@@ -13,6 +13,7 @@ import type { Iptables } from '../system/iptables.ts';
 import type { Sysctl } from '../system/sysctl.ts';
 import type { IpvsTimeouts } from '../netlink/ipvs.ts';
 import type { ModeChains } from './common/foreign-chains.ts';
+import type { TraceQuery, TraceReport } from '../trace/trace-types.ts';
 
 /** The bounded-frequency runner's periods for this mode (upstream: the mode's config section). */
 export interface SyncPeriods {
@@ -88,6 +89,21 @@ export interface ModeLeftovers {
   removeState?(d: ForeignStateDeps): Promise<void>;
 }
 
+export interface TraceReadDeps {
+  readonly exec: Exec;
+  readonly family: IPFamily;
+}
+
+/** `kube-proxy-ts trace`: this mode's state, read live or from a saved dump, and its tracer. */
+export interface ModeTrace {
+  /** Whether a saved dump (--state without --mode) is this mode's. */
+  recognises(state: string): boolean;
+  /** The live state, in the format --state takes; null when the kernel holds nothing of this mode. */
+  readState(d: TraceReadDeps): Promise<string | null>;
+  /** Pure: where the packet goes; throws TraceInputError on a state it cannot read. */
+  trace(state: string, q: TraceQuery): TraceReport;
+}
+
 export interface ModeEntry {
   readonly name: ProxyMode;
   /** The IP families this mode can proxy on this host; throws when none. */
@@ -100,4 +116,6 @@ export interface ModeEntry {
   /** --cleanup: remove this mode's own state (runs for every mode, whatever the configured one). */
   cleanup(d: CleanupDeps): Promise<void>;
   readonly leftovers: ModeLeftovers;
+  /** `kube-proxy-ts trace` for this mode (modes without it are refused by name). */
+  readonly trace?: ModeTrace;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_MODE_WARNING } from '../config/mode-warnings.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,13 +28,13 @@ const ok = (argv: string[], fs: Record<string, string> = {}) => {
 
 describe('parseCommandLine', () => {
   it('with no flags runs with the defaults and the hostname as node name', () => {
-    expect(ok([])).toEqual({ kind: 'run', config: { ...defaultConfig(), nodeName: 'host-1' }, warnings: [] });
+    expect(ok([])).toEqual({ kind: 'run', config: { ...defaultConfig(), nodeName: 'host-1' }, warnings: [DEFAULT_MODE_WARNING], flags: new Map() });
   });
 
   it("runs kubeadm's DaemonSet command line against its ConfigMap", () => {
     const r = ok(['--config=/var/lib/kube-proxy/config.conf', '--hostname-override=Worker-1'], { '/var/lib/kube-proxy/config.conf': kubeadm });
     expect(r.configFile).toBe('/var/lib/kube-proxy/config.conf');
-    expect(r.warnings).toEqual([]);
+    expect(r.warnings).toEqual([`/var/lib/kube-proxy/config.conf: ${DEFAULT_MODE_WARNING}`]);
     expect(r.config.nodeName).toBe('worker-1');
     expect(r.config.clusterCIDRs).toEqual(['10.244.0.0/16']);
     expect(r.config.clientConnection.kubeconfig).toBe('/var/lib/kube-proxy/kubeconfig.conf');
@@ -144,6 +145,7 @@ describe('parseCommandLine', () => {
     expect(ok(['--kube-api-content-type=application/json', '--profiling']).warnings).toEqual([
       '--kube-api-content-type is ignored: the API client speaks JSON',
       '--profiling is accepted but has no effect: there is no pprof handler',
+      DEFAULT_MODE_WARNING,
     ]);
   });
 
@@ -192,6 +194,26 @@ describe('parseCommandLine with the real file reader (config/load.ts)', () => {
     expect(parseCommandLine([`--config=${join(dir, 'missing')}`], { hostname: 'h' })).toEqual({
       kind: 'error',
       message: `${join(dir, 'missing')}: cannot read file (ENOENT)`,
+    });
+  });
+
+  it('v1.37 mode warnings and the KubeProxyIPVS gate', () => {
+    // An explicit mode, by flag or file, gives no default-mode warning.
+    expect(ok(['--proxy-mode=iptables']).warnings).toEqual([]);
+    expect(ok(['--config=/c.yaml'], { '/c.yaml': `${head}mode: ipvs\n` }).warnings).toEqual([]);
+    // The gate is known, deprecated (a warning when set), default on.
+    expect(ok(['--proxy-mode=ipvs', '--feature-gates=KubeProxyIPVS=true']).warnings).toEqual([
+      'Setting deprecated feature gate KubeProxyIPVS=true. It will be removed in a future release.',
+    ]);
+    expect(ok(['--proxy-mode=iptables', '--feature-gates=KubeProxyIPVS=false']).config.mode).toBe('iptables');
+    // Off, the ipvs mode is refused, naming the gate.
+    expect(parseCommandLine(['--proxy-mode=ipvs', '--feature-gates=KubeProxyIPVS=false'], { hostname: 'h' })).toEqual({
+      kind: 'error',
+      message: '--proxy-mode: "ipvs" is disabled by the KubeProxyIPVS feature gate (valid modes: iptables, userspace)',
+    });
+    expect(parseCommandLine(['--config=/c.yaml'], { hostname: 'h', readFile: () => `${head}mode: ipvs\nfeatureGates: {KubeProxyIPVS: false}\n` })).toMatchObject({
+      kind: 'error',
+      message: '/c.yaml: mode: "ipvs" is disabled by the KubeProxyIPVS feature gate (valid modes: iptables, userspace)',
     });
   });
 });

@@ -11,11 +11,19 @@ import { resolveConfig, type FlagValues } from '../config/merge.ts';
 import type { ProxyConfig } from '../config/types.ts';
 import { REGISTERED_MODES } from '../backends/modes.ts';
 import { validateConfig } from '../config/validate.ts';
-import { helpText, parseFlags } from './flags.ts';
+import { DEFAULT_MODE_WARNING, deprecatedGateWarnings } from '../config/mode-warnings.ts';
+import { helpText, parseFlags, type RawFlags } from './flags.ts';
 import { toFlagValues } from './flag-values.ts';
 
 export type ParseOutcome =
-  | { readonly kind: 'run'; readonly config: ProxyConfig; readonly warnings: readonly string[]; readonly configFile?: string }
+  | {
+      readonly kind: 'run';
+      readonly config: ProxyConfig;
+      readonly warnings: readonly string[];
+      readonly configFile?: string;
+      /** The flags as given on the command line (for /flagz). */
+      readonly flags: RawFlags;
+    }
   | { readonly kind: 'help' | 'version'; readonly text: string }
   | { readonly kind: 'write-config'; readonly path: string; readonly text: string }
   | { readonly kind: 'error'; readonly message: string };
@@ -111,6 +119,9 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
       }
     }
     const config = resolveConfig({ ...(file ? { file } : {}), flags: values, hostname: env.hostname });
+    // Without a file, the flag is the only place the mode is set (with one, decode warns).
+    if (!file && (values.proxyMode ?? '') === '') warnings.push(DEFAULT_MODE_WARNING);
+    warnings.push(...deprecatedGateWarnings(config.featureGates));
     const errors = validateConfig(config, REGISTERED_MODES);
     if (errors.length > 0) {
       const lines = errors.map((e) => {
@@ -127,7 +138,7 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
     }
     const writeTo = raw.get('write-config-to');
     if (typeof writeTo === 'string' && writeTo !== '') return { kind: 'write-config', path: writeTo, text: encodeConfig(config) };
-    return { kind: 'run', config, warnings, ...(file ? { configFile: String(configFile) } : {}) };
+    return { kind: 'run', config, warnings, flags: raw, ...(file ? { configFile: String(configFile) } : {}) };
   } catch (err) {
     return { kind: 'error', message: message(err) };
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_MODE_WARNING } from './mode-warnings.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -11,17 +12,18 @@ const fixture = (name: string): string => readFileSync(new URL(`./testdata/${nam
 const head = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n';
 
 describe('decodeConfigText', () => {
-  it("decodes upstream's default v1alpha1 YAML to our defaults, with no warnings", () => {
+  it("decodes upstream's default v1alpha1 YAML to our defaults, warning only that mode is left to default (v1.37)", () => {
     const { config, warnings } = decodeConfigText(fixture('upstream-default-v1alpha1.yaml'));
     expect(config).toEqual(defaultConfig());
-    expect(warnings).toEqual([]);
+    expect(warnings).toEqual([DEFAULT_MODE_WARNING]);
   });
 
   it("loads kubeadm's ConfigMap config.conf unchanged: zero values defaulted as upstream does", () => {
     const cm = parse(fixture('kubeadm-configmap.yaml')) as { data: Record<string, string> };
     const text = cm.data['config.conf'] ?? '';
     const { config, warnings } = decodeConfigText(text);
-    expect(warnings).toEqual([]);
+    // kubeadm before v1.37 writes mode: "" (kubernetes#139777 makes it explicit).
+    expect(warnings).toEqual([DEFAULT_MODE_WARNING]);
     expect(config).toEqual({
       ...defaultConfig(),
       clientConnection: { kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf', master: '', qps: 5, burst: 10 },
@@ -93,6 +95,7 @@ describe('decodeConfigText', () => {
     expect(warnings).toEqual([
       'iptables.snatNodeInternalIP is not supported and is ignored',
       'portRange "30000-32767" is not supported and is ignored',
+      DEFAULT_MODE_WARNING,
     ]);
   });
 

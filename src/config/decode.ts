@@ -2,6 +2,7 @@
 // Zero values are defaulted exactly as upstream's SetDefaults_KubeProxyConfiguration does
 // (pkg/proxy/apis/config/v1alpha1/defaults.go), because kubeadm writes every field with its zero
 // value (`syncPeriod: 0s`, `masqueradeBit: null`, `healthzBindAddress: ""`) and relies on that.
+import { DEFAULT_MODE_WARNING } from './mode-warnings.ts';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { defaultConfig, defaultServerHosts, HEALTHZ_PORT, METRICS_PORT } from './defaults.ts';
@@ -101,6 +102,8 @@ export function decodeConfigObject(raw: unknown): DecodeResult {
     if (v !== undefined && v !== '') warnings.push(`${key} "${v}" is not supported and is ignored`);
   }
 
+  // v1.37 warns when the mode is left to its default (kubernetes#139957).
+  if ((top.string('mode') ?? '') === '') warnings.push(DEFAULT_MODE_WARNING);
   const clusterCIDR = top.string('clusterCIDR') ?? '';
   const hostnameOverride = top.string('hostnameOverride') ?? '';
 

@@ -6,7 +6,8 @@
 // (cmd/kube-proxy/app/server.go init) and the built-in AllAlpha/AllBeta. Setting a name outside that
 // set fails start-up ("unrecognized feature gate: X"), and so does setting a gate locked to its
 // default to the other value (featuregate.SetFromMap). Only the names are kept here, and the locked
-// gates' values: no gate changes our behaviour yet. Pure.
+// gates' values. One gate of v1.37 changes our behaviour: KubeProxyIPVS (config/mode-warnings.ts).
+// Pure.
 import { ConfigError } from '../errors.ts';
 
 /** The Kubernetes release this list is taken from. */
@@ -66,6 +67,9 @@ const RELISTED = [
   'ComponentFlagz', 'ComponentStatusz',
 ] as const;
 
+/** Gates of later releases that change kube-proxy's behaviour here (src/config/mode-warnings.ts). */
+const LATER = ['KubeProxyIPVS'] as const;
+
 /** client-go, component-base logs and metrics, and featuregate's own. */
 const COMPONENTS = [
   'ClientsAllowCBOR', 'ClientsPreferCBOR', 'InOrderInformers', 'InformerResourceVersion', 'WatchListClient',
@@ -73,7 +77,7 @@ const COMPONENTS = [
   'AllAlpha', 'AllBeta',
 ] as const;
 
-export const KNOWN_FEATURE_GATES: ReadonlySet<string> = new Set<string>([...KUBERNETES, ...RELISTED, ...COMPONENTS]);
+export const KNOWN_FEATURE_GATES: ReadonlySet<string> = new Set<string>([...KUBERNETES, ...RELISTED, ...COMPONENTS, ...LATER]);
 
 /** Gates locked to their default in v1.33 (LockToDefault on their latest spec), with that default. */
 export const LOCKED_FEATURE_GATES: Readonly<Record<string, boolean>> = {

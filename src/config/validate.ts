@@ -2,6 +2,7 @@
 // pkg/proxy/apis/config/validation/validation.go rule by rule. Every problem is a ConfigError whose
 // path is the v1alpha1 field (`iptables.masqueradeBit`); all problems are returned, not just the
 // first, so an operator fixes the file once.
+import { validateIpvsGate } from './mode-warnings.ts';
 import { ConfigError } from '../errors.ts';
 import { formatGoDuration } from './duration.ts';
 import { validateFeatureGates } from './feature-gates.ts';
@@ -90,6 +91,7 @@ export function validateConfig(c: ProxyConfig, modes: readonly string[]): Config
 
   // Upstream applies the gates (featuregate.SetFromMap) before validating; its errors end start-up too.
   errs.push(...validateFeatureGates(c.featureGates));
+  errs.push(...validateIpvsGate(c));
 
   if (!Number.isInteger(c.logging.verbosity) || c.logging.verbosity < 0) {
     fail('logging.verbosity', `must be a whole number >= 0, got ${c.logging.verbosity}`);

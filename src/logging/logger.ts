@@ -1,7 +1,9 @@
-// The root pino logger, built once by main.ts: JSON lines on a synchronous stdout destination (no
+// The root pino logger, built once by main.ts: JSON lines on a synchronous stderr destination (no
 // transports or worker threads in the DaemonSet), errors under `err` with pino's serializer, and
 // klog's -v mapped onto levels (0-1 info, 2-4 debug, 5+ trace). `text` is a small human format
-// for terminals, written by a formatting destination rather than pino-pretty.
+// for terminals, written by a formatting destination rather than pino-pretty. Logs go to stderr in
+// every format, as klog's do: stdout carries only what a command is asked to print (--dry-run's
+// rules, --version, --help), so `kube-proxy-ts --dry-run … | iptables-restore --test` works.
 import pino, { type DestinationStream, type Level, type LevelWithSilent, type Logger as PinoLogger } from 'pino';
 
 export interface LoggerOptions {
@@ -9,7 +11,7 @@ export interface LoggerOptions {
   /** klog verbosity (-v); ignored when `level` is given. */
   readonly verbosity?: number;
   readonly level?: LevelWithSilent;
-  /** Where lines go; default a synchronous stdout. */
+  /** Where lines go; default a synchronous stderr (file descriptor 2). */
   readonly destination?: DestinationStream;
 }
 
@@ -61,8 +63,11 @@ function textDestination(out: DestinationStream): DestinationStream {
   };
 }
 
+/** The file descriptor logs are written to when no destination is given: stderr, as klog. */
+export const LOG_FD = 2;
+
 export function createLogger(opts: LoggerOptions): PinoLogger {
-  const out = opts.destination ?? pino.destination({ dest: 1, sync: true });
+  const out = opts.destination ?? pino.destination({ dest: LOG_FD, sync: true });
   return pino(
     {
       level: opts.level ?? levelForVerbosity(opts.verbosity ?? 0),

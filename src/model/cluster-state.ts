@@ -4,7 +4,7 @@
 // and holding 20k raw Services and EndpointSlices as well cost ~50 MiB at 10k Services. Sources call it; the sync runner takes
 // snapshot(family) → proxier.sync → commit(snapshot). Pure and synchronous, like upstream's
 // change trackers; the shell injects the clock and the invalid-object reporter.
-import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Service, V1ServiceCIDR } from '@kubernetes/client-node';
 import type { ObjectError } from '../errors.ts';
 import type { ClusterStateSink, KindMap, ObjectKind } from '../sources/types.ts';
 import { deepEqual } from './deep-equal.ts';
@@ -12,6 +12,8 @@ import { EndpointSliceCache, parseEndpointSlice } from './endpoint-slice-cache.t
 import { FamilyTracker, type StateSnapshot } from './family-tracker.ts';
 import { Interner } from './interner.ts';
 import { defaultNode, parseNode } from './node-parse.ts';
+import type { ParsedCIDR } from './ip.ts';
+import { parseServiceCIDR } from './service-cidr-parse.ts';
 import { parseService } from './service-parse.ts';
 import type { IPFamily, NamespacedName, NodeInfo, ServicePort, ServicePortName } from './types.ts';
 
@@ -39,6 +41,8 @@ export class ClusterState implements ClusterStateSink {
   /** Our Node's resourceVersion; undefined while we have no Node object. */
   #nodeVersion: string | undefined;
   #node: NodeInfo;
+  /** Each ServiceCIDR's resourceVersion and parsed ranges (none when it did not parse), by name. */
+  readonly #serviceCIDRs = new Map<string, { readonly version: string; readonly cidrs: readonly ParsedCIDR[] }>();
   readonly #sliceCache = new EndpointSliceCache();
   /** Node and zone names, one copy each for all endpoints. */
   readonly #names = new Interner();
@@ -78,6 +82,12 @@ export class ClusterState implements ClusterStateSink {
     let changed = false;
     for (const key of this.#keys(kind)) if (!keep.has(key)) changed = this.#remove(kind, key) || changed;
     for (const o of objs) changed = this.#upsert(kind, o) || changed;
+    if (changed) this.#fire();
+  }
+
+  retain(kind: ObjectKind, keys: ReadonlySet<string>): void {
+    let changed = false;
+    for (const key of this.#keys(kind)) if (!keys.has(key)) changed = this.#remove(kind, key) || changed;
     if (changed) this.#fire();
   }
 
@@ -163,12 +173,14 @@ export class ClusterState implements ClusterStateSink {
   #keys(kind: ObjectKind): string[] {
     if (kind === 'Service') return [...this.#services.keys()];
     if (kind === 'EndpointSlice') return [...this.#slices.keys()];
+    if (kind === 'ServiceCIDR') return [...this.#serviceCIDRs.keys()];
     return this.#nodeVersion !== undefined ? [this.#opts.nodeName] : [];
   }
 
   #upsert(kind: ObjectKind, obj: KindMap[ObjectKind]): boolean {
     if (kind === 'Service') return this.#upsertService(obj as V1Service);
     if (kind === 'EndpointSlice') return this.#upsertSlice(obj as V1EndpointSlice);
+    if (kind === 'ServiceCIDR') return this.#upsertServiceCIDR(obj as V1ServiceCIDR);
     return this.#upsertNode(obj as V1Node);
   }
 
@@ -183,6 +195,7 @@ export class ClusterState implements ClusterStateSink {
       if (!this.#slices.delete(key)) return false;
       return this.#refreshEndpoints(this.#sliceCache.delete(key), undefined);
     }
+    if (kind === 'ServiceCIDR') return this.#serviceCIDRs.delete(key) && this.#applyServiceCIDRs();
     if (key !== this.#opts.nodeName || this.#nodeVersion === undefined) return false;
     this.#nodeVersion = undefined;
     return this.#setNode(defaultNode(this.#opts.nodeName));
@@ -248,6 +261,28 @@ export class ClusterState implements ClusterStateSink {
     return changed;
   }
 
+  #upsertServiceCIDR(obj: V1ServiceCIDR): boolean {
+    const key = keyOf('ServiceCIDR', obj);
+    if (sameVersion(this.#serviceCIDRs.get(key)?.version, obj)) return false;
+    const parsed = parseServiceCIDR(obj);
+    this.#report(parsed.errors);
+    this.#serviceCIDRs.set(key, { version: versionOf(obj), cidrs: parsed.cidrs });
+    return this.#applyServiceCIDRs();
+  }
+
+  /** Every ServiceCIDR's ranges, per family (upstream ServiceCIDRConfig hands over the union). */
+  #applyServiceCIDRs(): boolean {
+    const seq = ++this.#seq;
+    const now = this.#now();
+    let changed = false;
+    for (const t of this.#trackers.values()) {
+      const cidrs = new Set<string>();
+      for (const o of this.#serviceCIDRs.values()) for (const c of o.cidrs) if (c.family === t.family) cidrs.add(c.cidr);
+      changed = t.setServiceCIDRs([...cidrs].sort(), seq, now) || changed;
+    }
+    return changed;
+  }
+
   #upsertNode(node: V1Node): boolean {
     // Sources may hand over other nodes (a relist of all Nodes); only ours matters.
     if (node.metadata?.name !== this.#opts.nodeName) return false;
@@ -278,7 +313,7 @@ const hasPorts = (p: PortsByFamily): boolean => p.IPv4 !== undefined || p.IPv6 !
 
 function keyOf(kind: ObjectKind, obj: { metadata?: { namespace?: string; name?: string } }): string {
   const name = obj.metadata?.name ?? '';
-  return kind === 'Node' ? name : `${obj.metadata?.namespace ?? ''}/${name}`;
+  return kind === 'Node' || kind === 'ServiceCIDR' ? name : `${obj.metadata?.namespace ?? ''}/${name}`;
 }
 
 interface Versioned { metadata?: { resourceVersion?: string } }

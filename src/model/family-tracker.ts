@@ -37,7 +37,10 @@ export class FamilyTracker {
   readonly #committedEndpoints = new Map<ServicePortName, readonly Endpoint[]>();
   readonly #pendingServices = new Map<ServicePortName, Pending>();
   readonly #pendingEndpoints = new Map<ServicePortName, Pending>();
+  /** A change that needs everything rewritten: the Node (topology) or the ServiceCIDRs. */
   #nodeChange: Pending | undefined;
+  /** The ServiceCIDRs of this family, sorted (what the nftables mode rejects unallocated IPs of). */
+  #serviceCIDRs: readonly string[] = [];
   #committedGeneration = -1;
   // Frozen copies handed to snapshots, rebuilt only after a change (keeps idle snapshots O(1)).
   #servicesView: ReadonlyMap<ServicePortName, ServicePort> | undefined;
@@ -77,6 +80,14 @@ export class FamilyTracker {
   markNode(seq: number, now: number): void {
     if (this.#nodeChange === undefined) this.#nodeChange = { seq, since: now, trigger: now };
     else this.#nodeChange.seq = seq;
+  }
+
+  /** Set this family's ServiceCIDRs (sorted); a change makes the next sync full. */
+  setServiceCIDRs(cidrs: readonly string[], seq: number, now: number): boolean {
+    if (deepEqual(this.#serviceCIDRs, cidrs)) return false;
+    this.#serviceCIDRs = cidrs;
+    this.markNode(seq, now);
+    return true;
   }
 
   get pendingServices(): ReadonlySet<ServicePortName> {
@@ -121,11 +132,12 @@ export class FamilyTracker {
       services: this.#servicesView,
       endpoints: this.#endpointsView,
       node,
+      serviceCIDRs: this.#serviceCIDRs,
       changedServices,
       changedEndpoints,
       removedEndpoints,
       removedServices,
-      // The first sync and a node change (topology) need everything rewritten.
+      // The first sync, a node change (topology) and a ServiceCIDR change need everything rewritten.
       full: full || this.#committedGeneration < 0 || this.#nodeChange !== undefined,
       generation,
       changeTimes,

@@ -93,6 +93,12 @@ export interface ProxyState {
   /** Every endpoint of each service port, unfiltered; topology selection happens per backend. */
   readonly endpoints: ReadonlyMap<ServicePortName, readonly Endpoint[]>;
   readonly node: NodeInfo;
+  /**
+   * This family's ServiceCIDRs (networking.k8s.io/v1, every object's spec.cidrs), normalised and
+   * sorted; empty while none is known (manifests without ServiceCIDRs, a cluster before v1.33).
+   * Optional so states built by hand (tests, tools) need not name it.
+   */
+  readonly serviceCIDRs?: readonly string[];
   readonly changedServices: ReadonlySet<ServicePortName>;
   readonly changedEndpoints: ReadonlySet<ServicePortName>;
   /** Endpoints that went away since the last sync (for UDP conntrack clean-up), by service port. */

@@ -80,12 +80,62 @@ describe('metrics server', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count 1$/m);
-    expect(text).toMatch(/^kubeproxy_sync_full_proxy_rules_duration_seconds_sum 0.012$/m);
+    expect(text).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count\{ip_family="IPv4"\} 1$/m);
+    expect(text).toMatch(/^kubeproxy_sync_full_proxy_rules_duration_seconds_sum\{ip_family="IPv4"\} 0.012$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(await (await fetch(`${url}/proxyMode`)).text()).toBe('iptables');
     expect(await (await fetch(`${url}/healthz`)).text()).toBe('ok');
-    expect(await (await fetch(`${url}/configz`)).json()).toEqual({ kubeproxy: { mode: 'iptables' } });
+    expect(await (await fetch(`${url}/configz`)).json()).toEqual({ 'kubeproxy.config.k8s.io': { mode: 'iptables' } });
+  });
+
+  it('serves /flagz and /statusz as component-base zpages: text only, header, sorted flags, the paths', async () => {
+    const server = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      render: async () => ({ contentType: 'text/plain', body: '' }),
+      proxyMode: 'ipvs',
+      configz: () => ({}),
+      flagz: () => ({ 'proxy-mode': 'ipvs', 'bind-address': '0.0.0.0' }),
+      statusz: { startedMs: Date.UTC(2026, 0, 2, 3, 4, 5), binaryVersion: 'v9.9.9', now: () => Date.UTC(2026, 0, 2, 4, 5, 7) },
+      pickDelimiter: () => '=',
+      logger: recordingLogger(),
+    });
+    started.push(server);
+    const url = `http://127.0.0.1:${server.port}`;
+    const flagz = await fetch(`${url}/flagz`);
+    expect(flagz.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await flagz.text()).toBe(
+      '\nkube-proxy flagz\nWarning: This endpoint is not meant to be machine parseable, has no formatting compatibility guarantees and is for debugging purposes only.\nbind-address=0.0.0.0\nproxy-mode=ipvs\n',
+    );
+    const statusz = await (await fetch(`${url}/statusz`, { headers: { Accept: 'text/plain; charset=utf-8' } })).text();
+    expect(statusz).toContain('\nkube-proxy statusz\nWarning: This endpoint is not meant to be machine parseable');
+    expect(statusz).toContain('\nStarted= Fri Jan  2 03:04:05 UTC 2026\nUp= 1 hr 01 min 02 sec\n');
+    expect(statusz).toContain('Binary version= v9.9.9\n');
+    expect(statusz).toContain('Paths= /configz /flagz /healthz /metrics /proxyMode /statusz\n');
+    const json = await fetch(`${url}/statusz`, { headers: { Accept: 'application/json' } });
+    expect(json.status).toBe(406);
+    expect(await json.text()).toBe('media type not acceptable, must be: text/plain\n');
+  });
+
+  it('serves our JSON status at /kubeproxyts/status beside upstream text /statusz, and lists it in Paths', async () => {
+    const server = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      render: async () => ({ contentType: 'text/plain', body: '' }),
+      proxyMode: 'nftables',
+      statusz: { startedMs: 0, binaryVersion: 'v9.9.9' },
+      daemonStatus: () => ({ mode: 'nftables', families: {} }),
+      pickDelimiter: () => '=',
+      logger: recordingLogger(),
+    });
+    started.push(server);
+    const url = `http://127.0.0.1:${server.port}`;
+    const ours = await fetch(`${url}/kubeproxyts/status`);
+    expect(ours.headers.get('content-type')).toBe('application/json');
+    expect(await ours.json()).toEqual({ mode: 'nftables', families: {} });
+    const statusz = await (await fetch(`${url}/statusz`)).text();
+    expect(statusz).toContain('\nkube-proxy statusz\n');
+    expect(statusz).toContain('Paths= /healthz /kubeproxyts/status /metrics /proxyMode /statusz\n');
   });
 });
 

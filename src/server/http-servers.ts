@@ -1,12 +1,15 @@
 // The two HTTP servers kube-proxy runs (cmd/kube-proxy/app/server.go): the health server on
 // healthzBindAddress (default 0.0.0.0:10256) with /healthz and /livez for load balancers and the
-// kubelet, and the metrics server on metricsBindAddress (default 127.0.0.1:10249) with /metrics,
-// /proxyMode, /configz and a plain /healthz. The health logic is the pure ProxyHealth.
+// kubelet, plus our /readyz (see proxy-health.ts), and the metrics server on metricsBindAddress
+// (default 127.0.0.1:10249) with /metrics, /proxyMode, /configz, /flagz, /statusz and a plain
+// /healthz, as upstream's metrics mux, and ours, DAEMON_STATUS_PATH (JSON for `kube-proxy-ts status`). The health logic is the pure ProxyHealth.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../model/logger.ts';
 import type { ProxyHealth, ProbeResult } from '../sync/proxy-health.ts';
 import type { HealthMetrics } from '../sync/sync-metrics.ts';
 import { listen, type RunningServer } from './listen.ts';
+import { DAEMON_STATUS_PATH } from '../status/daemon-status.ts';
+import { acceptsPlainText, NOT_ACCEPTABLE, renderFlagz, renderStatusz, ZPAGE_DELIMITERS } from './zpages.ts';
 
 export type { RunningServer } from './listen.ts';
 
@@ -64,6 +67,7 @@ export async function startHealthzServer(opts: HealthzServerOptions): Promise<Ru
         metrics.incProbe('livez', result.status);
         probe(res, result);
       },
+      '/readyz': (_req, res) => probe(res, health.readyz()),
     },
     logger,
   );
@@ -77,9 +81,32 @@ export interface MetricsServerOptions {
   readonly port: number;
   readonly render: () => Promise<{ contentType: string; body: string }>;
   readonly proxyMode: string;
-  /** The effective configuration for /configz; omitted, /configz is 404. */
+  /** The effective configuration as KubeProxyConfiguration v1alpha1 (apiVersion, kind) for /configz; omitted, 404. */
   readonly configz?: () => unknown;
+  /** The command line's flags and values for /flagz (src/cli/flagz.ts); omitted, 404. */
+  readonly flagz?: () => Readonly<Record<string, string>>;
+  /** What /statusz reports; omitted, 404. */
+  readonly statusz?: { readonly startedMs: number; readonly binaryVersion: string; readonly now?: () => number };
+  /** Ours: the daemon's status as JSON for `kube-proxy-ts status` (src/status/) at DAEMON_STATUS_PATH; omitted, 404. */
+  readonly daemonStatus?: () => unknown;
   readonly logger: Logger;
+  /** Picks the zpages delimiter (tests pin it); default random, as upstream. */
+  readonly pickDelimiter?: () => string;
+}
+
+/** The component name zpages print, upstream's. */
+const COMPONENT = 'kube-proxy';
+/** configz's key: upstream registers the config under its API group (configz.New(GroupName)). */
+const CONFIGZ_GROUP = 'kubeproxy.config.k8s.io';
+
+function zpage(req: IncomingMessage, res: ServerResponse, text: () => string): void {
+  if (!acceptsPlainText(req.headers.accept)) {
+    res.writeHead(406, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(`${NOT_ACCEPTABLE}\n`);
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end(text());
 }
 
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<RunningServer> {
@@ -104,8 +131,33 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Ru
   if (configz !== undefined) {
     routes['/configz'] = (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ kubeproxy: configz() }));
+      res.end(JSON.stringify({ [CONFIGZ_GROUP]: configz() }));
     };
+  }
+  const daemonStatus = opts.daemonStatus;
+  if (daemonStatus !== undefined) {
+    routes[DAEMON_STATUS_PATH] = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(daemonStatus()));
+    };
+  }
+  const delimiter = opts.pickDelimiter ?? ((): string => ZPAGE_DELIMITERS[Math.floor(Math.random() * ZPAGE_DELIMITERS.length)] ?? ':');
+  const flagz = opts.flagz;
+  if (flagz !== undefined) routes['/flagz'] = (req, res) => zpage(req, res, () => renderFlagz(COMPONENT, flagz(), delimiter()));
+  const statusz = opts.statusz;
+  if (statusz !== undefined) {
+    routes['/statusz'] = (req, res) =>
+      zpage(req, res, () =>
+        renderStatusz({
+          component: COMPONENT,
+          startedMs: statusz.startedMs,
+          nowMs: (statusz.now ?? Date.now)(),
+          runtimeVersion: process.version,
+          binaryVersion: statusz.binaryVersion,
+          paths: Object.keys(routes),
+          delimiter: delimiter(),
+        }),
+      );
   }
   const running = await listen('metrics server', serve(routes, opts.logger), opts.host, opts.port);
   opts.logger.info({ address: running.host, port: running.port }, 'metrics server listening');

@@ -13,14 +13,17 @@ describe('PromMetrics', () => {
     const m = new PromMetrics();
     m.observeSync('IPv4', 'full', 3);
     m.observeSync('IPv4', 'partial', 40);
-    m.setLastSyncTimestamp(1_700_000_000_500);
-    m.setLastQueuedTimestamp(1_700_000_000_000);
-    m.observeNetworkProgramming(1500);
+    m.setLastSyncTimestamp('IPv4', 1_700_000_000_500);
+    m.setLastQueuedTimestamp('IPv4', 1_700_000_000_000);
+    m.setLastSyncTimestamp('IPv6', 1_700_000_000_900);
+    m.observeNetworkProgramming('IPv4', 1500);
     m.setChangesPending(2, 1);
     m.addChanges(5, 3);
-    m.setRuleCount('nat', 120);
-    m.setNoLocalEndpoints('external', 2);
-    m.incRestoreFailure(true);
+    m.setRuleCount('IPv4', 'nat', 120);
+    m.setRuleCount('IPv6', 'nat', 80);
+    m.setNoLocalEndpoints('IPv4', 'external', 2);
+    m.setNoLocalEndpoints('IPv4', 'internal', 0);
+    m.incRestoreFailure(true, 'IPv6');
     m.incProbe('healthz', 200);
     m.incProbe('livez', 503);
     m.incSyncErrors('IPv6');
@@ -30,24 +33,26 @@ describe('PromMetrics', () => {
     expect(contentType).toContain('text/plain');
 
     const expected: [string, number][] = [
-      ['kubeproxy_sync_proxy_rules_duration_seconds_count', 2],
-      ['kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="0.004"}', 1],
-      ['kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="16.384"}', 2],
-      ['kubeproxy_sync_full_proxy_rules_duration_seconds_count', 1],
-      ['kubeproxy_sync_partial_proxy_rules_duration_seconds_sum', 0.04],
-      ['kubeproxy_sync_proxy_rules_last_timestamp_seconds', 1_700_000_000.5],
-      ['kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', 1_700_000_000],
-      ['kubeproxy_network_programming_duration_seconds_bucket{le="2"}', 1],
-      ['kubeproxy_network_programming_duration_seconds_bucket{le="1"}', 0],
+      ['kubeproxy_sync_proxy_rules_duration_seconds_count{ip_family="IPv4"}', 2],
+      ['kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="0.004",ip_family="IPv4"}', 1],
+      ['kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="16.384",ip_family="IPv4"}', 2],
+      ['kubeproxy_sync_full_proxy_rules_duration_seconds_count{ip_family="IPv4"}', 1],
+      ['kubeproxy_sync_partial_proxy_rules_duration_seconds_sum{ip_family="IPv4"}', 0.04],
+      ['kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv4"}', 1_700_000_000.5],
+      ['kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv6"}', 1_700_000_000.9],
+      ['kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds{ip_family="IPv4"}', 1_700_000_000],
+      ['kubeproxy_network_programming_duration_seconds_bucket{le="2",ip_family="IPv4"}', 1],
+      ['kubeproxy_network_programming_duration_seconds_bucket{le="1",ip_family="IPv4"}', 0],
       ['kubeproxy_sync_proxy_rules_endpoint_changes_pending', 2],
       ['kubeproxy_sync_proxy_rules_endpoint_changes_total', 5],
       ['kubeproxy_sync_proxy_rules_service_changes_pending', 1],
       ['kubeproxy_sync_proxy_rules_service_changes_total', 3],
-      ['kubeproxy_sync_proxy_rules_iptables_total{table="nat"}', 120],
-      ['kubeproxy_sync_proxy_rules_iptables_restore_failures_total', 1],
-      ['kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', 1],
-      ['kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"}', 2],
-      ['kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"}', 0],
+      ['kubeproxy_sync_proxy_rules_iptables_total{table="nat",ip_family="IPv4"}', 120],
+      ['kubeproxy_sync_proxy_rules_iptables_total{table="nat",ip_family="IPv6"}', 80],
+      ['kubeproxy_sync_proxy_rules_iptables_restore_failures_total{ip_family="IPv6"}', 1],
+      ['kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total{ip_family="IPv6"}', 1],
+      ['kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external",ip_family="IPv4"}', 2],
+      ['kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal",ip_family="IPv4"}', 0],
       ['kubeproxy_proxy_healthz_total{code="200"}', 1],
       ['kubeproxy_proxy_livez_total{code="503"}', 1],
       ['kubeproxy_sync_proxy_rules_errors_total{ip_family="IPv6"}', 1],
@@ -56,7 +61,7 @@ describe('PromMetrics', () => {
     ];
     for (const [series, value] of expected) expect([series, sample(body, series)]).toEqual([series, value]);
     // The sync histogram has upstream's 15 exponential buckets plus +Inf.
-    expect(body.match(/^kubeproxy_sync_proxy_rules_duration_seconds_bucket/gm)).toHaveLength(16);
+    expect(body.match(/^kubeproxy_sync_proxy_rules_duration_seconds_bucket\{.*ip_family="IPv4"/gm)).toHaveLength(16);
     expect(body).toMatch(/^process_cpu_user_seconds_total /m);
     expect(body).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });

@@ -1,8 +1,9 @@
 // The API-server ClusterSource: one supervised client-node informer each for Services and
-// EndpointSlices (kube-proxy's label selector) and for this node's Node (field selector by name),
-// as kube-proxy's ServiceConfig / EndpointSliceConfig / NodeConfig informers do
-// (cmd/kube-proxy/app/server.go). Resilience lives in informer-supervisor.ts.
-import type { KubernetesListObject } from '@kubernetes/client-node';
+// EndpointSlices (kube-proxy's label selector), for this node's Node (field selector by name) and
+// for all ServiceCIDRs, as kube-proxy's ServiceConfig / EndpointSliceConfig / NodeConfig /
+// ServiceCIDRConfig informers do (cmd/kube-proxy/app/server.go, pkg/proxy/runner.go). The first
+// sync does not wait for ServiceCIDRs (a cluster older than v1.33 has no networking.k8s.io/v1
+// ServiceCIDR; its informer just keeps retrying). Resilience lives in informer-supervisor.ts.
 import type { Logger } from '../model/logger.ts';
 import { API_REQUESTS, collectionPath } from './api-requests.ts';
 import type { KubeClient } from './kube-client.ts';
@@ -11,7 +12,7 @@ import type { SupervisorTiming } from './informer-supervisor.ts';
 import { newSourceStats } from './source-stats.ts';
 import type { SourceStats } from './source-stats.ts';
 import { SERVICE_LABEL_SELECTOR } from './types.ts';
-import type { ClusterSource, ClusterStateSink, KindMap, ObjectKind } from './types.ts';
+import type { ClusterSource, ClusterStateSink, ObjectKind } from './types.ts';
 
 export interface ApiSourceOptions {
   client: KubeClient;
@@ -22,6 +23,12 @@ export interface ApiSourceOptions {
   timing?: Partial<SupervisorTiming>;
   /** Watch the Node (needed for topology hints and node-port addresses); default true. */
   watchNode?: boolean;
+  /** Objects per list page (default 500, as client-go); 0 lists each kind in one response. */
+  pageSize?: number;
+  /** Try streaming lists (WatchList) first, falling back to pages; default true. */
+  watchList?: boolean;
+  /** Watch ServiceCIDRs (the nftables mode reads them); default true. */
+  watchServiceCIDRs?: boolean;
   random?: () => number;
   /** Told of every watch restart, with the kind (feeds kubeproxy_source_watch_restarts_total). */
   onRestart?: (kind: ObjectKind) => void;
@@ -56,20 +63,23 @@ export class ApiSource implements ClusterSource {
       ...(this.opts.onRestart ? { onRestart: this.opts.onRestart } : {}),
       ...(client.onUnauthorized ? { onUnauthorized: client.onUnauthorized } : {}),
     };
-    const make = <K extends ObjectKind>(
-      kind: K, list: () => Promise<KubernetesListObject<KindMap[K]>>, selectors: { labelSelector?: string; fieldSelector?: string },
-    ): InformerSupervisor<K> => new InformerSupervisor<K>({
-      // The watch path comes from the request list the ClusterRole is checked against.
-      ...common, ...selectors, kind, path: collectionPath(API_REQUESTS[kind]), list, stats: this.stats[kind], log: log.child({ resource: kind }),
+    const make = <K extends ObjectKind>(kind: K, selectors: { labelSelector?: string; fieldSelector?: string }): InformerSupervisor<K> => new InformerSupervisor<K>({
+      // The list and watch path comes from the request list the ClusterRole is checked against.
+      ...common, ...selectors, kind, path: collectionPath(API_REQUESTS[kind]), stats: this.stats[kind], log: log.child({ resource: kind }),
+      ...(this.opts.pageSize === undefined ? {} : { pageSize: this.opts.pageSize }),
+      ...(this.opts.watchList === undefined ? {} : { watchList: this.opts.watchList }),
     });
     const labelSelector = SERVICE_LABEL_SELECTOR;
     const fieldSelector = `metadata.name=${nodeName}`;
     const sups: InformerSupervisor<ObjectKind>[] = [
-      make('Service', () => client.core.listServiceForAllNamespaces({ labelSelector }), { labelSelector }),
-      make('EndpointSlice', () => client.discovery.listEndpointSliceForAllNamespaces({ labelSelector }), { labelSelector }),
+      make('Service', { labelSelector }),
+      make('EndpointSlice', { labelSelector }),
     ] as InformerSupervisor<ObjectKind>[];
     if (this.opts.watchNode !== false) {
-      sups.push(make('Node', () => client.core.listNode({ fieldSelector }), { fieldSelector }) as InformerSupervisor<ObjectKind>);
+      sups.push(make('Node', { fieldSelector }) as InformerSupervisor<ObjectKind>);
+    }
+    if (this.opts.watchServiceCIDRs !== false) {
+      sups.push(make('ServiceCIDR', {}) as InformerSupervisor<ObjectKind>);
     }
     this.supervisors = sups;
     await Promise.all(sups.map((s) => s.start()));

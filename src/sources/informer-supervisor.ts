@@ -7,15 +7,19 @@
 // that has shown no sign of life (event, bookmark, reconnect) for too long (#596, #958).
 // ListWatch's own cache holds only skeletons (name, namespace, resourceVersion): it needs them for
 // its resourceVersion dedupe and to turn a DELETED event into a delete callback, while whole objects
-// would duplicate every Service and EndpointSlice the model already parsed (sink.replace and the
-// watch callbacks deliver the full objects; ClusterState keeps only what it parsed).
+// would duplicate every Service and EndpointSlice the model already parsed (the list pages and the
+// watch callbacks deliver the full objects; ClusterState keeps only what it parsed). Lists are
+// paginated (api-list.ts) and each page goes into the sink as it arrives (upsert, then `retain`
+// with the keys listed), so the whole list is never held.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListWatch, Watch } from '@kubernetes/client-node';
+import { ListWatch, Watch } from './client-node.ts';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { listPaged } from './api-list.ts';
+import { WatchListUnsupported, streamList } from './watch-list.ts';
 import type { Logger } from '../model/logger.ts';
 import type { ClusterStateSink, KindMap, ObjectKind } from './types.ts';
 import type { KindStats } from './source-stats.ts';
-import { backoffDelay, objectKeyOf, toWire } from './source-stats.ts';
+import { backoffDelay, objectKeyOf, withTypeMeta } from './source-stats.ts';
 
 export interface SupervisorTiming {
   /** First restart delay; doubles per consecutive failure up to `backoffMaxMs` (then jittered). */
@@ -33,13 +37,16 @@ export interface SupervisorOptions<K extends ObjectKind> {
   kind: K;
   kc: KubeConfig;
   path: string;
-  list: () => Promise<KubernetesListObject<KindMap[K]>>;
   labelSelector?: string;
   fieldSelector?: string;
   sink: ClusterStateSink;
   log: Logger;
   stats: KindStats;
   timing: SupervisorTiming;
+  /** Objects per list page (client-go's 500); 0 lists in one response. */
+  pageSize?: number;
+  /** Try streaming lists (watch-list.ts) before paginated ones; default true. */
+  watchList?: boolean;
   random?: () => number;
   /** Told of every restart (the kubeproxy_source_watch_restarts_total metric); must not throw. */
   onRestart?: (kind: K) => void;
@@ -123,6 +130,7 @@ export class InformerSupervisor<K extends ObjectKind> {
   constructor(opts: SupervisorOptions<K>) {
     this.o = opts;
     this.random = opts.random ?? Math.random;
+    this.watchList = opts.watchList !== false;
   }
 
   /** Resolves after the first attempt either delivered its list or failed (a retry is then scheduled). */
@@ -148,6 +156,7 @@ export class InformerSupervisor<K extends ObjectKind> {
 
   private async retire(): Promise<void> {
     this.attempt++;
+    this.abortList?.();
     if (this.watch) this.watch.dead = true;
     const old = this.informer;
     this.informer = undefined;
@@ -175,9 +184,8 @@ export class InformerSupervisor<K extends ObjectKind> {
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       this.touch();
       this.o.stats.lists++;
-      const list = await this.o.list();
-      if (current()) this.deliverList(list.items);
-      return { ...list, items: list.items.map(skeletonOf) };
+      const resourceVersion = await this.list(current);
+      return { metadata: { resourceVersion }, items: this.listed.splice(0) };
     };
     // client-node's own reconnect backoff grows to 30 s; cap it with ours so tests and short outages recover fast.
     const delayFn = (ms: number): Promise<void> => sleep(Math.min(ms, timing.backoffMaxMs));
@@ -195,7 +203,7 @@ export class InformerSupervisor<K extends ObjectKind> {
         if (verb === 'remove') return this.o.sink.remove(kind, objectKeyOf(skeleton));
         // Only watch events get here (list diffs are suppressed above), and they carry the object.
         if (watch.event === undefined) throw new Error(`no object with the ${kind} event for ${objectKeyOf(skeleton)}`);
-        this.o.sink.upsert(kind, toWire(kind, watch.event as KindMap[K]));
+        this.o.sink.upsert(kind, withTypeMeta(kind, watch.event as KindMap[K]));
       });
     };
     informer.on('add', onObject('upsert'));
@@ -205,10 +213,71 @@ export class InformerSupervisor<K extends ObjectKind> {
     await informer.start().catch((err: unknown) => { if (current()) this.scheduleRestart(err); });
   }
 
-  private deliverList(items: readonly KindMap[K][]): void {
+  /** Skeletons of the list in progress, for ListWatch's cache. */
+  private listed: KubernetesObject[] = [];
+  /** Ends a streaming list in progress (a superseded attempt, stop). */
+  private abortList: (() => void) | undefined;
+  private watchList = true;
+
+  /**
+   * One paginated list into the sink: pages are upserted as they arrive and `retain` drops what the
+   * list did not name (a sink without `retain` gets one `replace` of the whole list instead).
+   */
+  private async list(current: () => boolean): Promise<string> {
+    const { kind, sink, kc, path, labelSelector, fieldSelector, pageSize } = this.o;
+    const streaming = sink.retain !== undefined;
+    const keys = new Set<string>();
+    const whole: KindMap[K][] = [];
+    this.listed = [];
+    const query = { ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) };
+    const handlers = {
+      page: (items: KindMap[K][]) => {
+        if (!current()) return;
+        this.touch();
+        for (const item of items) {
+          this.listed.push(skeletonOf(item));
+          const obj = withTypeMeta(kind, item);
+          if (!streaming) {
+            whole.push(obj);
+            continue;
+          }
+          keys.add(objectKeyOf(obj));
+          this.deliver(() => sink.upsert(kind, obj));
+        }
+      },
+      restart: () => {
+        keys.clear();
+        whole.length = 0;
+        this.listed = [];
+      },
+    };
+    let rv: string | undefined;
+    if (this.watchList) {
+      const abort = new AbortController();
+      this.abortList = () => abort.abort();
+      try {
+        rv = await streamList<KindMap[K]>(kc, path, query, (obj) => handlers.page([obj]), {
+          timeoutSeconds: this.o.timing.watchTimeoutSeconds, signal: abort.signal,
+        });
+      } catch (err) {
+        if (!(err instanceof WatchListUnsupported)) throw err;
+        // Remembered for this informer's life: a server does not gain the feature between relists.
+        this.watchList = false;
+        this.o.log.info({ resource: kind, err }, 'API server does not stream lists (WatchList); listing in pages instead');
+        handlers.restart();
+      } finally {
+        this.abortList = undefined;
+      }
+    }
+    rv ??= await listPaged<KindMap[K]>(kc, path, query, handlers, pageSize === undefined ? {} : { pageSize });
+    if (current()) this.deliverListEnd(streaming ? () => sink.retain?.(kind, keys) : () => sink.replace(kind, whole));
+    return rv;
+  }
+
+  private deliverListEnd(end: () => void): void {
     const { kind, sink } = this.o;
     this.suppressDiff = true;
-    this.deliver(() => sink.replace(kind, items.map((i) => toWire(kind, i))));
+    this.deliver(end);
     if (!this.synced) {
       this.synced = true;
       this.deliver(() => sink.synced(kind));

@@ -36,6 +36,12 @@ describe('parseManifest', () => {
     expect(out.objects.map((o) => o.key)).toEqual(['n1']);
   });
 
+  it('reads a ServiceCIDR as cluster-scoped (keyed by name, a namespace stripped)', () => {
+    const out = parseManifest('/m/c.yaml', 'apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: kubernetes, namespace: oops}\nspec: {cidrs: [10.96.0.0/16]}\n');
+    expect(out.objects.map((o) => `${o.kind} ${o.key}`)).toEqual(['ServiceCIDR kubernetes']);
+    expect(out.objects[0]?.obj.metadata?.namespace).toBeUndefined();
+  });
+
   it('keeps a given resourceVersion and hashes content otherwise', () => {
     const given = parseManifest('/m/a.yaml', 'kind: Node\nmetadata: {name: n, resourceVersion: "7"}\n');
     expect(given.objects[0]?.obj.metadata?.resourceVersion).toBe('7');

@@ -1,6 +1,6 @@
 // Turn one manifest file's text into the objects kube-proxy reads: YAML (multi-document) or JSON,
-// `kind: List` and typed lists (`ServiceList` …) expanded, kinds other than Service, EndpointSlice
-// and Node reported as ignored. Any problem is one ManifestError naming the file and line. No I/O.
+// `kind: List` and typed lists (`ServiceList` …) expanded, kinds other than Service, EndpointSlice,
+// Node and ServiceCIDR reported as ignored. Any problem is one ManifestError naming the file and line. No I/O.
 import { createHash } from 'node:crypto';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { ManifestError } from '../errors.ts';
@@ -8,7 +8,7 @@ import type { KindMap, ObjectKind } from './types.ts';
 
 export interface ManifestObject {
   kind: ObjectKind;
-  /** `namespace/name`, or `name` for Nodes. */
+  /** `namespace/name`, or `name` for the cluster-scoped Nodes and ServiceCIDRs. */
   key: string;
   obj: KindMap[ObjectKind];
   /** 1-based line of the document (or list) the object came from. */
@@ -20,7 +20,8 @@ export interface ParsedManifest {
   ignored: { kind: string; name: string; line: number }[];
 }
 
-const KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Node'];
+const KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Node', 'ServiceCIDR'];
+const CLUSTER_SCOPED: readonly ObjectKind[] = ['Node', 'ServiceCIDR'];
 
 type Raw = Record<string, unknown>;
 
@@ -81,13 +82,14 @@ function toObject(file: string, line: number, raw: unknown, out: ParsedManifest)
     throw new ManifestError(file, line, `${kind} without metadata.name`);
   }
   const metadata: Raw = { ...meta };
-  if (kind === 'Node') delete metadata.namespace;
+  const clusterScoped = CLUSTER_SCOPED.includes(kind as ObjectKind);
+  if (clusterScoped) delete metadata.namespace;
   else if (typeof metadata.namespace !== 'string' || metadata.namespace === '') metadata.namespace = 'default'; // as kubectl apply
   if (typeof metadata.resourceVersion !== 'string' || metadata.resourceVersion === '') {
     metadata.resourceVersion = contentVersion({ ...raw, metadata });
   }
   const obj = { ...raw, metadata } as unknown as KindMap[ObjectKind];
-  const key = kind === 'Node' ? name : `${metadata.namespace as string}/${name}`;
+  const key = clusterScoped ? name : `${metadata.namespace as string}/${name}`;
   out.objects.push({ kind: kind as ObjectKind, key, obj, line });
 }
 

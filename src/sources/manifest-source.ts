@@ -2,6 +2,7 @@
 // from *.yaml/*.yml/*.json files. fs.watch on the directory triggers a debounced rescan; a periodic
 // rescan backs it up (fs.watch misses events on some filesystems: NFS, overlay, bind mounts). A bad
 // file is reported once and its last good content kept, so one typo never drops other objects.
+import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -24,10 +25,12 @@ export interface ManifestSourceOptions {
 
 export interface ManifestStats { scans: number; invalidFiles: number; objects: number }
 
-interface FileState { text: string; objects: ManifestObject[]; reported?: string }
+/** A file's content is known by its digest: holding every file's text cost its size again (10k files). */
+interface FileState { digest: string; objects: ManifestObject[]; reported?: string }
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
-const KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Node'];
+const KINDS: readonly ObjectKind[] = ['Service', 'EndpointSlice', 'Node', 'ServiceCIDR'];
+const byKind = <T>(): Record<ObjectKind, Map<string, T>> => ({ Service: new Map(), EndpointSlice: new Map(), Node: new Map(), ServiceCIDR: new Map() });
 
 export class ManifestSource implements ClusterSource {
   readonly stats: ManifestStats = { scans: 0, invalidFiles: 0, objects: 0 };
@@ -112,11 +115,12 @@ export class ManifestSource implements ClusterSource {
       return;
     }
     const prev = this.files.get(name);
-    if (prev?.text === text) return;
+    const digest = createHash('sha256').update(text).digest('base64');
+    if (prev?.digest === digest) return;
     try {
       const parsed = parseManifest(path, text);
       for (const ig of parsed.ignored) this.opts.log.debug({ file: path, line: ig.line, kind: ig.kind, name: ig.name }, 'manifest object of an ignored kind');
-      this.files.set(name, { text, objects: parsed.objects });
+      this.files.set(name, { digest, objects: parsed.objects });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (prev?.reported !== msg) {
@@ -124,7 +128,7 @@ export class ManifestSource implements ClusterSource {
         const line = err instanceof ManifestError ? err.line : 0;
         this.opts.log.error({ file: path, line, err }, 'manifest invalid; keeping its last good content');
       }
-      this.files.set(name, { text, objects: prev?.objects ?? [], reported: msg });
+      this.files.set(name, { digest, objects: prev?.objects ?? [], reported: msg });
     }
   }
 
@@ -132,7 +136,7 @@ export class ManifestSource implements ClusterSource {
   private deliver(): void {
     const sink = this.sink;
     if (!sink) return;
-    const merged: Record<ObjectKind, Map<string, ManifestObject & { file: string }>> = { Service: new Map(), EndpointSlice: new Map(), Node: new Map() };
+    const merged = byKind<ManifestObject & { file: string }>();
     for (const [file, st] of this.files) {
       for (const o of st.objects) {
         if (!this.wanted(o)) continue;
@@ -149,7 +153,7 @@ export class ManifestSource implements ClusterSource {
     }
     this.stats.objects = KINDS.reduce((n, k) => n + merged[k].size, 0);
     const first = this.delivered === undefined;
-    const delivered = this.delivered ?? { Service: new Map(), EndpointSlice: new Map(), Node: new Map() };
+    const delivered = this.delivered ?? byKind<string>();
     for (const kind of KINDS) {
       const now = merged[kind];
       const seen = delivered[kind];
@@ -172,6 +176,8 @@ export class ManifestSource implements ClusterSource {
 
   private wanted(o: ManifestObject): boolean {
     if (o.kind === 'Node') return this.opts.nodeName === undefined || o.key === this.opts.nodeName;
+    // The informer lists every ServiceCIDR (no selector).
+    if (o.kind === 'ServiceCIDR') return true;
     return this.selects(o.obj.metadata?.labels);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, newSourceStats, objectKeyOf, toWire } from './source-stats.ts';
+import { backoffDelay, newSourceStats, objectKeyOf, withTypeMeta } from './source-stats.ts';
 import type { KindMap } from './types.ts';
 
 describe('backoffDelay', () => {
@@ -10,16 +10,18 @@ describe('backoffDelay', () => {
   });
 });
 
-describe('objectKeyOf and toWire', () => {
+describe('objectKeyOf and withTypeMeta', () => {
   it('keys namespaced objects ns/name and Nodes by name', () => {
     expect(objectKeyOf({ metadata: { name: 'a', namespace: 'x' } })).toBe('x/a');
     expect(objectKeyOf({ metadata: { name: 'n1' } })).toBe('n1');
   });
 
-  it('turns client-node list items (Dates, no type meta) into wire JSON', () => {
-    const item = { metadata: { name: 'a', creationTimestamp: new Date('2024-01-02T03:04:05Z') } } as KindMap['Service'];
-    expect(toWire('Service', item)).toEqual({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', creationTimestamp: '2024-01-02T03:04:05.000Z' } });
-    expect(toWire('EndpointSlice', { metadata: {} } as KindMap['EndpointSlice']).apiVersion).toBe('discovery.k8s.io/v1');
+  it('sets the type meta list items lack, without copying the object deeply', () => {
+    const item = { metadata: { name: 'a' }, spec: { clusterIP: '10.96.0.1' } } as KindMap['Service'];
+    const typed = withTypeMeta('Service', item);
+    expect(typed).toEqual({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' }, spec: { clusterIP: '10.96.0.1' } });
+    expect(typed.spec).toBe(item.spec);
+    expect(withTypeMeta('ServiceCIDR', { metadata: {} } as KindMap['ServiceCIDR']).apiVersion).toBe('networking.k8s.io/v1');
   });
 
   it('starts every counter at zero', () => {

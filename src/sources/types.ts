@@ -1,13 +1,14 @@
 // What a cluster-state source (API-server informers or the manifests directory) feeds: raw
 // Kubernetes objects, already filtered by kube-proxy's label selectors. The model parses them.
-import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Service, V1ServiceCIDR } from '@kubernetes/client-node';
 
-export type ObjectKind = 'Service' | 'EndpointSlice' | 'Node';
+export type ObjectKind = 'Service' | 'EndpointSlice' | 'Node' | 'ServiceCIDR';
 
 export interface KindMap {
   Service: V1Service;
   EndpointSlice: V1EndpointSlice;
   Node: V1Node;
+  ServiceCIDR: V1ServiceCIDR;
 }
 
 /**
@@ -17,9 +18,15 @@ export interface KindMap {
  */
 export interface ClusterStateSink {
   upsert<K extends ObjectKind>(kind: K, obj: KindMap[K]): void;
-  /** `key` is `namespace/name` (or `name` for Nodes). */
+  /** `key` is `namespace/name` (or `name` for the cluster-scoped Nodes and ServiceCIDRs). */
   remove(kind: ObjectKind, key: string): void;
   replace<K extends ObjectKind>(kind: K, objs: readonly KindMap[K][]): void;
+  /**
+   * The end of a list delivered page by page with `upsert`: remove every object of the kind whose
+   * key is not in `keys` (what `replace` does, without the whole list in memory at once). Sources
+   * fall back to `replace` for a sink without it.
+   */
+  retain?(kind: ObjectKind, keys: ReadonlySet<string>): void;
   synced(kind: ObjectKind): void;
 }
 

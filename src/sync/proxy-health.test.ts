@@ -87,4 +87,27 @@ describe('ProxyHealth', () => {
     expect(good.body['lastUpdated']).toBe('2026-01-01T00:00:05.000Z');
     expect('nodeEligible' in good.body).toBe(false);
   });
+
+  it('/readyz: 503 until every family synced once, then /healthz semantics', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    const h = new ProxyHealth({ clock, healthTimeoutMs: 1000 });
+    expect(h.readyz()).toMatchObject({ status: 503, body: { ready: false, waitingForFirstSync: 'sync loop not started' } });
+    h.expectFamilies(['IPv4', 'IPv6']);
+    h.updated('IPv4');
+    h.updated('IPv6');
+    // /healthz is healthy while starting up (upstream); /readyz is not.
+    expect(h.healthz().status).toBe(200);
+    expect(h.readyz()).toMatchObject({ status: 503, body: { ready: false, waitingForFirstSync: ['IPv4', 'IPv6'] } });
+    h.programmed('IPv4');
+    expect(h.readyz()).toMatchObject({ status: 503, body: { waitingForFirstSync: ['IPv6'] } });
+    h.programmed('IPv6');
+    expect(h.readyz()).toMatchObject({ status: 200, body: { ready: true, healthy: true, waitingForFirstSync: [] } });
+    h.setNodeEligible(false);
+    expect(h.readyz().status).toBe(503);
+    h.setNodeEligible(true);
+    h.queuedUpdate('IPv6');
+    await clock.advance(5000);
+    expect(h.healthz().status).toBe(503);
+    expect(h.readyz()).toMatchObject({ status: 503, body: { ready: false, healthy: false } });
+  });
 });

@@ -3,8 +3,12 @@
 // last succeeded and since when a change has been waiting. A family is unhealthy only when a
 // queued change has waited longer than healthTimeout (2 x syncPeriod upstream); an idle proxier is
 // healthy, and so is one starting up. /healthz also requires the node to be eligible (no
-// deletionTimestamp, no ToBeDeletedByClusterAutoscaler taint, KEP-3836). Pure; the HTTP shell is
-// src/server/http-servers.ts.
+// deletionTimestamp, no ToBeDeletedByClusterAutoscaler taint, KEP-3836). The body is upstream's
+// v1.33 ProxyHealth (kubernetes#129271): lastUpdated, currentTime, nodeEligible (/healthz only),
+// healthy, and status per IP family {lastUpdated, healthy}.
+// /readyz is ours, beyond upstream: 503 until every family's first sync has succeeded (upstream's
+// /healthz is 200 while starting, before anything is written), then /healthz's answer. Pure; the
+// HTTP shell is src/server/http-servers.ts.
 import type { IPFamily } from '../model/types.ts';
 import type { Clock } from './clock.ts';
 
@@ -20,6 +24,9 @@ export class ProxyHealth {
   readonly #oldestPendingQueued = new Map<IPFamily, number>();
   // Eligible while starting up, until a Node event says otherwise (upstream).
   #nodeEligible = true;
+  /** The families /readyz waits for; undefined until the sync loop starts. */
+  #expected: readonly IPFamily[] | undefined;
+  readonly #programmed = new Set<IPFamily>();
 
   constructor(opts: { clock: Clock; healthTimeoutMs: number }) {
     this.#clock = opts.clock;
@@ -35,6 +42,16 @@ export class ProxyHealth {
   /** A change for `family` arrived and is not programmed yet (upstream QueuedUpdate). */
   queuedUpdate(family: IPFamily): void {
     if (!this.#oldestPendingQueued.has(family)) this.#oldestPendingQueued.set(family, this.#clock.now());
+  }
+
+  /** The sync loop started with one proxier per family in `families`. */
+  expectFamilies(families: readonly IPFamily[]): void {
+    this.#expected = [...families];
+  }
+
+  /** The proxier of `family` finished a sync successfully: its rules are in the kernel. */
+  programmed(family: IPFamily): void {
+    this.#programmed.add(family);
   }
 
   /** From the Node object (NodeInfo.eligible). */
@@ -57,6 +74,19 @@ export class ProxyHealth {
 
   livez(): ProbeResult {
     return this.#probe(false);
+  }
+
+  /**
+   * Ready once every expected family has been programmed, then exactly /healthz. The body is
+   * /healthz's plus `ready` and the families still waiting for their first sync.
+   */
+  readyz(): ProbeResult {
+    const hz = this.#probe(true);
+    const waiting = this.#expected === undefined ? undefined : this.#expected.filter((f) => !this.#programmed.has(f));
+    const firstSyncDone = waiting !== undefined && waiting.length === 0;
+    const ready = firstSyncDone && hz.status === 200;
+    const body = { ...hz.body, ready, waitingForFirstSync: waiting ?? 'sync loop not started' };
+    return { status: ready ? 200 : 503, body };
   }
 
   #check(): { healthy: boolean; lastUpdated: number; status: Record<string, { lastUpdated: string; healthy: boolean }> } {

@@ -16,13 +16,13 @@ describe('mergeTargets', () => {
 
 describe('recordCounts', () => {
   const cases: { counts: Record<string, number>; rules: [string, number][]; noLocal: [string, number][] }[] = [
-    { counts: { 'nat-rules': 10, 'filter-rules': 4 }, rules: [['nat', 10], ['filter', 4]], noLocal: [] },
-    { counts: { 'no-local-endpoints-internal': 2, 'no-local-endpoints-external': 1 }, rules: [], noLocal: [['internal', 2], ['external', 1]] },
+    { counts: { 'nat-rules': 10, 'filter-rules': 4 }, rules: [['IPv6 nat', 10], ['IPv6 filter', 4]], noLocal: [] },
+    { counts: { 'no-local-endpoints-internal': 2, 'no-local-endpoints-external': 1 }, rules: [], noLocal: [['IPv6 internal', 2], ['IPv6 external', 1]] },
     { counts: { 'ipvs-services': 7 }, rules: [], noLocal: [] },
   ];
   it.each(cases)('maps $counts', ({ counts, rules, noLocal }) => {
     const m = new RecordingMetrics();
-    recordCounts(m, counts);
+    recordCounts(m, 'IPv6', counts);
     expect([...m.rules]).toEqual(rules);
     expect([...m.noLocal]).toEqual(noLocal);
   });

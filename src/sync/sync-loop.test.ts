@@ -132,8 +132,8 @@ describe('SyncLoop', () => {
     expect(t.metrics.programming).toEqual([5]);
     expect(t.metrics.total).toEqual({ endpoints: 1, services: 1 });
     expect(t.metrics.pending).toEqual({ endpoints: 0, services: 0 });
-    expect(t.metrics.rules.get('nat')).toBe(3);
-    expect(t.metrics.noLocal.get('external')).toBe(1);
+    expect(t.metrics.rules.get('IPv4 nat')).toBe(3);
+    expect(t.metrics.noLocal.get('IPv4 external')).toBe(1);
 
     await t.clock.advance(2000);
     t.state.change('a/api', port('a', 'api'), []);
@@ -206,15 +206,16 @@ describe('SyncLoop', () => {
     expect(t.metrics.syncs.map((s) => s.family)).toEqual(['IPv4', 'IPv4', 'IPv6']);
   });
 
-  it('reports rule counts summed over the families, not the last family synced', async () => {
+  it('reports rule counts per family (ip_family label), not the last family synced', async () => {
     const t = setup(['IPv4', 'IPv6']);
     t.state.synced = true;
     t.state.change('a/web', port('a', 'web'), [ep('10.244.1.2', true)]);
     t.state.change('a/db', port('a', 'db'), [ep('10.244.1.3', true)]);
     t.loop.start();
     await t.clock.advance(100);
-    // Each fake proxier reports 3 nat rules per service: 2 services x 3 x 2 families.
-    expect(t.metrics.rules.get('nat')).toBe(12);
+    // Each fake proxier reports 3 nat rules per service: 2 services x 3, in each family.
+    expect(t.metrics.rules.get('IPv4 nat')).toBe(6);
+    expect(t.metrics.rules.get('IPv6 nat')).toBe(6);
   });
 
   it('feeds service health checks with ports and local ready endpoint counts', async () => {

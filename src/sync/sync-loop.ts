@@ -85,15 +85,24 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
 
   /** Begin: the health clock starts now (upstream SyncLoop calls Updated per family), then a first sync. */
   start(): void {
-    for (const f of this.#families) this.#opts.health?.updated(f.proxier.family);
+    // The families /readyz waits for (each until its first successful sync).
+    this.#opts.health?.expectFamilies(this.#families.map((f) => f.proxier.family));
+    const now = this.#opts.clock.now();
+    for (const f of this.#families) {
+      this.#opts.health?.updated(f.proxier.family);
+      // As upstream's Runner.Run: the first sync counts as queued at start.
+      this.#opts.metrics.setLastQueuedTimestamp(f.proxier.family, now);
+    }
     this.#runner.run();
   }
 
   /** A change arrived (or the sources finished their initial lists): sync soon. Cheap; never throws. */
   requestSync(): void {
     const now = this.#opts.clock.now();
-    for (const f of this.#families) this.#opts.health?.queuedUpdate(f.proxier.family);
-    this.#opts.metrics.setLastQueuedTimestamp(now);
+    for (const f of this.#families) {
+      this.#opts.health?.queuedUpdate(f.proxier.family);
+      this.#opts.metrics.setLastQueuedTimestamp(f.proxier.family, now);
+    }
     this.#runner.run();
   }
 
@@ -145,9 +154,10 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
       if (full) f.lastFullMs = start;
       f.targets = serviceHealthTargets([snap]);
       health?.updated(family);
+      health?.programmed(family);
       metrics.observeSync(family, full && result.kind !== 'noop' ? 'full' : result.kind, end - start);
-      metrics.setLastSyncTimestamp(end);
-      if (oldest !== undefined) metrics.observeNetworkProgramming(Math.max(0, end - oldest));
+      metrics.setLastSyncTimestamp(family, end);
+      if (oldest !== undefined) metrics.observeNetworkProgramming(family, Math.max(0, end - oldest));
       metrics.addChanges(snap.changedEndpoints.size, snap.changedServices.size);
       metrics.setChangesPending(0, 0);
       f.counts = result.counts;
@@ -163,16 +173,9 @@ export class SyncLoop<S extends ProxyState = ProxyState> {
     }
   }
 
-  /**
-   * Rule counts are gauges without a family label (upstream's names), so each is the sum over
-   * the families' latest successful syncs; per family, the IPv6 count would overwrite IPv4's.
-   */
+  /** Rule counts per family, from each family's latest successful sync (ip_family label, as upstream). */
   #recordCounts(): void {
-    const sum: Record<string, number> = {};
-    for (const f of this.#families) {
-      for (const [key, value] of Object.entries(f.counts ?? {})) sum[key] = (sum[key] ?? 0) + value;
-    }
-    if (Object.keys(sum).length > 0) recordCounts(this.#opts.metrics, sum);
+    for (const f of this.#families) recordCounts(this.#opts.metrics, f.proxier.family, f.counts);
   }
 
   #syncServiceHealth(): void {

@@ -39,6 +39,8 @@ export interface Nft {
   check(transaction: string): Promise<void>;
   /** Chain and set names of our table in `family`; null when the table does not exist. */
   listObjects(family: NftFamily): Promise<{ chains: string[]; sets: string[] } | null>;
+  /** How many rules each of `chains` of our table holds (`nft -j list chain`); a missing chain is left out. */
+  ruleCounts(family: NftFamily, chains: readonly string[]): Promise<Map<string, number>>;
   /** Whether the table and every one of `chains` (base chains) exist (headers only: cheap at any size). */
   chainsPresent(family: NftFamily, chains: readonly string[]): Promise<boolean>;
   /** `nft --version` as [major, minor, patch]. */
@@ -109,6 +111,21 @@ export function createNft(exec: Exec, bin = 'nft', inProcess?: InProcessNft): Nf
     run: (tx) => apply(['-f', '-'], tx),
     check: (tx) => apply(['--check', '-f', '-'], tx),
     listObjects,
+    async ruleCounts(family, chains) {
+      const out = new Map<string, number>();
+      for (const c of chains) {
+        let text: string;
+        try {
+          text = (await exec(bin, ['-j', 'list', 'chain', family, TABLE, c], { timeoutMs: 120_000 })).stdout;
+        } catch (err) {
+          if (missing(err)) continue;
+          throw err;
+        }
+        const doc = JSON.parse(text) as { nftables?: readonly Record<string, unknown>[] };
+        out.set(c, (doc.nftables ?? []).filter((o) => 'rule' in o).length);
+      }
+      return out;
+    },
     async chainsPresent(family, chains) {
       const objs = await listObjects(family);
       if (objs === null) return false;

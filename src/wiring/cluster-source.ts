@@ -8,9 +8,19 @@ import type { Logger } from '../model/logger.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { PromMetrics } from '../server/metrics.ts';
 import { ManifestSource } from '../sources/manifest-source.ts';
+import type { EventPoster } from '../sources/node-events.ts';
 import type { ClusterSource } from '../sources/types.ts';
 
 export async function createSource(config: ProxyConfig, logger: Logger, metrics?: PromMetrics): Promise<ClusterSource> {
+  return (await createSourceAndEvents(config, logger, metrics)).source;
+}
+
+/** The source, and with an API server the poster of Events about this node (sources/node-events.ts). */
+export async function createSourceAndEvents(
+  config: ProxyConfig,
+  logger: Logger,
+  metrics?: PromMetrics,
+): Promise<{ readonly source: ClusterSource; readonly events?: EventPoster }> {
   if (config.manifestsDir !== '') {
     // Fail before anything on the host is touched (sysctls, rules), not after.
     let isDir = false;
@@ -20,15 +30,16 @@ export async function createSource(config: ProxyConfig, logger: Logger, metrics?
       throw new ManifestError(config.manifestsDir, 0, 'manifests directory unreadable', { cause: err });
     }
     if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
-    return new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) });
+    return { source: new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) }) };
   }
   // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
   // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
-  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }] = await Promise.all([
+  const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }, { createEventPoster }] = await Promise.all([
     import('../sources/api-source.ts'),
     import('../sources/kube-client.ts'),
     import('../sources/kubeconfig.ts'),
     import('../sources/token-bucket.ts'),
+    import('../sources/kube-event-poster.ts'),
   ]);
   const cc = config.clientConnection;
   const kc = loadKubeConfig({
@@ -38,12 +49,13 @@ export async function createSource(config: ProxyConfig, logger: Logger, metrics?
     // client-go logs waits over a second (request.go tryThrottle); shorter ones only at debug.
     onThrottled: (waitedMs) => logger[waitedMs > 1000 ? 'info' : 'debug']({ waitedMs, qps: cc.qps, burst: cc.burst }, 'API request waiting for client-side rate limit'),
   });
-  return new ApiSource({
+  const source = new ApiSource({
     client: createKubeClient(kc),
     nodeName: config.nodeName,
     log: logger.child({ component: 'informer' }),
     ...(metrics ? { onRestart: (kind: string) => metrics.incWatchRestart(kind) } : {}),
   });
+  return { source, events: createEventPoster(kc) };
 }
 
 export function createState(config: ProxyConfig, families: IPFamily[], logger: Logger, metrics?: PromMetrics): ClusterState {

@@ -50,6 +50,12 @@ export class NodeIPTracker implements ClusterStateSink {
     if (mine !== undefined) this.#update(nodeHostIPs(mine as V1Node));
   }
 
+  retain(kind: ObjectKind, keys: ReadonlySet<string>): void {
+    // The Node's IPs came with its upsert; a Node gone from the list keeps them, as on remove.
+    if (this.#inner.retain) this.#inner.retain(kind, keys);
+    else throw new Error(`${kind}: the wrapped sink cannot retain; deliver with replace`);
+  }
+
   synced(kind: ObjectKind): void {
     this.#inner.synced(kind);
     if (kind === 'Node') {

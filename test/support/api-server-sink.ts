@@ -6,7 +6,7 @@ import type { KubeObject } from './api-server-store.ts';
 import { objectKey } from './api-server-store.ts';
 
 export class RecordingSink implements ClusterStateSink {
-  readonly state: Record<ObjectKind, Map<string, unknown>> = { Service: new Map(), EndpointSlice: new Map(), Node: new Map() };
+  readonly state: Record<ObjectKind, Map<string, unknown>> = { Service: new Map(), EndpointSlice: new Map(), Node: new Map(), ServiceCIDR: new Map() };
   readonly synced_ = new Set<ObjectKind>();
   readonly calls: string[] = [];
   /** Throw from upsert for objects whose key this matches. */
@@ -25,6 +25,10 @@ export class RecordingSink implements ClusterStateSink {
   replace<K extends ObjectKind>(kind: K, objs: readonly KindMap[K][]): void {
     this.calls.push(`replace ${kind} ${objs.length}`);
     this.state[kind] = new Map(objs.map((o) => [objectKey(o as KubeObject), o]));
+  }
+  retain(kind: ObjectKind, keys: ReadonlySet<string>): void {
+    this.calls.push(`retain ${kind} ${keys.size}`);
+    for (const key of [...this.state[kind].keys()]) if (!keys.has(key)) this.state[kind].delete(key);
   }
   synced(kind: ObjectKind): void {
     this.calls.push(`synced ${kind}`);

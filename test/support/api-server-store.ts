@@ -3,7 +3,7 @@
 // HTTP layer so the protocol rules (selectors, 410, selector-transition events) are easy to read.
 import { randomUUID } from 'node:crypto';
 
-export type Kind = 'Service' | 'EndpointSlice' | 'Node';
+export type Kind = 'Service' | 'EndpointSlice' | 'Node' | 'ServiceCIDR';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface KubeObject {
@@ -34,6 +34,7 @@ export const TYPE_META: Record<Kind, { apiVersion: string; kind: string }> = {
   Service: { apiVersion: 'v1', kind: 'Service' },
   EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
   Node: { apiVersion: 'v1', kind: 'Node' },
+  ServiceCIDR: { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR' },
 };
 
 export function objectKey(obj: KubeObject): string {
@@ -95,6 +96,7 @@ export class Store {
     ['Service', new Map()],
     ['EndpointSlice', new Map()],
     ['Node', new Map()],
+    ['ServiceCIDR', new Map()],
   ]);
   private backupSnapshot: Snapshot | undefined;
   private readonly maxHistory: number;

@@ -11,6 +11,7 @@ import {
   Store, TYPE_META, objectKey, parseFieldSelector, parseLabelSelector,
 } from './api-server-store.ts';
 import type { EventType, HistoryEvent, Kind, KubeObject } from './api-server-store.ts';
+import { ContinueExpired, ListPager, type ListPage } from './api-server-pages.ts';
 
 export type { Kind, KubeObject } from './api-server-store.ts';
 
@@ -18,6 +19,7 @@ const ROUTES: { prefix: string; kind: Kind }[] = [
   { prefix: '/api/v1/services', kind: 'Service' },
   { prefix: '/apis/discovery.k8s.io/v1/endpointslices', kind: 'EndpointSlice' },
   { prefix: '/api/v1/nodes', kind: 'Node' },
+  { prefix: '/apis/networking.k8s.io/v1/servicecidrs', kind: 'ServiceCIDR' },
 ];
 
 interface Watcher {
@@ -33,6 +35,8 @@ export interface ApiServerOptions {
   /** Events kept for watch resumption; older RVs get 410. */
   maxHistory?: number;
   bookmarkIntervalMs?: number;
+  /** Serve streaming lists (`sendInitialEvents=true`, the WatchList feature); default true. */
+  watchList?: boolean;
 }
 
 export interface ApiServerCounters {
@@ -42,6 +46,10 @@ export interface ApiServerCounters {
   unauthorized: number;
   gone: number;
   tooLarge: number;
+  /** Continue tokens refused with 410 because their snapshot was compacted. */
+  continueExpired: number;
+  /** Streaming lists served (watches with sendInitialEvents=true). */
+  watchLists: number;
 }
 
 /** One request as received (before authentication and routing), for checking what a client asks for. */
@@ -55,30 +63,36 @@ export interface RecordedRequest {
   authorization?: string;
 }
 
-const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0 });
+const zero = (): Record<Kind, number> => ({ Service: 0, EndpointSlice: 0, Node: 0, ServiceCIDR: 0 });
 
 export class TestApiServer {
   readonly counters: ApiServerCounters = {
-    lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0,
+    lists: zero(), watches: zero(), gets: 0, unauthorized: 0, gone: 0, tooLarge: 0, continueExpired: 0, watchLists: 0,
   };
   /** Every request received, in order (test/deploy-rbac.test.ts checks them against the ClusterRole). */
   readonly requests: RecordedRequest[] = [];
+  /** Events created (POST /apis/events.k8s.io/v1/namespaces/<ns>/events), as received. */
+  readonly events: { namespace: string; body: KubeObject }[] = [];
   /** How the next too-old watch is refused: an HTTP 410, or a 200 stream with an ERROR event. */
   goneMode: 'status' | 'event' = 'event';
   private readonly store: Store;
+  private readonly pages: ListPager;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<Watcher>();
   private readonly opts: ApiServerOptions;
   private token: string | undefined;
   private listDelayMs = 0;
+  private watchListOn: boolean;
   private watchDelayMs = 0;
   private portNumber = 0;
 
   constructor(opts: ApiServerOptions = {}) {
     this.opts = opts;
     this.token = opts.token;
+    this.watchListOn = opts.watchList !== false;
     this.store = new Store(opts.maxHistory ?? 1000, (ev) => this.broadcast(ev));
+    this.pages = new ListPager(this.store);
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -117,6 +131,8 @@ export class TestApiServer {
   /** Destroy every watch socket mid-stream (a load balancer idle cut, a TCP reset). */
   resetWatches(): void { this.endWatchers((w) => w.res.socket?.destroy()); }
   setListDelay(ms: number): void { this.listDelayMs = ms; }
+  /** Serve streaming lists or refuse them (422), as an API server upgraded or downgraded in place. */
+  setWatchList(on: boolean): void { this.watchListOn = on; }
   /** Hold new watch requests this long before answering (the RV is judged when answered): opens a window to miss events. */
   setWatchDelay(ms: number): void { this.watchDelayMs = ms; }
   get watchCount(): number { return this.watchers.size; }
@@ -155,6 +171,26 @@ export class TestApiServer {
     this.watchers.delete(w);
   }
 
+  /** events.k8s.io/v1 create: 201 with the object, 409 for a name already taken (as the API server). */
+  private createEvent(namespace: string, req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: KubeObject;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject;
+      } catch (err) {
+        return sendStatus(res, 400, 'BadRequest', `event body: ${String(err)}`);
+      }
+      const name = body.metadata?.name;
+      if (this.events.some((e) => e.namespace === namespace && e.body.metadata?.name === name)) {
+        return sendStatus(res, 409, 'AlreadyExists', `events.events.k8s.io "${String(name)}" already exists`);
+      }
+      this.events.push({ namespace, body });
+      sendJson(res, 201, body);
+    });
+  }
+
   private broadcast(ev: HistoryEvent): void {
     for (const w of this.watchers) if (w.kind === ev.kind) sendEvent(w, ev);
   }
@@ -170,6 +206,8 @@ export class TestApiServer {
       this.counters.unauthorized++;
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     }
+    const eventNs = /^\/apis\/events\.k8s\.io\/v1\/namespaces\/([^/]+)\/events$/.exec(url.pathname)?.[1];
+    if (eventNs !== undefined && req.method === 'POST') return this.createEvent(eventNs, req, res);
     const route = ROUTES.find((r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`));
     if (!route || req.method !== 'GET') return sendStatus(res, 404, 'NotFound', `no route ${url.pathname}`);
     const name = url.pathname.slice(route.prefix.length + 1);
@@ -195,11 +233,24 @@ export class TestApiServer {
       return this.watch(route.kind, url.searchParams, matches, res);
     }
     this.counters.lists[route.kind]++;
+    let page: ListPage;
+    try {
+      page = this.pages.page(url.searchParams, () => this.store.list(route.kind).filter(matches));
+    } catch (err) {
+      if (err instanceof ContinueExpired) {
+        this.counters.continueExpired++;
+        return sendJson(res, 410, statusBody(410, 'Expired', err.message));
+      }
+      return sendStatus(res, 400, 'BadRequest', String(err));
+    }
     const body = () => ({
       apiVersion: TYPE_META[route.kind].apiVersion,
       kind: `${TYPE_META[route.kind].kind}List`,
-      metadata: { resourceVersion: String(this.store.rv) },
-      items: this.store.list(route.kind).filter(matches),
+      metadata: {
+        resourceVersion: String(page.rv),
+        ...(page.continue === undefined ? {} : { continue: page.continue, remainingItemCount: page.remaining }),
+      },
+      items: page.items,
     });
     if (this.listDelayMs > 0) {
       // Snapshot now, answer later: a slow list returns a state that may be stale by the time it lands.
@@ -228,14 +279,28 @@ export class TestApiServer {
         details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
       });
     }
+    // A streaming list (KEP-3157): the current state as ADDED events, then a bookmark annotated
+    // k8s.io/initial-events-end, then changes. kube-apiserver validates the parameters (422 Invalid)
+    // and refuses it while its WatchList feature gate is off.
+    const initialEvents = q.get('sendInitialEvents') === 'true';
+    if (initialEvents) {
+      if (!this.watchListOn) return sendStatus(res, 422, 'Invalid', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
+      if (q.get('resourceVersionMatch') !== 'NotOlderThan') return sendStatus(res, 422, 'Invalid', 'sendInitialEvents requires resourceVersionMatch=NotOlderThan');
+      if (q.get('allowWatchBookmarks') !== 'true') return sendStatus(res, 422, 'Invalid', 'sendInitialEvents requires allowWatchBookmarks=true');
+      this.counters.watchLists++;
+    }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     const w: Watcher = { kind, matches, res, timers: [] };
     this.watchers.add(w);
     res.on('close', () => this.dropWatcher(w));
-    if (rv === undefined) {
+    if (rv === undefined || initialEvents) {
       // RV unset or "0": synthetic ADDED for the current state, then changes (the "get state and start" semantics).
       for (const obj of this.store.list(kind)) sendEvent(w, { rv: this.store.rv, kind, type: 'ADDED', obj });
+      if (initialEvents) {
+        const end = { ...TYPE_META[kind], metadata: { resourceVersion: String(this.store.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } };
+        res.write(`${JSON.stringify({ type: 'BOOKMARK', object: end })}\n`);
+      }
     } else {
       for (const ev of this.store.history) if (ev.kind === kind && ev.rv > rv) sendEvent(w, ev);
     }

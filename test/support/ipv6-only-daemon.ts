@@ -72,6 +72,8 @@ export function ipv6OnlyDaemon(backend: 'legacy' | 'nft'): IPv6OnlyDaemon {
   const flags = (): string[] => [
     '--manifests', ctx.dir, '--hostname-override', 'node-a', '--healthz-bind-address', HEALTHZ, '--metrics-bind-address', METRICS,
     '--cluster-cidr', 'fd00:10:244::/56', '--iptables-backend', backend, '--iptables-sync-period', '3s',
+    // Explicit, as v1.37 asks: left to default, the mode is warned about (the test wants no warning).
+    '--proxy-mode', 'iptables',
   ];
   beforeAll(async () => {
     restoreLock = usePrivateXtablesLock();

@@ -92,7 +92,7 @@ async function waitReady(d: Daemon): Promise<void> {
     if (d.child.exitCode !== null) throw new Error(`daemon exited ${d.child.exitCode}:\n${d.log()}`);
     try {
       const m = await (await fetch('http://127.0.0.1:10249/metrics')).text();
-      const ts = /^kubeproxy_sync_proxy_rules_last_timestamp_seconds (\S+)/m.exec(m)?.[1];
+      const ts = /^kubeproxy_sync_proxy_rules_last_timestamp_seconds(?:\{[^}]*\})? (\S+)/m.exec(m)?.[1];
       return Number(ts ?? 0) > 0 ? true : undefined;
     } catch (err) {
       void err; // not listening yet

@@ -67,12 +67,16 @@ export async function vethBetween(nsA: string, ifA: string, nsB: string, ifB: st
 export interface NsProcess {
   readonly pid: number;
   readonly child: ChildProcess;
-  /** Resolves with the first stdout line that satisfies `test` (e.g. a "ready" line). */
+  /** Resolves with the first line, of stdout or stderr, that satisfies `test` (e.g. a "ready" line). */
   waitForLine(test: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Write to the process's stdin (only when started with `{ stdin: true }`). */
   write(text: string): void;
   /** Everything the process wrote to stdout and stderr so far (for failure messages). */
   output(): string;
+  /** What it wrote to stdout alone so far. */
+  stdout(): string;
+  /** What it wrote to stderr alone so far (the daemon's logs). */
+  stderr(): string;
   /** SIGTERM by PID, SIGKILL after a grace period; resolves when it exited. */
   stop(): Promise<void>;
 }
@@ -93,28 +97,34 @@ export function spawnIn(
   if (!stdout || !stderr) throw new Error(`no output pipes for ${file} in ${ns}`);
   processes.add(child);
   let out = '';
-  let pending = '';
+  const streams = { stdout: '', stderr: '' };
   const lineWaiters: { test: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   const seen: string[] = [];
-  stdout.on('data', (b: Buffer) => {
-    const s = b.toString('utf8');
-    out += s;
-    pending += s;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      seen.push(line);
-      for (const w of [...lineWaiters]) {
-        if (w.test(line)) {
-          lineWaiters.splice(lineWaiters.indexOf(w), 1);
-          w.resolve(line);
-        }
+  const onLine = (line: string): void => {
+    seen.push(line);
+    for (const w of [...lineWaiters]) {
+      if (w.test(line)) {
+        lineWaiters.splice(lineWaiters.indexOf(w), 1);
+        w.resolve(line);
       }
     }
-  });
-  stderr.on('data', (b: Buffer) => {
-    out += b.toString('utf8');
-  });
+  };
+  // Lines of both streams are matched: the daemon logs on stderr (as klog), helpers print on stdout.
+  // Each stream is split on its own, so a line is never made of pieces of both.
+  const follow = (name: 'stdout' | 'stderr', stream: NodeJS.ReadableStream): void => {
+    let pending = '';
+    stream.on('data', (b: Buffer) => {
+      const s = b.toString('utf8');
+      out += s;
+      streams[name] += s;
+      pending += s;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
+  };
+  follow('stdout', stdout);
+  follow('stderr', stderr);
   const exited = new Promise<void>((resolve) => {
     child.on('close', () => {
       processes.delete(child);
@@ -125,6 +135,8 @@ export function spawnIn(
     pid,
     child,
     output: () => out,
+    stdout: () => streams.stdout,
+    stderr: () => streams.stderr,
     write(text) {
       if (!child.stdin) throw new Error(`${file} in ${ns} was started without stdin`);
       child.stdin.write(text);

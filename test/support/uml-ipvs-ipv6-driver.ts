@@ -13,9 +13,8 @@ import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../src/mode
 import { exec } from '../../src/system/exec.ts';
 import { recordingLogger } from '../../src/sync/testing/recorders.ts';
 import { ep, makeState, svcPort } from '../../src/backends/common/testing/fixtures.ts';
-import { ipIn, spawnIn } from './netns.ts';
-import { ECHO_SERVER, tally, tcpRequest, udpRequest } from './topology.ts';
-import { buildUmlNode } from './uml-node.ts';
+import { tally, tcpRequest, udpRequest } from './topology.ts';
+import { addUmlIpv6, buildUmlNode } from './uml-node.ts';
 import { cleanupIpvsFamily } from './ipvs-family-cleanup.ts';
 
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
@@ -32,27 +31,9 @@ const CLIENT6 = '2001:db8::100';
 const logger = recordingLogger();
 
 try {
-  const { pods, client } = await buildUmlNode({ podNames: ['pod-1', 'pod-2'], nodeIP: '192.0.2.11', clientIP: '192.0.2.100' });
-  // IPv6 beside IPv4 on the same links (nodad: usable at once).
-  sh('ip', ['-6', 'addr', 'add', 'fd00:10:244:1::1/64', 'dev', 'cbr0', 'nodad']);
-  sh('ip', ['-6', 'addr', 'add', `${NODE6}/64`, 'dev', 'vcl', 'nodad']);
-  sh('sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
-  // Pod to service to another pod on the same bridge: the reply is bridged straight back, so it
-  // must pass netfilter (and IPVS) to be un-NATed, as on a real node with a bridge CNI.
-  sh('sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
-  await ipIn(client, ['-6', 'addr', 'add', `${CLIENT6}/64`, 'dev', 'eth0', 'nodad']);
-  await ipIn(client, ['-6', 'route', 'add', 'default', 'via', NODE6]);
-  const pod6: string[] = [];
-  for (const [i, p] of pods.entries()) {
-    const ip6 = `fd00:10:244:1::${11 + i}`;
-    await ipIn(p.ns, ['-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad']);
-    await ipIn(p.ns, ['-6', 'route', 'add', 'default', 'via', 'fd00:10:244:1::1']);
-    // As the CNI bridge plugin with hairpinMode: with br_netfilter a pod sent to itself needs it.
-    sh('ip', ['link', 'set', `vp${i}`, 'type', 'bridge_slave', 'hairpin', 'on']);
-    // A second echo server per pod answering on IPv6 (8081/5354; the IPv4 one has 8080/5353).
-    await spawnIn(p.ns, process.execPath, [ECHO_SERVER, p.name, '8081', '5354', 'ipv6']).waitForLine((l) => l === 'ready', 20_000);
-    pod6.push(ip6);
-  }
+  const node = await buildUmlNode({ podNames: ['pod-1', 'pod-2'], nodeIP: '192.0.2.11', clientIP: '192.0.2.100' });
+  const { pods, client } = node;
+  const pod6 = await addUmlIpv6(node, NODE6, CLIENT6);
 
   const base = defaultConfig();
   const config = {

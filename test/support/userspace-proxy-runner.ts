@@ -1,7 +1,7 @@
 // Runs the userspace Proxier inside a namespace for system tests:
 // `node userspace-proxy-runner.ts HOST_IP [IPv4|IPv6]` (default IPv4; listens on 0.0.0.0 / ::).
 // Reads one JSON command per stdin line — `{"op":"sync","services":[…],"endpoints":{…},"full":bool}`
-// or `{"op":"cleanup"}` — and answers
+// (optional "changedServices": […], default all) or `{"op":"cleanup"}` — and answers
 // each with one line: `ok <id> <json>` (proxy ports by service port, or the sync result) or
 // `error <id> <text>`, where id counts commands from 1 (so a test can wait for its own answer).
 import { createInterface } from 'node:readline';
@@ -18,6 +18,8 @@ interface SyncCommand {
   readonly services: ServicePort[];
   readonly endpoints: Record<string, Endpoint[]>;
   readonly full?: boolean;
+  /** The Services changed since the last sync (default: all), e.g. [] for an EndpointSlice-only change. */
+  readonly changedServices?: string[];
 }
 type Command = SyncCommand | { readonly op: 'cleanup' } | { readonly op: 'ports' };
 
@@ -49,7 +51,7 @@ async function run(cmd: Command): Promise<unknown> {
     services: new Map(cmd.services.map((s) => [s.name, s])),
     endpoints: new Map(Object.entries(cmd.endpoints)),
     node: { name: 'node-1', labels: {}, zone: '', podCIDRs: [], eligible: true },
-    changedServices: new Set(names),
+    changedServices: new Set(cmd.changedServices ?? names),
     changedEndpoints: new Set(names),
     removedEndpoints: new Map(),
     full: cmd.full ?? true,

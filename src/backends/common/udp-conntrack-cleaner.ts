@@ -10,7 +10,9 @@
 // UDP flows on each restart is its own bug (kubernetes/kubernetes#122740).
 import type { Logger } from '../../model/logger.ts';
 import type { Endpoint, IPFamily, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
+import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack, ConntrackFilter } from '../../system/conntrack.ts';
+import { reconcileUdpConntrack } from './conntrack-reconciler.ts';
 
 export interface UdpServiceMemo {
   /** ClusterIP, externalIPs and load-balancer IPs. */
@@ -81,6 +83,10 @@ export interface UdpConntrackCleanerOptions {
   /** Absent (--dry-run): the memo is still kept, nothing is deleted. */
   readonly conntrack?: Conntrack;
   readonly logger: Logger;
+  /** For the reconciler's metrics (upstream CleanStaleEntries). */
+  readonly metrics?: BackendMetrics;
+  /** Milliseconds clock for the reconciler's duration metric (default Date.now). */
+  readonly now?: () => number;
 }
 
 /**
@@ -121,6 +127,13 @@ export class UdpConntrackCleaner {
         this.#o.logger.error({ family: this.#o.family, service: t.service, filter: t.filter, err }, 'conntrack clean-up failed');
       }
     }
+    // Then the reconciler (upstream since v1.32): whatever the change-based deletions above could
+    // not know of (a change while the daemon was down, a targetPort change) is found by comparing
+    // the kernel's UDP flows with this state.
+    await reconcileUdpConntrack(
+      { family: this.#o.family, conntrack: ct, logger: this.#o.logger, now: this.#o.now ?? Date.now, ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}) },
+      state,
+    );
     return tasks;
   }
 

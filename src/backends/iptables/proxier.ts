@@ -66,7 +66,13 @@ export class IptablesProxier<M> implements Proxier {
   constructor(options: IptablesProxierOptions<M>) {
     this.#o = options;
     this.family = options.family;
-    this.#udp = new UdpConntrackCleaner({ family: options.family, logger: options.logger, ...(options.conntrack ? { conntrack: options.conntrack } : {}) });
+    this.#udp = new UdpConntrackCleaner({
+      family: options.family,
+      logger: options.logger,
+      ...(options.conntrack ? { conntrack: options.conntrack } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /** Whether the next sync will be full (for tests and logs). */
@@ -108,7 +114,7 @@ export class IptablesProxier<M> implements Proxier {
       await applier.restore(out.payload.chunks);
     } catch (err) {
       this.restoreFailures += 1;
-      this.#o.metrics?.incRestoreFailure(!out.stats.full);
+      this.#o.metrics?.incRestoreFailure(!out.stats.full, this.family);
       this.#policy.requireFull();
       logger.error(
         { family: this.family, full: out.stats.full, err, reason: describeError(err), ...restoreDetail(err) },

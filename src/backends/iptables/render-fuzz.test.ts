@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, Protocol, ServicePort } from '../../model/types.ts';
-import { compileRuleset } from './testing/packet-tracer.ts';
+import { compileRuleset } from './trace/packet-tracer.ts';
 import { renderRules } from './render.ts';
-import { parseRestore, tokenize } from './testing/restore-parse.ts';
+import { parseRestore, tokenize } from './trace/restore-parse.ts';
 import { checkJumps } from './testing/consistency.ts';
 import { ep, makeState, svcPort, upstreamOptions } from './testing/fixtures.ts';
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState, ServicePort, ServicePortName } from '../../model/types.ts';
 import { renderRules, type RenderMemo } from './render.ts';
-import { applyRestore, parseRestore, type ParsedTable } from './testing/restore-parse.ts';
+import { applyRestore, parseRestore, type ParsedTable } from './trace/restore-parse.ts';
 import { checkJumps } from './testing/consistency.ts';
 import { ep, makeState, svcPort, upstreamOptions } from './testing/fixtures.ts';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint, ProxyState } from '../../model/types.ts';
 import { chainsOf as memoChains, type ServiceMemo } from './render-memo.ts';
 import { renderRules, type RenderResult } from './render.ts';
-import { applyRestore, parseRestore, type ParsedTable } from './testing/restore-parse.ts';
+import { applyRestore, parseRestore, type ParsedTable } from './trace/restore-parse.ts';
 import { checkJumps } from './testing/consistency.ts';
 import { ep, makeState, svcPort, upstreamOptions } from './testing/fixtures.ts';
 import { bigState } from './testing/scale.ts';

@@ -210,7 +210,7 @@ export function createDryRunIpvsApplier(family: IPFamily, write: (text: string) 
     async ensureJumps(jumps) {
       for (const j of jumps) write(`# ${family} jump: -t ${j.table} -I ${j.chain} 1 ${argsToRestore(j.args)}\n`);
     },
-    restoreRules: async (payload) => write(`# ${family} iptables-restore --noflush --counters\n${payload}`),
+    restoreRules: async (payload) => write(`# ${family} ${family === 'IPv6' ? 'ip6tables' : 'iptables'}-restore --noflush --counters\n${payload}`),
     cleanup: async () => write(`# ${family} cleanup: ipvs services on ${DUMMY_DEVICE} and NodePorts, ${DUMMY_DEVICE}, KUBE-* chains and ipsets would be removed\n`),
     hasLeftovers: async () => false,
     close: () => undefined,

@@ -78,7 +78,13 @@ export class IpvsProxier implements Proxier {
   constructor(options: IpvsProxierOptions) {
     this.#o = options;
     this.family = options.family;
-    this.#udp = new UdpConntrackCleaner({ family: options.family, logger: options.logger, ...(options.conntrack ? { conntrack: options.conntrack } : {}) });
+    this.#udp = new UdpConntrackCleaner({
+      family: options.family,
+      logger: options.logger,
+      ...(options.conntrack ? { conntrack: options.conntrack } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /** Netlink requests the applier sent so far (IPVS changes and dumps). */
@@ -190,7 +196,7 @@ export class IpvsProxier implements Proxier {
         this.#rules = payload;
       } catch (err) {
         this.#rules = undefined;
-        this.#o.metrics?.incRestoreFailure(!full);
+        this.#o.metrics?.incRestoreFailure(!full, this.family);
         fail('iptables-restore failed', err);
       }
     }

@@ -11,6 +11,7 @@ import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/types.ts';
 import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
+import { compareTable, ExpectedTable, isFixedChain } from './drift/expected-table.ts';
 import type { Nft, NftFamily } from '../../system/nft.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import type { NftOptions } from './options.ts';
@@ -18,7 +19,7 @@ import { BASE_CHAINS } from './render-base.ts';
 import { renderTransaction, type NftMemo, type NftRenderStats } from './render.ts';
 
 /** What the proxier needs of system/nft.ts. */
-export type NftRunner = Pick<Nft, 'run' | 'listObjects' | 'chainsPresent' | 'deleteTable'>;
+export type NftRunner = Pick<Nft, 'run' | 'listObjects' | 'chainsPresent' | 'deleteTable'> & Partial<Pick<Nft, 'ruleCounts'>>;
 
 export interface NftablesProxierOptions {
   readonly family: IPFamily;
@@ -48,6 +49,8 @@ export class NftablesProxier implements Proxier {
   #readBack = true;
   #recreated = false;
   #lastProbe = Number.NEGATIVE_INFINITY;
+  /** What our transactions left in the table, for the drift check (drift/expected-table.ts). */
+  readonly #expected = new ExpectedTable();
   readonly #udp: UdpConntrackCleaner;
   syncFailures = 0;
 
@@ -76,8 +79,9 @@ export class NftablesProxier implements Proxier {
     const now = this.#o.now?.() ?? Date.now();
     if (!this.#needFull && now - this.#lastProbe >= (this.#o.probeIntervalMs ?? 0)) {
       this.#lastProbe = now;
-      if (!(await nft.chainsPresent(this.#fam, BASE_NAMES))) {
-        logger.warn({ family: this.family }, 'nftables table or base chain missing or emptied: doing a full sync');
+      const differences = await this.#drift();
+      if (differences.length > 0) {
+        logger.warn({ family: this.family, differences: differences.slice(0, 20), count: differences.length }, 'nftables table or base chain missing, emptied or changed since written (drift): doing a full sync');
         this.#needFull = true;
         this.#readBack = true;
       }
@@ -97,6 +101,7 @@ export class NftablesProxier implements Proxier {
     if (r.deferredDeletes !== '') {
       try {
         await nft.run(r.deferredDeletes);
+        this.#expected.apply(r.deferredDeletes, false);
       } catch (err) {
         // Not fatal to this sync: the chains are looked up again after the next full sync.
         this.#o.metrics?.incNftablesFailure?.('cleanup');
@@ -121,6 +126,7 @@ export class NftablesProxier implements Proxier {
         throw err;
       }
       this.#o.onApplied?.(r.stats, r.transaction.length);
+      this.#expected.apply(r.transaction, r.stats.full);
     }
     this.#memo = r.memo;
     this.#needFull = false;
@@ -137,7 +143,28 @@ export class NftablesProxier implements Proxier {
     };
   }
 
+  /**
+   * The kernel's table against what we wrote: chain and set names (headers only) and the rule counts
+   * of the fixed chains (a rule added to a per-Service chain is not seen). Before the first full sync
+   * only the base chains are checked, as before. Reported as kubeproxyts_ruleset_drift.
+   */
+  async #drift(): Promise<string[]> {
+    const { nft } = this.#o;
+    let differences: string[];
+    if (!this.#expected.known || nft.ruleCounts === undefined) {
+      differences = (await nft.chainsPresent(this.#fam, BASE_NAMES)) ? [] : ['table kube-proxy or a base chain is missing'];
+    } else {
+      const objs = await nft.listObjects(this.#fam);
+      const fixed = [...this.#expected.chains.keys()].filter(isFixedChain);
+      const kernel = objs === null ? null : { ...objs, ruleCounts: await nft.ruleCounts(this.#fam, fixed.filter((c) => objs.chains.includes(c))) };
+      differences = compareTable(this.#expected, kernel);
+    }
+    this.#o.metrics?.setRulesetDrift?.(this.family, this.#o.now?.() ?? Date.now(), differences);
+    return differences;
+  }
+
   async cleanup(): Promise<void> {
+    this.#expected.reset();
     await this.#o.nft.deleteTable(this.#fam);
     this.#memo = undefined;
     this.#needFull = true;

@@ -123,3 +123,17 @@ export function planBackends(state: ProxyState): Map<ServicePortName, BackendSet
   }
   return out;
 }
+
+/**
+ * The served service ports with no endpoints anywhere (upstream hasAnyEndpoints false): their
+ * portals give way to REJECT rules (filter-rules.ts). A change of this set rewrites the rules in
+ * the same sync, even when only EndpointSlices changed.
+ */
+export function portsWithoutEndpoints(state: ProxyState): Set<ServicePortName> {
+  const out = new Set<ServicePortName>();
+  for (const [name, s] of state.services) {
+    if (serveable(s) !== null) continue;
+    if (!categorizeEndpoints(state.endpoints.get(name) ?? [], s, state.node).hasAnyEndpoints) out.add(name);
+  }
+  return out;
+}

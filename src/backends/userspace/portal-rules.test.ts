@@ -22,12 +22,14 @@ describe('renderPortals', () => {
         '-A KUBE-PORTALS-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j REDIRECT --to-ports 40001',
         '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 10.96.0.10/32 -j DNAT --to-destination 192.0.2.11:40001',
         '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 198.51.100.7/32 -j DNAT --to-destination 192.0.2.11:40001',
-        '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j DNAT --to-destination 192.0.2.11:40001',
+        '-A KUBE-PORTALS-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j DNAT --to-destination 203.0.113.5:40001',
         '-A KUBE-NODEPORT-CONTAINER -m comment --comment "ns/web:http" -p tcp -m tcp --dport 30080 -j REDIRECT --to-ports 40001',
         '-A KUBE-NODEPORT-HOST -m comment --comment "ns/web:http" -p tcp -m tcp --dport 30080 -j DNAT --to-destination 192.0.2.11:40001',
         'COMMIT',
         '*filter',
         ':KUBE-NODEPORT-NON-LOCAL - [0:0]',
+        ':KUBE-SERVICES - [0:0]',
+        ':KUBE-EXTERNAL-SERVICES - [0:0]',
         '-A KUBE-NODEPORT-NON-LOCAL -m comment --comment "ns/web:http" -p tcp -m tcp --dport 40001 -m state --state NEW -j ACCEPT',
         'COMMIT',
         '',
@@ -59,7 +61,7 @@ describe('renderPortals', () => {
       `-A KUBE-PORTALS-CONTAINER ${m} --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j REDIRECT --to-ports 40001`,
       `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 10.96.0.10/32 -j DNAT --to-destination 192.0.2.11:40001`,
       `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 198.51.100.7/32 -j DNAT --to-destination 192.0.2.11:40001`,
-      `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j DNAT --to-destination 192.0.2.11:40001`,
+      `-A KUBE-PORTALS-HOST ${m} --dport 80 -d 203.0.113.5/32 -m addrtype --dst-type LOCAL -j DNAT --to-destination 203.0.113.5:40001`,
       `-A KUBE-NODEPORT-CONTAINER ${m} --dport 30080 -m physdev --physdev-is-in -j REDIRECT --to-ports 40001`,
       `-A KUBE-NODEPORT-CONTAINER ${m} --dport 30080 -j REDIRECT --to-ports 40002`,
       `-A KUBE-NODEPORT-HOST ${m} --dport 30080 -j DNAT --to-destination 192.0.2.11:40001`,
@@ -70,13 +72,54 @@ describe('renderPortals', () => {
   it('adds the missing jumps only, portal jumps first and NodePort jumps last', () => {
     const present = new Set(['OUTPUT>KUBE-PORTALS-HOST']);
     const lines = renderPortals([], all, present).text.split('\n');
-    const jumps = lines.filter((l) => /^-[IA] (PREROUTING|OUTPUT|INPUT) /.test(l));
+    const jumps = lines.filter((l) => /^-[IA] (PREROUTING|OUTPUT|INPUT|FORWARD) /.test(l));
     expect(jumps).toEqual([
       '-I PREROUTING 1 -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER',
       '-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-CONTAINER',
       '-A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "handle service NodePorts; NOTE: this must be the last rule in the chain" -j KUBE-NODEPORT-HOST',
       '-I INPUT 1 -m comment --comment "Ensure that non-local NodePort traffic can flow" -j KUBE-NODEPORT-NON-LOCAL',
+      // The iptables mode's own jumps into the REJECT chains, in its order.
+      '-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+      '-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+      '-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     ]);
+  });
+
+  it('writes no portal but upstream REJECTs for a service port with no endpoints (golden)', () => {
+    const s = svc({ name: 'ns/web:http', externalIPs: ['203.0.113.5'], loadBalancerVIPs: ['198.51.100.7'], nodePort: 30080, protocol: 'UDP' });
+    const r = renderPortals([{ service: s, proxyPort: 40001, hasEndpoints: false }], all, allJumps);
+    const c = '-m comment --comment "ns/web:http has no endpoints" -m udp -p udp';
+    expect(r.text.split('\n').filter((l) => l.startsWith('-A '))).toEqual([
+      `-A KUBE-SERVICES ${c} -d 10.96.0.10 --dport 80 -j REJECT`,
+      `-A KUBE-EXTERNAL-SERVICES ${c} -d 203.0.113.5 --dport 80 -j REJECT`,
+      `-A KUBE-EXTERNAL-SERVICES ${c} -d 198.51.100.7 --dport 80 -j REJECT`,
+      `-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns/web:http has no endpoints" -m addrtype --dst-type LOCAL -m udp -p udp --dport 30080 -j REJECT`,
+    ]);
+    expect(r).toMatchObject({ natRules: 0, filterRules: 4 });
+  });
+
+  it.each([
+    { name: 'a range without the node', ranges: ['203.0.113.0/24'], sources: ['203.0.113.0/24'] },
+    { name: 'a range holding the node: the LB IP as a source too', ranges: ['203.0.113.0/24', '192.0.2.0/24'], sources: ['203.0.113.0/24', '192.0.2.0/24', '198.51.100.7'] },
+  ])('loadBalancerSourceRanges, $name: portals for the listed sources only, the rest dropped, the node itself always served', ({ ranges, sources }) => {
+    const s = svc({ name: 'ns/web:http', loadBalancerVIPs: ['198.51.100.7'], loadBalancerSourceRanges: ranges });
+    const lines = renderPortals([{ service: s, proxyPort: 40001 }], all, allJumps).text.split('\n');
+    const m = '-m comment --comment "ns/web:http" -p tcp -m tcp --dport 80 -d 198.51.100.7/32';
+    expect(lines.filter((l) => l.includes('198.51.100.7'))).toEqual([
+      ...sources.map((src) => `-A KUBE-PORTALS-CONTAINER ${m} -s ${src} -j REDIRECT --to-ports 40001`),
+      `-A KUBE-PORTALS-HOST ${m} -j DNAT --to-destination 192.0.2.11:40001`,
+      '-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns/web:http traffic not accepted by loadBalancerSourceRanges" -m tcp -p tcp -d 198.51.100.7 --dport 80 -j DROP',
+    ]);
+  });
+
+  it('cuts comments as the iptables mode does (xt_comment holds 255 characters)', () => {
+    const long = `ns/${'a'.repeat(300)}`;
+    const lines = renderPortals([{ service: svc({ name: long }), proxyPort: 1 }], all, allJumps).text.split('\n');
+    const comments = lines.flatMap((l) => [...l.matchAll(/--comment "([^"]*)"/g)].map((x) => x[1] ?? ''));
+    expect(comments.length).toBeGreaterThan(0);
+    expect(Math.max(...comments.map((c) => c.length))).toBe(255);
+    expect(comments).toContain(long.slice(0, 255));
   });
 
   it('orders service ports by name whatever the input order', () => {
@@ -147,6 +190,8 @@ describe('parseJumps and renderCleanup', () => {
       '-X KUBE-NODEPORT-CONTAINER',
       '-X KUBE-NODEPORT-HOST',
       '-X KUBE-NODEPORT-NON-LOCAL',
+      '-X KUBE-SERVICES',
+      '-X KUBE-EXTERNAL-SERVICES',
     ]);
     expect(text.indexOf('-D INPUT')).toBeGreaterThan(text.indexOf('*filter'));
   });

@@ -4,6 +4,9 @@
 // as one iptables-restore --noflush transaction: declaring our chains flushes and refills them.
 import type { IPFamily, ServicePort } from '../../model/types.ts';
 import { joinHostPort } from '../../model/ip.ts';
+import { quotedComment } from '../iptables/comment.ts';
+import { cidrContains } from '../iptables/options.ts';
+import { FILTER_JUMPS, USERSPACE_FILTER_CHAINS, jumpSpec, renderFilterRules } from './filter-rules.ts';
 
 export const CONTAINER_PORTAL_CHAIN = 'KUBE-PORTALS-CONTAINER';
 export const HOST_PORTAL_CHAIN = 'KUBE-PORTALS-HOST';
@@ -37,6 +40,8 @@ export const JUMPS: readonly Jump[] = [
     position: 'first',
     spec: '-m comment --comment "Ensure that non-local NodePort traffic can flow"',
   },
+  // The REJECT / source-range chains (filter-rules.ts), jumped to as the iptables mode does.
+  ...FILTER_JUMPS.map((j) => ({ table: 'filter' as const, chain: j.chain, target: j.target, position: 'first' as const, spec: jumpSpec(j) })),
 ];
 
 /** One service port and the port the daemon listens on for it. */
@@ -48,6 +53,8 @@ export interface Portal {
    * plan.ts hasExternalListener); absent, external traffic goes to `proxyPort` too.
    */
   readonly externalProxyPort?: number;
+  /** False: no endpoints anywhere, so no portal and a REJECT instead (filter-rules.ts). Default true. */
+  readonly hasEndpoints?: boolean;
 }
 
 export interface PortalOptions {
@@ -77,7 +84,7 @@ function common(
   dstLocal: boolean,
 ): string {
   const p = protocol.toLowerCase();
-  let s = `-m comment --comment "${name}" -p ${p} -m ${p} --dport ${port}`;
+  let s = `-m comment --comment ${quotedComment(name)} -p ${p} -m ${p} --dport ${port}`;
   if (destIP !== null) s += ` -d ${destIP}/${family === 'IPv6' ? 128 : 32}`;
   if (physdev) s += ' -m physdev ! --physdev-is-in';
   if (dstLocal) s += ' -m addrtype --dst-type LOCAL';
@@ -95,10 +102,26 @@ function containerTarget(o: PortalOptions, proxyPort: number): string {
     : `-j DNAT --to-destination ${hostPort(o.listenIP, proxyPort)}`;
 }
 
-/** Locally generated traffic: REDIRECT would answer from another address, so DNAT to the node IP (upstream iptablesHostPortalArgs). */
-function hostTarget(o: PortalOptions, proxyPort: number): string {
-  const ip = isUnspecified(o.listenIP) ? o.hostIP : o.listenIP;
+/**
+ * Locally generated traffic: REDIRECT would answer from another address, so DNAT to the node IP
+ * (upstream iptablesHostPortalArgs). Traffic to a local address (an externalIP held by the node)
+ * is DNATed to that address itself: a UDP listener on all addresses answers from the source the
+ * route to the client picks, which for a client on the node is the address it sent to, so with the
+ * node IP as target the reply never matched the flow (ours; upstream had the same gap).
+ */
+function hostTarget(o: PortalOptions, proxyPort: number, localDestination?: string): string {
+  const ip = isUnspecified(o.listenIP) ? (localDestination ?? o.hostIP) : o.listenIP;
   return `-j DNAT --to-destination ${hostPort(ip, proxyPort)}`;
+}
+
+/** The source matches of an LB IP's container portal: one unrestricted, or one per allowed source. */
+function sourceMatches(s: ServicePort, hostIP: string): string[] {
+  if (s.loadBalancerSourceRanges.length === 0) return [''];
+  const out = s.loadBalancerSourceRanges.map((cidr) => ` -s ${cidr}`);
+  if (hostIP !== '' && s.loadBalancerSourceRanges.some((cidr) => cidrContains(cidr, hostIP))) {
+    for (const ip of s.loadBalancerVIPs) out.push(` -s ${ip}`);
+  }
+  return out;
 }
 
 export interface RenderedPortals {
@@ -122,7 +145,9 @@ export function renderPortals(
   const hn: string[] = [];
   const nl: string[] = [];
   const sorted = [...portals].sort((x, y) => (x.service.name < y.service.name ? -1 : x.service.name > y.service.name ? 1 : 0));
-  for (const { service: s, proxyPort, externalProxyPort } of sorted) {
+  const filter = renderFilterRules(sorted.map((p) => ({ service: p.service, hasEndpoints: p.hasEndpoints !== false })));
+  for (const { service: s, proxyPort, externalProxyPort, hasEndpoints } of sorted) {
+    if (hasEndpoints === false) continue;
     const ext = externalProxyPort ?? proxyPort;
     const ct = containerTarget(options, proxyPort);
     const cte = containerTarget(options, ext);
@@ -143,16 +168,20 @@ export function renderPortals(
       cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(s.clusterIP, s.port, false, false)} ${ct}`);
       hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(s.clusterIP, s.port, false, false)} ${ht}`);
     }
-    // Load-balancer IPs: the same shapes; the node itself is internal traffic.
+    // Load-balancer IPs: the same shapes; the node itself is internal traffic, always let through
+    // (its rule is in the host chain). With loadBalancerSourceRanges only the listed sources get a
+    // portal (upstream KUBE-FW-* chains), and the LB IPs themselves when a range holds the node's
+    // address (upstream allowFromNode, for hairpinned LB traffic); the rest is dropped in filter.
+    const sources = sourceMatches(s, options.hostIP);
     for (const ip of s.loadBalancerVIPs) {
-      outside(cp, CONTAINER_PORTAL_CHAIN, c(ip, s.port, false, false));
+      for (const src of sources) outside(cp, CONTAINER_PORTAL_CHAIN, `${c(ip, s.port, false, false)}${src}`);
       hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, false)} ${ht}`);
     }
     // externalIPs: from outside (not bridged in), then from local pods and the host only when the IP is the node's.
     for (const ip of s.externalIPs) {
       cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, true, false)} ${cte}`);
       cp.push(`-A ${CONTAINER_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${ct}`);
-      hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${ht}`);
+      hp.push(`-A ${HOST_PORTAL_CHAIN} ${c(ip, s.port, false, true)} ${hostTarget(options, proxyPort, ip)}`);
     }
     if (s.nodePort !== 0) {
       outside(cn, CONTAINER_NODEPORT_CHAIN, c(null, s.nodePort, false, false));
@@ -179,12 +208,19 @@ export function renderPortals(
     'COMMIT',
     '*filter',
     `:${NON_LOCAL_NODEPORT_CHAIN} - [0:0]`,
+    ...USERSPACE_FILTER_CHAINS.map((chain) => `:${chain} - [0:0]`),
     ...nl,
+    ...filter.services,
+    ...filter.external,
     ...jumps('filter'),
     'COMMIT',
     '',
   ];
-  return { text: lines.join('\n'), natRules: cp.length + hp.length + cn.length + hn.length, filterRules: nl.length };
+  return {
+    text: lines.join('\n'),
+    natRules: cp.length + hp.length + cn.length + hn.length,
+    filterRules: nl.length + filter.services.length + filter.external.length,
+  };
 }
 
 /** A listener's port, as the rules that hold its traffic while the daemon is stopped see it. */
@@ -214,7 +250,7 @@ export function renderParked(ports: readonly ParkedPort[], presentJumps: Readonl
       const state = p.protocol === 'TCP' ? '-m conntrack --ctstate NEW ' : '';
       return `-A ${NON_LOCAL_NODEPORT_CHAIN} ${PARKED_COMMENT} -p ${proto} -m ${proto} --dport ${p.proxyPort} ${state}-m conntrack --ctstate DNAT -j DROP`;
     });
-  const jumps = JUMPS.filter((j) => j.table === 'filter' && !presentJumps.has(`${j.chain}>${j.target}`)).map(
+  const jumps = JUMPS.filter((j) => j.target === NON_LOCAL_NODEPORT_CHAIN && !presentJumps.has(`${j.chain}>${j.target}`)).map(
     (j) => `-I ${j.chain} 1 ${j.spec} -j ${j.target}`,
   );
   return ['*filter', `:${NON_LOCAL_NODEPORT_CHAIN} - [0:0]`, ...rules, ...jumps, 'COMMIT', ''].join('\n');
@@ -249,6 +285,7 @@ export function renderCleanup(present: readonly SavedJump[]): string {
       .filter((p) => JUMPS.some((j) => j.table === table && `${j.chain}>${j.target}` === p.key))
       .map((p) => `-D${p.rule.slice(2)}`);
   const nat = [CONTAINER_PORTAL_CHAIN, HOST_PORTAL_CHAIN, CONTAINER_NODEPORT_CHAIN, HOST_NODEPORT_CHAIN];
+  const filterChains = [NON_LOCAL_NODEPORT_CHAIN, ...USERSPACE_FILTER_CHAINS];
   return [
     '*nat',
     ...nat.map((c) => `:${c} - [0:0]`),
@@ -256,9 +293,9 @@ export function renderCleanup(present: readonly SavedJump[]): string {
     ...nat.map((c) => `-X ${c}`),
     'COMMIT',
     '*filter',
-    `:${NON_LOCAL_NODEPORT_CHAIN} - [0:0]`,
+    ...filterChains.map((c) => `:${c} - [0:0]`),
     ...del('filter'),
-    `-X ${NON_LOCAL_NODEPORT_CHAIN}`,
+    ...filterChains.map((c) => `-X ${c}`),
     'COMMIT',
     '',
   ].join('\n');

@@ -34,7 +34,10 @@ export class RecordingMetrics implements ProxyMetrics {
   readonly programming: number[] = [];
   readonly errors: IPFamily[] = [];
   readonly rules = new Map<string, number>();
-  readonly noLocal = new Map<TrafficPolicy, number>();
+  readonly noLocal = new Map<string, number>();
+  readonly lastSyncByFamily = new Map<IPFamily, number>();
+  readonly lastQueuedByFamily = new Map<IPFamily, number>();
+  readonly programmingFamilies: IPFamily[] = [];
   readonly probes: string[] = [];
   readonly invalid: string[] = [];
   readonly restarts: string[] = [];
@@ -48,14 +51,17 @@ export class RecordingMetrics implements ProxyMetrics {
   observeSync(family: IPFamily, kind: 'full' | 'partial' | 'noop', durationMs: number): void {
     this.syncs.push({ family, kind, durationMs });
   }
-  setLastSyncTimestamp(ms: number): void {
+  setLastSyncTimestamp(family: IPFamily, ms: number): void {
     this.lastSync = ms;
+    this.lastSyncByFamily.set(family, ms);
   }
-  setLastQueuedTimestamp(ms: number): void {
+  setLastQueuedTimestamp(family: IPFamily, ms: number): void {
     this.lastQueued = ms;
+    this.lastQueuedByFamily.set(family, ms);
   }
-  observeNetworkProgramming(latencyMs: number): void {
+  observeNetworkProgramming(family: IPFamily, latencyMs: number): void {
     this.programming.push(latencyMs);
+    this.programmingFamilies.push(family);
   }
   setChangesPending(endpoints: number, services: number): void {
     this.pending = { endpoints, services };
@@ -66,11 +72,13 @@ export class RecordingMetrics implements ProxyMetrics {
   incSyncErrors(family: IPFamily): void {
     this.errors.push(family);
   }
-  setRuleCount(table: string, count: number): void {
-    this.rules.set(table, count);
+  /** Keyed `FAMILY table`, e.g. `IPv4 nat`. */
+  setRuleCount(family: IPFamily, table: string, count: number): void {
+    this.rules.set(`${family} ${table}`, count);
   }
-  setNoLocalEndpoints(policy: TrafficPolicy, count: number): void {
-    this.noLocal.set(policy, count);
+  /** Keyed `FAMILY policy`, e.g. `IPv6 external`. */
+  setNoLocalEndpoints(family: IPFamily, policy: TrafficPolicy, count: number): void {
+    this.noLocal.set(`${family} ${policy}`, count);
   }
   incRestoreFailure(partial: boolean): void {
     this.restoreFailures++;

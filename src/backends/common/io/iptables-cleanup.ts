@@ -9,6 +9,7 @@ import type { Logger } from '../../../model/logger.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import type { Exec } from '../../../system/exec.ts';
 import { createIptables, type XtablesBackend } from '../../../system/iptables.ts';
+import { cleanupKubeFirewall } from '../../iptables/io/kube-firewall-cleanup.ts';
 import { createIptablesApplier } from '../iptables-rules-applier.ts';
 
 /** The back-ends --cleanup touches for --iptables-backend. */
@@ -30,6 +31,7 @@ export async function cleanupIptablesChains(d: { exec: Exec; logger: Logger; ipt
       try {
         await createIptablesApplier(ipt).cleanup();
         d.logger.info({ backend, family }, 'cleanup: iptables rules removed');
+        await cleanupKubeFirewall(ipt, d.logger);
       } catch (err) {
         failures.push(`${backend}/${family}`);
         d.logger.error({ backend, family, err }, 'cleanup failed');

@@ -7,6 +7,8 @@ import { primaryNodeIPs } from '../../../config/node-ips.ts';
 import type { ModeEntry } from '../../mode-entry.ts';
 import { IPTABLES_CHAINS } from '../owned-chains.ts';
 import { createIptablesProxiers } from './setup.ts';
+import { holdsIptablesMode, traceIptables } from '../trace/trace-iptables.ts';
+import { readIptablesTraceState } from './read-trace-state.ts';
 
 export const iptablesMode: ModeEntry = {
   name: 'iptables',
@@ -28,4 +30,5 @@ export const iptablesMode: ModeEntry = {
     }),
   cleanup: (d) => cleanupIptablesChains(d),
   leftovers: { chains: IPTABLES_CHAINS },
+  trace: { recognises: holdsIptablesMode, readState: readIptablesTraceState, trace: traceIptables },
 };

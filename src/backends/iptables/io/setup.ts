@@ -16,10 +16,11 @@ import { openNetlinkAddressSource } from '../../../system/local-addresses-netlin
 import { createSysctl, prepareIptablesSysctls, type Sysctl } from '../../../system/sysctl.ts';
 import { createDryRunApplier, createIptablesApplier, type RulesApplier } from '../../common/iptables-rules-applier.ts';
 import { kubeletJumps, requiredJumps, type JumpRule } from '../jumps.ts';
-import { renderOptionsFromConfig, type RenderOptions } from '../options.ts';
+import { renderOptionsFromConfig, type NfacctCounters, type RenderOptions } from '../options.ts';
 import { LocalDetectorLog } from '../local-detect-log.ts';
 import { IptablesProxier } from '../proxier.ts';
 import { withProbedBuiltins } from '../../common/io/ensure-builtins.ts';
+import { NO_NFACCT, setUpNfacct } from './nfacct-setup.ts';
 import { renderRules, type RenderMemo } from '../render.ts';
 import { familyOf } from '../../../model/ip.ts';
 
@@ -72,6 +73,8 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
     };
   }
   const liberal = dry ? false : await readLiberal(sysctl);
+  // Counters of the network namespace, shared by both families (upstream creates them once per proxier).
+  const nfacct = dry ? NO_NFACCT : (await setUpNfacct(logger, s.metrics)).counters;
   const readAddresses = s.localAddresses ?? addressReader(exec, logger);
   // Not in --dry-run, whose stdout is the rules.
   const detectorLog = dry ? undefined : new LocalDetectorLog(logger, config.detectLocalMode);
@@ -83,7 +86,7 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
         render: renderRules,
         jumps: iptablesJumps,
         renderOptions: async (state: ProxyState) => {
-          const opts = await hostOptions(s, readAddresses, family, state, liberal);
+          const opts = await hostOptions(s, readAddresses, family, state, liberal, nfacct);
           detectorLog?.note(family, opts.localDetector);
           return opts;
         },
@@ -113,6 +116,7 @@ function addressReader(exec: Exec, logger: Logger): (family: IPFamily) => Promis
 
 async function hostOptions(
   s: IptablesSetup, read: (family: IPFamily) => Promise<LocalAddress[]>, family: IPFamily, state: ProxyState, liberal: boolean,
+  nfacct: NfacctCounters,
 ): Promise<RenderOptions> {
   const addrs = (await read(family)).map((a) => a.ip);
   // The node's primary IPs of this family, from its Node object (a loopback one is left out, so
@@ -127,7 +131,7 @@ async function hostOptions(
     // iptables ≥ 1.6.2 has MASQUERADE --random-fully (upstream probes the version); 1.8 is required here.
     randomFully: true,
     conntrackTCPLiberal: liberal,
-    // nfacct counters are not created by us (upstream checks for them; absent means no match).
-    nfacct: { localhostNodePortsAccepted: false, invalidDropped: false },
+    // Created at start when the kernel has nfnetlink_acct (nfacct-setup.ts); absent means no match.
+    nfacct,
   });
 }

@@ -1,6 +1,6 @@
 // Port of upstream checkIPTablesRuleJumps (proxier_test.go): every jumped-to chain exists and
 // has rules, and no per-service chain is created without being used.
-import { parseRestore, type ParsedTable } from './restore-parse.ts';
+import { parseRestore, type ParsedTable } from '../trace/restore-parse.ts';
 
 const TOP = new Set([
   'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-FORWARD',

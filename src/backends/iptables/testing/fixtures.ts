@@ -3,7 +3,7 @@
 import type { IPFamily } from '../../../model/types.ts';
 import { TEST_LOCAL_ADDRESSES, TEST_NODE_IP, TEST_NODE_IPV6 } from '../../common/testing/fixtures.ts';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../options.ts';
-import { parseRestore, type ParsedChain } from './restore-parse.ts';
+import { parseRestore, type ParsedChain } from '../trace/restore-parse.ts';
 
 export * from '../../common/testing/fixtures.ts';
 

@@ -2,7 +2,7 @@
 import { expect, it } from 'vitest';
 import type { ProxyState } from '../../../model/types.ts';
 import type { RenderOptions } from '../options.ts';
-import { compileRuleset, type TracePacket, tracePacket } from './packet-tracer.ts';
+import { compileRuleset, type TracePacket, tracePacket } from '../trace/packet-tracer.ts';
 import { renderRules } from '../render.ts';
 import { TEST_LOCAL_ADDRESSES } from './fixtures.ts';
 

@@ -8,6 +8,8 @@ import type { IPFamily } from '../../../model/types.ts';
 import { createNft } from '../../../system/nft.ts';
 import type { HostFamilyDeps, ModeEntry } from '../../mode-entry.ts';
 import { deleteNftablesTables } from './leftovers.ts';
+import { holdsNftablesMode, traceNftables } from '../trace/trace-nftables.ts';
+import { readNftablesTraceState } from './read-trace-state.ts';
 import { createNftablesProxiers } from './setup.ts';
 
 /**
@@ -52,4 +54,5 @@ export const nftablesMode: ModeEntry = {
     }),
   cleanup: (d) => deleteNftablesTables(d.exec, ['IPv4', 'IPv6'], d.logger),
   leftovers: { removeState: (d) => deleteNftablesTables(d.exec, [d.family], d.logger) },
+  trace: { recognises: holdsNftablesMode, readState: readNftablesTraceState, trace: traceNftables },
 };

@@ -8,7 +8,7 @@ import type { IPFamily, Proxier, ProxyState, ServicePort, ServicePortName, SyncR
 import type { Iptables } from '../../../system/iptables.ts';
 import { planClaims, withoutUnclaimed } from '../claims.ts';
 import { LoadBalancer } from '../load-balancer.ts';
-import { planBackends, planListeners } from '../plan.ts';
+import { planBackends, planListeners, portsWithoutEndpoints } from '../plan.ts';
 import { planPortals, portalRulesNeeded, servedServicePorts } from '../portal-plan.ts';
 import { PortalApplier } from '../userspace-applier.ts';
 import { Listeners, type ListenersOptions } from './listeners.ts';
@@ -43,6 +43,12 @@ function interfaceAddresses(): string[] {
 export interface UserspaceProxier extends Proxier {
   /** The proxy port of a served service port (tests, --dry-run output), or undefined. */
   proxyPort(name: ServicePortName): number | undefined;
+}
+
+function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 export function createUserspaceProxier(o: UserspaceProxierOptions): UserspaceProxier {
@@ -81,6 +87,8 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
   let claimsOk = true;
   /** Our portals are in the kernel (set by a sync): close() then holds their traffic. */
   let rulesInstalled = false;
+  /** The service ports written as REJECT (no endpoints) by the last rules sync. */
+  let rejected = new Set<ServicePortName>();
 
   /**
    * Claim the node ports of the served service ports (upstream claimNodePort) and return the
@@ -134,15 +142,18 @@ export function createUserspaceProxier(o: UserspaceProxierOptions): UserspacePro
     listeners.drainRemoved();
     lb.cleanup();
 
+    const noEndpoints = portsWithoutEndpoints(state);
     const rulesNeeded = portalRulesNeeded({
       full: state.full, lastOk, claimsOk, opened: plan.open.length, closed: plan.close.length, changedServices: state.changedServices.size,
+      rejectedChanged: !sameSet(noEndpoints, rejected),
     });
     if (!rulesNeeded) return { kind: state.changedEndpoints.size > 0 ? 'partial' : 'noop' };
     const { usable, keep } = await claimPorts(servedServicePorts(listeners.current, state.services));
-    const portals = planPortals(listeners.current, usable);
+    const portals = planPortals(listeners.current, usable, noEndpoints);
     lastOk = false;
     const rendered = await applier.apply(portals, state.full);
     rulesInstalled = true;
+    rejected = noEndpoints;
     // Released only once no rule sends the port to us any more (upstream closeNodePort order).
     await claims.releaseExcept(keep);
     lastOk = openFailures.length === 0;

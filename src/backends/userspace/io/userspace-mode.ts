@@ -24,10 +24,15 @@ export const userspaceMode: ModeEntry = {
   leftovers: { chains: USERSPACE_CHAINS },
 };
 
-/** The first non-loopback, non-link-local address of the family, if the host has one. */
+/**
+ * The first non-loopback, non-link-local address of the family, if the host has one. Addresses
+ * on `lo` are skipped too (an externalIP or VIP held there): a UDP relay bound to all addresses
+ * answers host traffic from the route's source address, which is never one on lo, so a DNAT
+ * to it left every reply unmatched by conntrack (found by test/node-origin-daemon.test.ts).
+ */
 async function primaryAddress(d: ProxierDeps, family: IPFamily): Promise<string | undefined> {
   const addrs = await localAddresses(d.exec, family);
-  return addrs.map((a) => a.ip).find((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:'));
+  return addrs.find((a) => a.interface !== 'lo' && a.ip !== '127.0.0.1' && a.ip !== '::1' && !a.ip.startsWith('fe80:'))?.ip;
 }
 
 /**

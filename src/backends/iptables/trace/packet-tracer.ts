@@ -2,11 +2,14 @@
 // tracePacket/runPacketFlowTests (pkg/proxy/iptables/proxier_test.go) but following the real
 // netfilter path: nat PREROUTING (or OUTPUT for host-originated packets), then filter INPUT /
 // FORWARD / OUTPUT by where the (possibly DNATed) destination lives, then nat POSTROUTING.
-// Built-in chains get the jump rules the applier inserts (jumps.ts). Every random branch
-// (-m statistic) is explored, so the result lists all possible endpoints.
+// Built-in chains get the jump rules the applier inserts (jumps.ts) unless the text declares them
+// (an iptables-save of a node). Every random branch (-m statistic) is explored, so the result
+// lists all possible endpoints, each with the probability of its path. Product code: `kube-proxy-ts
+// trace` runs it over the live rules (trace-iptables.ts); the tests run it over rendered payloads.
+// Pure.
 import { kubeletJumps, requiredJumps } from '../jumps.ts';
 import { parseRestore, type ParsedTable, tokenize } from './restore-parse.ts';
-import { compileRule, type CompiledRule, type MatchEnv, type TracePacketState } from './tracer-compile.ts';
+import { compileRule, compileRuleLenient, type CompiledRule, type MatchEnv, type TracePacketState } from './rule-compile.ts';
 import ipaddr from 'ipaddr.js';
 
 export interface TracePacket {
@@ -39,6 +42,10 @@ export interface TraceOutcome {
   /** Chain whose explicit ACCEPT decided the filter verdict, if any. */
   readonly acceptedBy: string | null;
   readonly matched: readonly string[];
+  /** The rules that matched, in order (their chains and comments tell the operator why). */
+  readonly rules: readonly CompiledRule[];
+  /** The chance of this path: the product of the statistic matches taken and not taken. */
+  readonly probability: number;
 }
 
 export interface TraceResult {
@@ -49,7 +56,15 @@ export interface TraceResult {
   readonly masq: boolean;
 }
 
-type Tables = Map<string, Map<string, CompiledRule[]>>;
+export type Tables = Map<string, Map<string, CompiledRule[]>>;
+
+export interface CompileOptions {
+  /**
+   * A live node's rules hold other components' rules too (kubelet, CNI, Docker): rules the tracer
+   * does not understand are kept as never-matching (CompiledRule.unknown) instead of failing.
+   */
+  readonly lenient?: boolean;
+}
 
 const BUILTINS: Record<string, readonly string[]> = {
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
@@ -57,13 +72,19 @@ const BUILTINS: Record<string, readonly string[]> = {
 };
 
 /** Compile a payload (plus the applier's built-in jumps) once; trace many packets against it. */
-export function compileRuleset(payload: string): Tables {
+export function compileRuleset(payload: string, opts: CompileOptions = {}): Tables {
   const parsed = parseRestore(payload);
   const tables: Tables = new Map();
+  const compile = opts.lenient === true ? compileRuleLenient : compileRule;
   for (const name of ['nat', 'filter']) {
     const t: ParsedTable = parsed.get(name) ?? { name, chains: new Map(), deleted: [] };
     const out = new Map<string, CompiledRule[]>();
-    for (const [c, chain] of t.chains) out.set(c, chain.rules.map(compileRule));
+    for (const [c, chain] of t.chains) {
+      const rules = chain.rules.map(compile);
+      // A built-in chain's DROP policy (filter FORWARD on many hosts) is its last rule.
+      if (chain.policy === 'DROP') rules.push(compileRule({ chain: c, args: ['-j', 'DROP'], raw: `:${c} DROP (policy)` }));
+      out.set(c, rules);
+    }
     for (const b of BUILTINS[name] ?? []) {
       if (out.has(b)) continue;
       // Each jump is inserted at position 1, so the last one ensured comes first.
@@ -87,6 +108,7 @@ interface PathState extends TracePacketState {
   acceptedBy: string | null;
   recentSet: string[];
   matched: string[];
+  rules: CompiledRule[];
 }
 
 type Flow = 'continue' | 'return' | 'terminal';
@@ -105,16 +127,19 @@ export function tracePacket(ruleset: string | Tables, packet: TracePacket, env: 
   let prefix: boolean[] = [];
   for (let guard = 0; guard < 10_000; guard++) {
     const choices: boolean[] = [];
+    let probability = 1;
     const menv: MatchEnv = {
       isLocal,
       recentHas: (name, src) => env.recent?.get(name)?.has(src) ?? false,
-      choose: () => {
+      choose: (pr) => {
         const c = choices.length < prefix.length ? (prefix[choices.length] as boolean) : true;
         choices.push(c);
+        probability *= c ? pr : 1 - pr;
         return c;
       },
     };
-    outcomes.push(runPath(tables, packet, menv, masqueradeMark));
+    const o = runPath(tables, packet, menv, masqueradeMark);
+    outcomes.push({ ...o, probability });
     // Depth-first over choice sequences, matching branches first (so outcomes follow rule
     // order): flip the last 'true' to 'false'.
     let i = choices.length - 1;
@@ -131,11 +156,11 @@ export function tracePacket(ruleset: string | Tables, packet: TracePacket, env: 
   return { outcomes, output: out.join(', '), masq: outcomes.some((o) => o.marked) };
 }
 
-function runPath(tables: Tables, packet: TracePacket, env: MatchEnv, masqMark: number): TraceOutcome {
+function runPath(tables: Tables, packet: TracePacket, env: MatchEnv, masqMark: number): Omit<TraceOutcome, 'probability'> {
   const p: PathState = {
     src: packet.src, dst: packet.dst, protocol: packet.protocol ?? 'tcp', dport: packet.dport,
     inInterface: packet.inInterface ?? (packet.origin === 'host' ? 'lo' : 'eth0'),
-    mark: 0, dnat: null, verdict: null, masqueraded: false, marked: false, acceptedBy: null, recentSet: [], matched: [],
+    mark: 0, dnat: null, verdict: null, masqueraded: false, marked: false, acceptedBy: null, recentSet: [], matched: [], rules: [],
   };
   const nat = tables.get('nat') as Map<string, CompiledRule[]>;
   const filter = tables.get('filter') as Map<string, CompiledRule[]>;
@@ -154,7 +179,7 @@ function runPath(tables: Tables, packet: TracePacket, env: MatchEnv, masqMark: n
   return {
     verdict: p.verdict === 'DROP' || p.verdict === 'REJECT' ? p.verdict : 'ACCEPT',
     dnat: p.dnat, marked: p.marked, masqueraded: p.masqueraded, recentSet: p.recentSet,
-    acceptedBy: p.verdict === 'ACCEPT' ? p.acceptedBy : null, matched: p.matched,
+    acceptedBy: p.verdict === 'ACCEPT' ? p.acceptedBy : null, matched: p.matched, rules: p.rules,
   };
 }
 
@@ -172,6 +197,7 @@ function runChain(table: Map<string, CompiledRule[]>, chain: string, p: PathStat
     }
     if (!ok) continue;
     p.matched.push(r.raw);
+    p.rules.push(r);
     if (r.recentSets !== null) p.recentSet.push(r.recentSets);
     const t = r.target;
     switch (t.kind) {

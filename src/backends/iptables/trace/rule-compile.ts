@@ -1,6 +1,9 @@
-// Compiles the iptables rules we emit into match predicates for the packet tracer. Only the
-// matches and targets our renderer uses are understood; anything else throws, so a rule the
-// tracer cannot evaluate fails a test instead of being silently ignored.
+// Compiles iptables rules (our restore payload, or what iptables-save prints back, whose option
+// order and spelling differ: `--set --name X --mask ... --rsource`, `--set-xmark`, `--reject-with`)
+// into match predicates for the packet tracer. Only the matches and targets our renderer uses are
+// understood; anything else throws, so a rule the tracer cannot evaluate fails a test instead of
+// being silently ignored. `kube-proxy-ts trace` compiles other components' rules leniently
+// (compileRuleLenient): such a rule never matches and the trace names it. Pure.
 import ipaddr from 'ipaddr.js';
 import type { ParsedRule } from './restore-parse.ts';
 
@@ -17,8 +20,8 @@ export interface TracePacketState {
 export interface MatchEnv {
   isLocal(ip: string): boolean;
   recentHas(name: string, src: string): boolean;
-  /** Decide a probabilistic match; the tracer explores both answers. */
-  choose(): boolean;
+  /** Decide a probabilistic match (`probability` of true); the tracer explores both answers. */
+  choose(probability: number): boolean;
 }
 
 type Pred = (p: TracePacketState, env: MatchEnv) => boolean;
@@ -39,6 +42,14 @@ export interface CompiledRule {
   readonly probabilistic: boolean;
   /** `-m recent --set`: the list this rule adds the source to when it matches. */
   readonly recentSets: string | null;
+  /** `-m recent --rcheck`: session affinity, the list and its timeout. */
+  readonly recentCheck: { readonly name: string; readonly seconds: number } | null;
+  /** `-m comment --comment`, or ''. */
+  readonly comment: string;
+  /** The chain the rule is in. */
+  readonly chain: string;
+  /** Why a leniently compiled rule could not be evaluated (it never matches); null when understood. */
+  readonly unknown: string | null;
 }
 
 function addrPred(value: string, field: 'src' | 'dst'): (p: TracePacketState) => boolean {
@@ -68,7 +79,10 @@ export function compileRule(rule: ParsedRule): CompiledRule {
   let target: Target = { kind: 'none' };
   let probabilistic = false;
   let recentName = '';
-  let recentSets: string | null = null;
+  let recentSet = false;
+  let recentRcheck = false;
+  let recentSeconds = 0;
+  let comment = '';
   const fail = (why: string): never => {
     throw new Error(`tracer: ${why} in rule: ${rule.raw}`);
   };
@@ -90,6 +104,8 @@ export function compileRule(rule: ParsedRule): CompiledRule {
         break;
       }
       case '--comment':
+        comment = val();
+        break;
       case '--nfacct-name':
       case '--mode':
         val();
@@ -136,27 +152,40 @@ export function compileRule(rule: ParsedRule): CompiledRule {
         add((p) => states.includes('NEW') || (states.includes('DNAT') && p.dnat !== null));
         break;
       }
-      case '--probability':
-        val();
+      case '--probability': {
+        const pr = Number(val());
+        if (!(pr >= 0 && pr <= 1)) fail('bad --probability');
         probabilistic = true;
-        add((_p, env) => env.choose());
+        add((_p, env) => env.choose(pr));
         break;
+      }
       case '--name':
         recentName = val();
         break;
-      case '--rcheck': {
-        const name = recentName;
-        add((p, env) => env.recentHas(name, p.src));
+      case '--rcheck':
+        // iptables-save prints --name after --rcheck: the list is resolved once the rule is read.
+        recentRcheck = true;
+        add((p, env) => env.recentHas(recentName, p.src));
         break;
-      }
       case '--seconds':
-        val();
+        recentSeconds = Number(val());
         break;
       case '--reap':
+      case '--rsource':
         break;
+      case '--mask': {
+        // iptables-save prints the default all-ones mask; a narrower one groups clients we do not model.
+        const m = val();
+        if (m !== '255.255.255.255' && m !== 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff') fail(`unsupported recent --mask ${m}`);
+        break;
+      }
       case '--set':
         // Recorded by the tracer only when the whole rule matches.
-        recentSets = recentName;
+        recentSet = true;
+        break;
+      case '--reject-with':
+        if (target.kind !== 'verdict' || target.verdict !== 'REJECT') fail('--reject-with without REJECT');
+        val();
         break;
       case '-j':
       case '-g': {
@@ -191,5 +220,22 @@ export function compileRule(rule: ParsedRule): CompiledRule {
         fail(`unsupported option ${tok}`);
     }
   }
-  return { raw: rule.raw, preds, target, probabilistic, recentSets };
+  return {
+    raw: rule.raw, preds, target, probabilistic, comment, chain: rule.chain, unknown: null,
+    recentSets: recentSet ? recentName : null,
+    recentCheck: recentRcheck ? { name: recentName, seconds: recentSeconds } : null,
+  };
+}
+
+/** A rule of another component the tracer does not understand: kept, never matching, named. */
+export function compileRuleLenient(rule: ParsedRule): CompiledRule {
+  try {
+    return compileRule(rule);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.replace(/ in rule: .*$/, '').replace(/^tracer: /, '') : String(err);
+    return {
+      raw: rule.raw, preds: [() => false], target: { kind: 'none' }, probabilistic: false, comment: '', chain: rule.chain,
+      unknown: reason, recentSets: null, recentCheck: null,
+    };
+  }
 }

@@ -1,7 +1,8 @@
-// A parser for the iptables-restore text we emit (modelled on upstream
-// pkg/util/iptables/testing/parse.go): tables, chain declarations, `-A` rules as tokens,
-// `-X` deletions. The packet tracer and the tests read payloads through it; it rejects
-// anything it does not understand, so a malformed payload fails loudly here first.
+// A parser for the iptables-restore text we emit and for what iptables-save prints (modelled on
+// upstream pkg/util/iptables/testing/parse.go): tables, chain declarations (with or without
+// packet counters), `-A` rules as tokens, `-X` deletions. The packet tracer, `kube-proxy-ts
+// trace` and the tests read payloads through it; it rejects anything it does not understand, so a
+// malformed payload fails loudly here first. Pure.
 
 export interface ParsedRule {
   readonly chain: string;
@@ -82,7 +83,7 @@ export function parseRestore(text: string): Map<string, ParsedTable> {
     }
     if (line.startsWith(':')) {
       const [name, policy, counters, ...rest] = line.slice(1).split(' ');
-      if (name === undefined || !CHAIN_NAME.test(name) || policy === undefined || counters !== '[0:0]' || rest.length > 0) {
+      if (name === undefined || !CHAIN_NAME.test(name) || policy === undefined || counters === undefined || !/^\[\d+:\d+\]$/.test(counters) || rest.length > 0) {
         throw new RestoreParseError(lineNo, `bad chain line ${JSON.stringify(line)}`);
       }
       // Declaring a chain flushes it (or creates it).

@@ -112,6 +112,7 @@ function inProcessNft(logger: Logger): InProcessNft | undefined {
     logger.info({ reason: lib.unavailable }, 'libnftables unavailable; applying transactions with the nft command');
     return undefined;
   }
+  logger.info('applying nftables transactions through libnftables in-process');
   return (tx, dryRun) => lib.run(tx, dryRun);
 }
 

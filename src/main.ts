@@ -170,7 +170,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   const health = new ProxyHealth({ clock: realClock, healthTimeoutMs: 2 * syncPeriodMs });
   const { source, events } = await createSourceAndEvents(config, logger, metrics);
   // Not awaited: an Event is advisory and must not hold start-up on a slow API server.
-  void announceMode({ mode: config.mode, nodeName: config.nodeName, hostname: hostname(), logger, events });
+  void announceMode({ mode: config.mode, deprecation: mode.deprecation, nodeName: config.nodeName, hostname: hostname(), logger, events });
   // As upstream's setupConntrack, before any rule is programmed; failures are logged, not fatal.
   await applyConntrackSysctls(config, createSysctl(logger), logger, availableParallelism());
   // The node IPs come from the Node object, so the source starts before the proxiers exist.

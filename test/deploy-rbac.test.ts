@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ALL_API_REQUESTS, API_REQUESTS, collectionPath } from '../src/sources/api-requests.ts';
 import { createEventPoster } from '../src/sources/kube-event-poster.ts';
+import { modeEntry } from '../src/backends/modes.ts';
 import { announceMode } from '../src/sources/mode-announcement.ts';
 import { ApiSource } from '../src/sources/api-source.ts';
 import { createKubeClient } from '../src/sources/kube-client.ts';
@@ -131,7 +132,7 @@ describe('the ClusterRole against the requests the daemon makes', () => {
 
     // In ipvs mode the daemon also records the IPVSDeprecation Event on its Node (the only Event).
     const logger = recordingLogger();
-    await announceMode({ mode: 'ipvs', nodeName: 'node-a', hostname: 'node-a', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
+    await announceMode({ mode: 'ipvs', deprecation: modeEntry('ipvs').deprecation, nodeName: 'node-a', hostname: 'node-a', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
     expect(srv.events.map((e) => e.body['reason'])).toEqual(['IPVSDeprecation']);
 
     const used = new Set(srv.requests.map(permissionOf));

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IPVS_DEPRECATION_MESSAGE } from '../src/config/mode-warnings.ts';
 import { createEventPoster } from '../src/sources/kube-event-poster.ts';
 import { loadKubeConfig } from '../src/sources/kubeconfig.ts';
+import { modeEntry } from '../src/backends/modes.ts';
 import { announceMode } from '../src/sources/mode-announcement.ts';
 import { TestApiServer } from './support/api-server.ts';
 import { recordingLogger } from './support/api-server-sink.ts';
@@ -27,7 +28,7 @@ describe('the IPVSDeprecation Event', () => {
     const srv = await start();
     const logger = recordingLogger();
     const now = Date.UTC(2026, 11, 7, 23, 0, 0, 123);
-    await announceMode({ mode: 'ipvs', nodeName: 'node-a', hostname: 'host-a', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })), now: () => now });
+    await announceMode({ mode: 'ipvs', deprecation: modeEntry('ipvs').deprecation, nodeName: 'node-a', hostname: 'host-a', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })), now: () => now });
     expect(srv.events).toHaveLength(1);
     const [event] = srv.events;
     expect(event?.namespace).toBe('default');
@@ -47,10 +48,10 @@ describe('the IPVSDeprecation Event', () => {
     expect(logger.records.filter((e) => e.level === 'error').map((e) => e.msg)).toEqual([IPVS_DEPRECATION_MESSAGE]);
   });
 
-  it.each(['iptables', 'userspace'] as const)('%s mode: no Event, no deprecation line', async (mode) => {
+  it.each(['iptables', 'userspace', 'nftables'] as const)('%s mode: no Event, no deprecation line', async (mode) => {
     const srv = await start();
     const logger = recordingLogger();
-    await announceMode({ mode, nodeName: 'node-a', hostname: 'h', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
+    await announceMode({ mode, deprecation: modeEntry(mode).deprecation, nodeName: 'node-a', hostname: 'h', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
     expect(srv.events).toEqual([]);
     expect(srv.requests).toEqual([]);
     expect(logger.records).toEqual([]);
@@ -60,7 +61,7 @@ describe('the IPVSDeprecation Event', () => {
     const srv = await start();
     await srv.stop();
     const logger = recordingLogger();
-    await announceMode({ mode: 'ipvs', nodeName: 'node-a', hostname: 'h', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
+    await announceMode({ mode: 'ipvs', deprecation: modeEntry('ipvs').deprecation, nodeName: 'node-a', hostname: 'h', logger, events: createEventPoster(loadKubeConfig({ master: srv.url })) });
     const warn = logger.records.find((e) => e.level === 'warn');
     expect(warn?.msg).toBe('could not record an Event on the Node');
     server = undefined;

@@ -2,6 +2,7 @@
 // host" to "remove what it left". main.ts and src/wiring/ only look a mode up in the registry
 // (modes.ts) and call these; nothing outside a mode's folder asks which mode is running. A new
 // mode is a folder under src/backends/ exporting one ModeEntry, plus its line in modes.ts.
+import type { ModeDeprecation } from '../config/mode-warnings.ts';
 import type { NodeIPs } from '../config/node-ips.ts';
 import type { IptablesBackend, ProxyConfig } from '../config/types.ts';
 import type { Logger } from '../model/logger.ts';
@@ -116,6 +117,8 @@ export interface ModeEntry {
   /** --cleanup: remove this mode's own state (runs for every mode, whatever the configured one). */
   cleanup(d: CleanupDeps): Promise<void>;
   readonly leftovers: ModeLeftovers;
+  /** A deprecated mode's announcement at start (log line and Node Event), as upstream's createProxier. */
+  readonly deprecation?: ModeDeprecation;
   /** `kube-proxy-ts trace` for this mode (modes without it are refused by name). */
   readonly trace?: ModeTrace;
 }

@@ -18,6 +18,20 @@ export const IPVS_DEPRECATION_ACTION = 'StartKubeProxy';
 export const IPVS_DEPRECATION_MESSAGE =
   "The ipvs proxier has been deprecated and will be disabled by default in Kubernetes 1.40 and removed in Kubernetes 1.43. Migrate to the 'nftables' proxier instead.";
 
+/** A mode's deprecation as upstream announces it at start: an error-level log line and a Warning Event on the Node. */
+export interface ModeDeprecation {
+  readonly message: string;
+  readonly reason: string;
+  readonly action: string;
+}
+
+/** ipvs (KEP-5495): the ipvs registry entry carries this. */
+export const IPVS_DEPRECATION: ModeDeprecation = {
+  message: IPVS_DEPRECATION_MESSAGE,
+  reason: IPVS_DEPRECATION_REASON,
+  action: IPVS_DEPRECATION_ACTION,
+};
+
 export const DEFAULT_MODE_WARNING =
   'no proxy mode is set, so the default (iptables) is used; the default will change to nftables in a future release: set mode (--proxy-mode) explicitly';
 

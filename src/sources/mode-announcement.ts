@@ -1,14 +1,17 @@
 // What the daemon says about its mode at start, as upstream kube-proxy v1.35+ does in
-// createProxier: in ipvs mode, the deprecation as an error-level log line and as a Warning Event
-// `IPVSDeprecation` on the Node (when there is an API server to record it; with --manifests there
-// is none). The default-mode warning is a configuration warning (config/mode-warnings.ts).
-import { IPVS_DEPRECATION_ACTION, IPVS_DEPRECATION_MESSAGE, IPVS_DEPRECATION_REASON } from '../config/mode-warnings.ts';
+// createProxier: for a deprecated mode (ipvs: its registry entry carries the deprecation), an
+// error-level log line and a Warning Event `IPVSDeprecation` on the Node (when there is an API
+// server to record it; with --manifests there is none). The default-mode warning is a
+// configuration warning (config/mode-warnings.ts).
+import type { ModeDeprecation } from '../config/mode-warnings.ts';
 import type { Logger } from '../model/logger.ts';
 import type { ProxyMode } from '../model/types.ts';
 import { nodeEvent, postNodeEvent, type EventPoster } from './node-events.ts';
 
 export interface ModeAnnouncement {
   readonly mode: ProxyMode;
+  /** The mode's deprecation (ModeEntry.deprecation); absent: nothing to say. */
+  readonly deprecation?: ModeDeprecation | undefined;
   readonly nodeName: string;
   readonly hostname: string;
   readonly logger: Logger;
@@ -18,12 +21,13 @@ export interface ModeAnnouncement {
 }
 
 export async function announceMode(a: ModeAnnouncement): Promise<void> {
-  if (a.mode !== 'ipvs') return;
-  a.logger.error({ mode: a.mode }, IPVS_DEPRECATION_MESSAGE);
+  const d = a.deprecation;
+  if (d === undefined) return;
+  a.logger.error({ mode: a.mode }, d.message);
   if (a.events === undefined) return;
   const event = nodeEvent({
     nodeName: a.nodeName, hostname: a.hostname, nowMs: (a.now ?? Date.now)(), type: 'Warning',
-    reason: IPVS_DEPRECATION_REASON, action: IPVS_DEPRECATION_ACTION, note: IPVS_DEPRECATION_MESSAGE,
+    reason: d.reason, action: d.action, note: d.message,
   });
   await postNodeEvent(a.events, event, a.logger);
 }

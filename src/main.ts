@@ -203,7 +203,7 @@ async function runDaemon(config: ProxyConfig, logger: Logger, pages: DebugPages)
   });
   const startedAt = new Date(pages.startedMs).toISOString();
   const daemonStatus = (): DaemonStatus => ({
-    mode: config.mode, backend: backend.backend, version: versionLine(), startedAt, families: syncStatus.families(), health: health.healthz().body,
+    mode: config.mode, backend: mode.leftovers.chains === undefined ? null : backend.backend, checksDrift: mode.checksDrift === true, version: versionLine(), startedAt, families: syncStatus.families(), health: health.healthz().body,
   });
   const servers = await startServers(config, logger, health, metrics, pages, daemonStatus);
   state.onChange(() => {

@@ -2,7 +2,8 @@
 // host" to "remove what it left". main.ts and src/wiring/ only look a mode up in the registry
 // (modes.ts) and call these; nothing outside a mode's folder asks which mode is running. A new
 // mode is a folder under src/backends/ exporting one ModeEntry, plus its line in modes.ts.
-import type { ModeDeprecation } from '../config/mode-warnings.ts';
+import type { ModeConfigDefaults } from '../config/merge.ts';
+import type { ModeDeprecation, ModeFeatureGate } from '../config/mode-warnings.ts';
 import type { NodeIPs } from '../config/node-ips.ts';
 import type { IptablesBackend, ProxyConfig } from '../config/types.ts';
 import type { Logger } from '../model/logger.ts';
@@ -117,6 +118,12 @@ export interface ModeEntry {
   /** --cleanup: remove this mode's own state (runs for every mode, whatever the configured one). */
   cleanup(d: CleanupDeps): Promise<void>;
   readonly leftovers: ModeLeftovers;
+  /** The proxiers compare the kernel with what they wrote, at most once per syncPeriod (kubeproxyts_ruleset_drift). */
+  readonly checksDrift?: boolean;
+  /** Config fields this mode defaults differently (nftables: NodePorts on the primary node IPs). */
+  readonly configDefaults?: ModeConfigDefaults;
+  /** A feature gate that turns the mode off (ipvs: KubeProxyIPVS, v1.37). */
+  readonly featureGate?: ModeFeatureGate;
   /** A deprecated mode's announcement at start (log line and Node Event), as upstream's createProxier. */
   readonly deprecation?: ModeDeprecation;
   /** `kube-proxy-ts trace` for this mode (modes without it are refused by name). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/defaults.ts';
 import { KubeProxyError } from '../errors.ts';
-import { chainsByMode, MODES, modeEntry, REGISTERED_MODES } from './modes.ts';
+import { chainsByMode, MODE_CONFIG_DEFAULTS, MODE_GATES, MODES, modeEntry, REGISTERED_MODES } from './modes.ts';
 
 describe('the mode registry', () => {
   it('has one entry per mode name, and --proxy-mode accepts exactly those', () => {
@@ -31,5 +31,13 @@ describe('the mode registry', () => {
 
   it('knows every iptables-writing mode\'s chains, for recognising leftovers', () => {
     expect([...chainsByMode().keys()].sort()).toEqual(['iptables', 'ipvs', 'userspace']);
+  });
+
+  it('carries what differs per mode as data: nftables NodePorts on the primary IPs, the ipvs gate and deprecation', () => {
+    expect(MODE_CONFIG_DEFAULTS.get('nftables')).toEqual({ nodePortAddresses: ['primary'] });
+    expect(MODE_GATES.get('ipvs')).toEqual({ name: 'KubeProxyIPVS', default: true });
+    expect(MODES.filter((m) => m.featureGate !== undefined).map((m) => m.name)).toEqual(['ipvs']);
+    expect(MODES.filter((m) => m.deprecation !== undefined).map((m) => m.name)).toEqual(['ipvs']);
+    expect(MODES.filter((m) => m.configDefaults !== undefined).map((m) => m.name)).toEqual(['nftables']);
   });
 });

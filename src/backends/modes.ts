@@ -3,6 +3,8 @@
 // a daemon starting in one mode recognises every other registered mode's leftovers. Adding a mode
 // is a folder under src/backends/ exporting a ModeEntry, plus its line below. This module wires
 // the entries (which reach the kernel) and is not part of the pure core.
+import type { ModeConfigDefaults } from '../config/merge.ts';
+import type { ModeFeatureGate } from '../config/mode-warnings.ts';
 import { KubeProxyError } from '../errors.ts';
 import type { ProxyMode } from '../model/types.ts';
 import type { ChainsByMode } from './common/foreign-chains.ts';
@@ -23,6 +25,12 @@ export const MODES: readonly ModeEntry[] = [
 
 /** The names --proxy-mode accepts (the config validation's list). */
 export const REGISTERED_MODES: readonly ProxyMode[] = MODES.map((m) => m.name);
+
+/** Each registered mode's feature gate (undefined: none), for config validation. */
+export const MODE_GATES: ReadonlyMap<string, ModeFeatureGate | undefined> = new Map(MODES.map((m) => [m.name, m.featureGate]));
+
+/** Each registered mode's own config defaults, for resolveConfig. */
+export const MODE_CONFIG_DEFAULTS: ReadonlyMap<string, ModeConfigDefaults | undefined> = new Map(MODES.map((m) => [m.name, m.configDefaults]));
 
 /** The entry of `name`; a mode without one (parsed, as upstream's, but not built here) is refused. */
 export function modeEntry(name: ProxyMode): ModeEntry {

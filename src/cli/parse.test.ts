@@ -209,11 +209,11 @@ describe('parseCommandLine with the real file reader (config/load.ts)', () => {
     // Off, the ipvs mode is refused, naming the gate.
     expect(parseCommandLine(['--proxy-mode=ipvs', '--feature-gates=KubeProxyIPVS=false'], { hostname: 'h' })).toEqual({
       kind: 'error',
-      message: '--proxy-mode: "ipvs" is disabled by the KubeProxyIPVS feature gate (valid modes: iptables, userspace)',
+      message: '--proxy-mode: "ipvs" is disabled by the KubeProxyIPVS feature gate (valid modes: iptables, userspace, nftables)',
     });
     expect(parseCommandLine(['--config=/c.yaml'], { hostname: 'h', readFile: () => `${head}mode: ipvs\nfeatureGates: {KubeProxyIPVS: false}\n` })).toMatchObject({
       kind: 'error',
-      message: '/c.yaml: mode: "ipvs" is disabled by the KubeProxyIPVS feature gate (valid modes: iptables, userspace)',
+      message: '/c.yaml: mode: "ipvs" is disabled by the KubeProxyIPVS feature gate (valid modes: iptables, userspace, nftables)',
     });
   });
 });

@@ -9,7 +9,7 @@ import { encodeConfig } from '../config/encode.ts';
 import { readConfigFile } from '../config/load.ts';
 import { resolveConfig, type FlagValues } from '../config/merge.ts';
 import type { ProxyConfig } from '../config/types.ts';
-import { REGISTERED_MODES } from '../backends/modes.ts';
+import { MODE_CONFIG_DEFAULTS, MODE_GATES, REGISTERED_MODES } from '../backends/modes.ts';
 import { validateConfig } from '../config/validate.ts';
 import { DEFAULT_MODE_WARNING, deprecatedGateWarnings } from '../config/mode-warnings.ts';
 import { helpText, parseFlags, type RawFlags } from './flags.ts';
@@ -118,11 +118,11 @@ export function parseCommandLine(argv: readonly string[], env: ParseEnv): ParseO
         warnings.push(`flags ignored because --config is given (the file wins): ${ignored.map((k) => FLAG_NAME[k as keyof FlagValues] ?? k).join(', ')}`);
       }
     }
-    const config = resolveConfig({ ...(file ? { file } : {}), flags: values, hostname: env.hostname });
+    const config = resolveConfig({ ...(file ? { file } : {}), flags: values, hostname: env.hostname, modeDefaults: MODE_CONFIG_DEFAULTS });
     // Without a file, the flag is the only place the mode is set (with one, decode warns).
     if (!file && (values.proxyMode ?? '') === '') warnings.push(DEFAULT_MODE_WARNING);
     warnings.push(...deprecatedGateWarnings(config.featureGates));
-    const errors = validateConfig(config, REGISTERED_MODES);
+    const errors = validateConfig(config, REGISTERED_MODES, MODE_GATES);
     if (errors.length > 0) {
       const lines = errors.map((e) => {
         if (file) return `${String(configFile)}: ${e.message}`;

@@ -80,8 +80,9 @@ describe('effectiveLogLevel', () => {
 
 describe('nftables defaults (upstream platformApplyDefaults)', () => {
   it('serves NodePorts on the primary node IPs unless nodePortAddresses is set, in nftables mode only', () => {
-    expect(resolveConfig({ flags: { proxyMode: 'nftables' }, hostname: 'h' }).nodePortAddresses).toEqual(['primary']);
-    expect(resolveConfig({ flags: { proxyMode: 'nftables', nodePortAddresses: ['10.0.0.0/8'] }, hostname: 'h' }).nodePortAddresses).toEqual(['10.0.0.0/8']);
-    expect(resolveConfig({ flags: { proxyMode: 'iptables' }, hostname: 'h' }).nodePortAddresses).toEqual([]);
+    const modeDefaults = new Map([['nftables', { nodePortAddresses: ['primary'] }], ['iptables', undefined]]);
+    expect(resolveConfig({ flags: { proxyMode: 'nftables' }, hostname: 'h', modeDefaults }).nodePortAddresses).toEqual(['primary']);
+    expect(resolveConfig({ flags: { proxyMode: 'nftables', nodePortAddresses: ['10.0.0.0/8'] }, hostname: 'h', modeDefaults }).nodePortAddresses).toEqual(['10.0.0.0/8']);
+    expect(resolveConfig({ flags: { proxyMode: 'iptables' }, hostname: 'h', modeDefaults }).nodePortAddresses).toEqual([]);
   });
 });

@@ -19,6 +19,12 @@ import type { DetectLocalMode, HostPort, IptablesBackend, LogFormat, LogLevel, P
 import type { ProxyMode } from '../model/types.ts';
 
 /** The flags given on the command line, parsed into domain values (durations in ms). */
+/** What a mode defaults differently from the rest (a registry entry's `configDefaults`). */
+export interface ModeConfigDefaults {
+  /** Used when nodePortAddresses is empty (upstream platformApplyDefaults). */
+  readonly nodePortAddresses?: readonly string[];
+}
+
 export interface FlagValues {
   // KubeProxyConfiguration flags: used only without --config.
   readonly proxyMode?: ProxyMode;
@@ -162,9 +168,16 @@ export function applyOverridingFlags(base: ProxyConfig, f: FlagValues): ProxyCon
 
 /**
  * The effective config: the file if there is one, else defaults + flags; then the overriding
- * flags and the node name. Throws ConfigError when no node name can be derived.
+ * flags and the node name; then the configured mode's own defaults (`modeDefaults`, from the mode
+ * registry: nftables serves NodePorts on the primary node IPs). Throws ConfigError when no node
+ * name can be derived.
  */
-export function resolveConfig(input: { readonly file?: ProxyConfig; readonly flags: FlagValues; readonly hostname: string }): ProxyConfig {
+export function resolveConfig(input: {
+  readonly file?: ProxyConfig;
+  readonly flags: FlagValues;
+  readonly hostname: string;
+  readonly modeDefaults?: ReadonlyMap<string, ModeConfigDefaults | undefined>;
+}): ProxyConfig {
   const { file, flags } = input;
   let config = applyOverridingFlags(file ?? applyConfigFlags(defaultConfig(), flags), flags);
   // processHostnameOverrideFlag: only a non-empty flag counts; blank after trimming is an error.
@@ -175,7 +188,8 @@ export function resolveConfig(input: { readonly file?: ProxyConfig; readonly fla
   }
   const nodeName = nodeNameFor(config.hostnameOverride, input.hostname);
   if (nodeName === null) throw new ConfigError('hostnameOverride', 'no node name: the hostname is empty and no override is set');
-  // upstream platformApplyDefaults: nftables serves NodePorts on the primary node IPs by default.
-  if (config.mode === 'nftables' && config.nodePortAddresses.length === 0) config = { ...config, nodePortAddresses: ['primary'] };
+  // upstream platformApplyDefaults: a mode's own default where the config leaves the field empty.
+  const own = input.modeDefaults?.get(config.mode);
+  if (own?.nodePortAddresses !== undefined && config.nodePortAddresses.length === 0) config = { ...config, nodePortAddresses: [...own.nodePortAddresses] };
   return { ...config, nodeName };
 }

@@ -35,15 +35,33 @@ export const IPVS_DEPRECATION: ModeDeprecation = {
 export const DEFAULT_MODE_WARNING =
   'no proxy mode is set, so the default (iptables) is used; the default will change to nftables in a future release: set mode (--proxy-mode) explicitly';
 
-/** Whether the ipvs mode may run: the KubeProxyIPVS gate, on unless set to false. */
-export function ipvsEnabled(gates: Readonly<Record<string, boolean>>): boolean {
-  return gates[IPVS_FEATURE_GATE] ?? IPVS_FEATURE_GATE_DEFAULT;
+/** A feature gate that turns a whole mode off (a registry entry's `featureGate`). */
+export interface ModeFeatureGate {
+  readonly name: string;
+  /** The gate's default in this release. */
+  readonly default: boolean;
 }
 
-/** The validation error for `mode: ipvs` with the gate off (upstream exits listing the valid modes). */
-export function validateIpvsGate(c: Pick<ProxyConfig, 'mode' | 'featureGates'>): ConfigError[] {
-  if (c.mode !== 'ipvs' || ipvsEnabled(c.featureGates)) return [];
-  return [new ConfigError('mode', `"ipvs" is disabled by the ${IPVS_FEATURE_GATE} feature gate (valid modes: iptables, userspace)`)];
+/** KubeProxyIPVS: the ipvs registry entry carries it. */
+export const IPVS_GATE: ModeFeatureGate = { name: IPVS_FEATURE_GATE, default: IPVS_FEATURE_GATE_DEFAULT };
+
+/** Whether a mode behind `gate` may run: the gate as set, else its default. */
+export function modeGateEnabled(gate: ModeFeatureGate | undefined, gates: Readonly<Record<string, boolean>>): boolean {
+  return gate === undefined || (gates[gate.name] ?? gate.default);
+}
+
+/**
+ * The validation error for a mode whose gate is off (upstream exits listing the valid modes).
+ * `modeGates`: each registered mode's gate (undefined: none), from the registry.
+ */
+export function validateModeGate(
+  c: Pick<ProxyConfig, 'mode' | 'featureGates'>,
+  modeGates: ReadonlyMap<string, ModeFeatureGate | undefined>,
+): ConfigError[] {
+  const gate = modeGates.get(c.mode);
+  if (modeGateEnabled(gate, c.featureGates)) return [];
+  const valid = [...modeGates].filter(([, g]) => modeGateEnabled(g, c.featureGates)).map(([name]) => name);
+  return [new ConfigError('mode', `"${c.mode}" is disabled by the ${gate?.name ?? ''} feature gate (valid modes: ${valid.join(', ')})`)];
 }
 
 /** featuregate.Set's warning for a deprecated gate that is set at all. */

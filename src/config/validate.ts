@@ -2,7 +2,7 @@
 // pkg/proxy/apis/config/validation/validation.go rule by rule. Every problem is a ConfigError whose
 // path is the v1alpha1 field (`iptables.masqueradeBit`); all problems are returned, not just the
 // first, so an operator fixes the file once.
-import { validateIpvsGate } from './mode-warnings.ts';
+import { validateModeGate, type ModeFeatureGate } from './mode-warnings.ts';
 import { ConfigError } from '../errors.ts';
 import { formatGoDuration } from './duration.ts';
 import { validateFeatureGates } from './feature-gates.ts';
@@ -30,9 +30,14 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 /**
  * `modes`: the modes this build implements, the registry's names (src/backends/modes.ts); a mode
- * upstream has that is not among them parses but is refused here.
+ * upstream has that is not among them parses but is refused here. `modeGates`: each registered
+ * mode's feature gate (a mode whose gate is off is refused), also from the registry.
  */
-export function validateConfig(c: ProxyConfig, modes: readonly string[]): ConfigError[] {
+export function validateConfig(
+  c: ProxyConfig,
+  modes: readonly string[],
+  modeGates: ReadonlyMap<string, ModeFeatureGate | undefined> = new Map(),
+): ConfigError[] {
   const errs: ConfigError[] = [];
   const fail = (path: string, reason: string): void => {
     errs.push(new ConfigError(path, reason));
@@ -91,7 +96,7 @@ export function validateConfig(c: ProxyConfig, modes: readonly string[]): Config
 
   // Upstream applies the gates (featuregate.SetFromMap) before validating; its errors end start-up too.
   errs.push(...validateFeatureGates(c.featureGates));
-  errs.push(...validateIpvsGate(c));
+  errs.push(...validateModeGate(c, modeGates));
 
   if (!Number.isInteger(c.logging.verbosity) || c.logging.verbosity < 0) {
     fail('logging.verbosity', `must be a whole number >= 0, got ${c.logging.verbosity}`);

@@ -10,8 +10,10 @@ export const DAEMON_STATUS_PATH = '/kubeproxyts/status';
 
 export interface DaemonStatus {
   readonly mode: string;
-  /** The iptables back-end in use (legacy or nft). */
-  readonly backend: string;
+  /** The iptables back-end in use (legacy or nft); null when the mode writes no iptables rules. */
+  readonly backend: string | null;
+  /** Whether the mode's proxiers check the kernel against what they wrote (kubeproxyts_ruleset_drift). */
+  readonly checksDrift: boolean;
   readonly version: string;
   readonly startedAt: string;
   readonly families: Readonly<Partial<Record<IPFamily, FamilySyncStatus>>>;
@@ -36,7 +38,7 @@ export function formatVerify(s: DaemonStatus): { text: string; drifted: boolean 
   for (const [family, f] of Object.entries(s.families)) {
     if (f === undefined) continue;
     const d = f.drift;
-    if (d === null) out.push(`${family}: drift not checked${s.mode === 'nftables' ? ' yet (the first check runs one syncPeriod after start)' : ` (the ${s.mode} mode does not check for drift yet)`}`);
+    if (d === null) out.push(`${family}: drift not checked${s.checksDrift ? ' yet (the first check runs one syncPeriod after start)' : ` (the ${s.mode} mode does not check for drift yet)`}`);
     else if (d.differences.length === 0) out.push(`${family}: no drift (checked ${d.checkedAt})`);
     else {
       drifted = true;
@@ -49,7 +51,7 @@ export function formatVerify(s: DaemonStatus): { text: string; drifted: boolean 
 }
 
 export function formatStatus(s: DaemonStatus): string {
-  const mode = s.mode === 'nftables' || s.mode === 'userspace' ? s.mode : `${s.mode} (iptables back-end ${s.backend})`;
+  const mode = s.backend === null ? s.mode : `${s.mode} (iptables back-end ${s.backend})`;
   const out = [`mode:       ${mode}`, `version:    ${s.version}`, `started:    ${s.startedAt}`];
   const fams = Object.entries(s.families);
   if (fams.length === 0) out.push('families:   none synced yet');

@@ -37,7 +37,7 @@ describe('SyncStatus', () => {
       IPv4: { lastSyncAt: '2026-01-02T03:04:05.000Z', lastSyncDurationMs: 42, lastSyncKind: 'full', failuresSinceStart: 1, services: 2, servicePorts: 3, endpoints: 3, drift: null },
     });
     const text = formatStatus({
-      mode: 'iptables', backend: 'nft', version: 'kube-proxy-ts v0.1.0', startedAt: '2026-01-02T03:00:00.000Z', families: status.families(),
+      mode: 'iptables', backend: 'nft', checksDrift: false, version: 'kube-proxy-ts v0.1.0', startedAt: '2026-01-02T03:00:00.000Z', families: status.families(),
       health: { healthy: true, status: { IPv4: { healthy: true, lastUpdated: '2026-01-02T03:04:05.000Z' } } },
     });
     expect(text).toBe([

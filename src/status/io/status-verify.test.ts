@@ -22,7 +22,7 @@ async function daemon(mode: string): Promise<{ url: string; report: (d: string[]
   status.failed('IPv4');
   const server = await startMetricsServer({
     host: '127.0.0.1', port: 0, render: () => metrics.render(), proxyMode: mode, logger: recordingLogger(),
-    daemonStatus: (): DaemonStatus => ({ mode, backend: 'nft', version: 'v', startedAt: '2026-01-01T00:00:00.000Z', families: status.families(), health: { healthy: true } }),
+    daemonStatus: (): DaemonStatus => ({ mode, backend: mode === 'nftables' ? null : 'nft', checksDrift: mode === 'nftables', version: 'v', startedAt: '2026-01-01T00:00:00.000Z', families: status.families(), health: { healthy: true } }),
   });
   started.push(server);
   return { url: `127.0.0.1:${server.port}`, report: (d) => backend.setRulesetDrift?.('IPv4', Date.UTC(2026, 0, 2), d), metrics, status };

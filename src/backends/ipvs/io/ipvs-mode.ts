@@ -9,7 +9,7 @@ import { detectBackend } from '../../../system/detect-iptables-backend.ts';
 import { createIptables } from '../../../system/iptables.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
 import { LinkClient } from '../../../system/link-client.ts';
-import { IPVS_DEPRECATION } from '../../../config/mode-warnings.ts';
+import { IPVS_DEPRECATION, IPVS_GATE } from '../../../config/mode-warnings.ts';
 import type { IptablesBackend } from '../../../config/types.ts';
 import { iptablesHostFamilies } from '../../common/io/iptables-families.ts';
 import type { ForeignStateDeps, InitOnlyDeps, ModeEntry } from '../../mode-entry.ts';
@@ -21,6 +21,7 @@ import { createIpvsProxiers, openIpvs } from './setup.ts';
 export const ipvsMode: ModeEntry = {
   name: 'ipvs',
   deprecation: IPVS_DEPRECATION,
+  featureGate: IPVS_GATE,
   // The rules beside IPVS are iptables ones: the families whose iptables answers.
   hostFamilies: (d) => iptablesHostFamilies(d.exec, d.config.iptables.backend, d.kernelFamilies, d.logger),
   syncPeriods: (c) => ({ syncPeriodMs: c.ipvs.syncPeriodMs, minSyncPeriodMs: c.ipvs.minSyncPeriodMs }),

@@ -53,6 +53,9 @@ export const nftablesMode: ModeEntry = {
       primaryNodeIPs: primaryNodeIPs(d.nodeIPs, d.families),
     }),
   cleanup: (d) => deleteNftablesTables(d.exec, ['IPv4', 'IPv6'], d.logger),
+  checksDrift: true,
+  // upstream platformApplyDefaults: nftables never serves NodePorts on every local IP by default.
+  configDefaults: { nodePortAddresses: ['primary'] },
   leftovers: { removeState: (d) => deleteNftablesTables(d.exec, [d.family], d.logger) },
   trace: { recognises: holdsNftablesMode, readState: readNftablesTraceState, trace: traceNftables },
 };

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HEALTHZ, METRICS, httpGetIn, metricValue, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
+import { HEALTHZ, METRICS, httpGetIn, metricValue, startDaemon, usePrivateXtablesLock, waitAllFamiliesReady, waitReady, type Daemon } from './support/daemon.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, sysctlIn, type Topology } from './support/topology.ts';
 import { openUdpFlow, type UdpFlow } from './support/udp-flow.ts';
@@ -82,12 +82,17 @@ describeWith('UDP conntrack reconciler through the daemon (both families)', ['ro
     await daemon?.stop();
     write('pod-b');
     daemon = start();
-    const metrics = await waitReady(daemon);
+    // Both families must be programmed (and reconciled) before the flows send again.
+    const metrics = await waitAllFamiliesReady(daemon);
     const after = await Promise.all(flows.map((f) => f.send(2)));
     expect(after).toEqual([['pod-b', 'pod-b'], ['pod-b', 'pod-b']]);
-    // waitReady returns the metrics once the first sync is recorded; the IPv6 one may be a moment later.
+    // waitReady returns the metrics once the first sync is recorded; each family's reconciler runs
+    // after its own sync, so either count may appear a moment later: poll for both (bounded).
     let body = metrics;
-    for (let i = 0; i < 20 && metricValue(body, 'kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family="IPv6"}') === undefined; i++) {
+    const counted = (b: string): boolean =>
+      (['IPv4', 'IPv6'] as const).every((f) => metricValue(b, `kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family="${f}"}`) !== undefined);
+    for (let i = 0; i < 40 && !counted(body); i++) {
+      await new Promise((r) => setTimeout(r, 250));
       const m = await httpGetIn(t().node('node-1').ns, `http://${METRICS}/metrics`);
       if ('status' in m) body = m.body;
     }

@@ -106,14 +106,19 @@ function bindAll(m: SyncMetrics): SyncMetrics {
 
 /** The proxiers' metrics, also telling `status --verify` what the last drift check found. */
 export function withDriftStatus<M extends BackendMetrics>(metrics: M, status: SyncStatus): BackendMetrics {
-  return {
+  // Required<>: a hook added to BackendMetrics must be forwarded here, or the proxiers' metrics
+  // behind this wrapper silently stop (the reconciler's and nfacct's once did).
+  const wrapped: Required<BackendMetrics> = {
     incRestoreFailure: (partial, family) => metrics.incRestoreFailure(partial, family),
     incNftablesFailure: (kind) => metrics.incNftablesFailure?.(kind),
+    addKernelCounter: (name, help, read) => metrics.addKernelCounter?.(name, help, read),
+    observeConntrackReconcile: (family, deleted, durationMs) => metrics.observeConntrackReconcile?.(family, deleted, durationMs),
     setRulesetDrift: (family, at, differences) => {
       status.driftChecked(family, at, differences);
       metrics.setRulesetDrift?.(family, at, differences);
     },
   };
+  return wrapped;
 }
 
 /** The loop's state source, counting what each committed snapshot held. */

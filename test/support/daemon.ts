@@ -93,6 +93,21 @@ export async function pollUntil<T>(what: string, deadlineMs: number, probe: () =
   }
 }
 
+/**
+ * Wait until every family's first sync has written its rules (/readyz 200, ours), then return the
+ * metrics as waitReady does: for dual-stack tests whose next step needs both families programmed.
+ */
+export async function waitAllFamiliesReady(d: Daemon, deadlineMs = 30_000): Promise<string> {
+  await pollUntil(`kube-proxy-ts in ${d.ns} programmed in every family`, deadlineMs, async () => {
+    if (d.child.exitCode !== null || d.child.signalCode !== null) {
+      throw new GiveUp(`kube-proxy-ts in ${d.ns} exited (${String(d.child.exitCode ?? d.child.signalCode)}) before it was ready:\n${d.output()}`);
+    }
+    const rz = await httpGetIn(d.ns, `http://${HEALTHZ}/readyz`);
+    return 'status' in rz && rz.status === 200 ? true : undefined;
+  });
+  return waitReady(d, deadlineMs);
+}
+
 /** Wait until the daemon answers /healthz 200 and has finished a sync (last-timestamp metric set). */
 export async function waitReady(d: Daemon, deadlineMs = 30_000): Promise<string> {
   return pollUntil(`kube-proxy-ts in ${d.ns} ready`, deadlineMs, async () => {

@@ -26,13 +26,15 @@ export const userspaceMode: ModeEntry = {
 
 /**
  * The first non-loopback, non-link-local address of the family, if the host has one. Addresses
- * on `lo` are skipped too (an externalIP or VIP held there): a UDP relay bound to all addresses
+ * on `lo` come last (an externalIP or VIP held there): a UDP relay bound to all addresses
  * answers host traffic from the route's source address, which is never one on lo, so a DNAT
  * to it left every reply unmatched by conntrack (found by test/node-origin-daemon.test.ts).
  */
 async function primaryAddress(d: ProxierDeps, family: IPFamily): Promise<string | undefined> {
-  const addrs = await localAddresses(d.exec, family);
-  return addrs.find((a) => a.interface !== 'lo' && a.ip !== '127.0.0.1' && a.ip !== '::1' && !a.ip.startsWith('fe80:'))?.ip;
+  const usable = (await localAddresses(d.exec, family)).filter((a) => a.ip !== '127.0.0.1' && a.ip !== '::1' && !a.ip.startsWith('fe80:'));
+  // An address on lo only when the node has no other (a host whose only address of the family is
+  // held there, as test/node-ips-daemon.test.ts's node): better than not proxying the family.
+  return (usable.find((a) => a.interface !== 'lo') ?? usable[0])?.ip;
 }
 
 /**

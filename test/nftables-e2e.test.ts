@@ -2,6 +2,8 @@
 // node-a of the dual-stack namespace topology of the iptables IPv6 test (test/support/
 // dual-stack-daemon.ts, same manifests), real IPv6 and IPv4 packets from pods, the node itself
 // and an external client through the `ip6 kube-proxy` / `ip kube-proxy` tables it programs.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { httpGetIn, metricValue, pollUntil, runDaemonOnce } from './support/daemon.ts';
 import { DEADLINE_MS, NODE, dualStackDaemon, v6, writeAtomically } from './support/dual-stack-daemon.ts';
@@ -137,6 +139,26 @@ describeWith('nftables mode end to end (real daemon, IPv6 and IPv4)', ['root', '
     await pollUntil('flows to web-b1 deleted', DEADLINE_MS, async () => ((await flows()).includes(ip6of('web-b1')) ? undefined : true));
     expect(metricValue(await metrics(), 'kubeproxy_sync_partial_proxy_rules_duration_seconds_count') ?? 0).toBeGreaterThan(partialBefore);
     expect(metricValue(await metrics(), 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total')).toBe(0);
+  });
+
+  it('drops traffic to an unallocated ClusterIP once a ServiceCIDR covers it, and stops when it goes (upstream cluster-ips-check)', async () => {
+    // nft lists a one-element anonymous set without its braces.
+    const rule = /ip6 daddr (\{ )?fd00:10:96::\/112( \})? drop/;
+    const dump = async (): Promise<string> => nftList(nodeNs(), 'table', 'ip6', 'kube-proxy');
+    expect(await dump()).not.toMatch(rule);
+    writeAtomically(ctx.dir, 'service-cidr.yaml', [
+      'apiVersion: networking.k8s.io/v1', 'kind: ServiceCIDR', 'metadata:', '  name: kubernetes',
+      'spec:', '  cidrs: ["10.96.0.0/16", "fd00:10:96::/112"]', '',
+    ].join('\n'));
+    await pollUntil('ServiceCIDR drop rule in ip6 kube-proxy', DEADLINE_MS, async () => (rule.test(await dump()) ? true : undefined)).catch(async (e: unknown) => {
+      throw new Error(`${String(e)}\n${await dump()}\n${ctx.daemon?.output() ?? ''}`);
+    });
+    expect(await nftList(nodeNs(), 'table', 'ip', 'kube-proxy')).toMatch(/ip daddr (\{ )?10\.96\.0\.0\/16( \})? drop/);
+    // No Service holds fd00:10:96::99: silently dropped; an allocated ClusterIP still answers.
+    expect(await tcpRequest(client().ns, 'fd00:10:96::99', 80, { timeoutMs: 1_500 })).toEqual([{ ok: false, error: 'ETIMEDOUT' }]);
+    expect(await tcpRequest(client().ns, SVC.web, 80)).toMatchObject([{ ok: true }]);
+    rmSync(join(ctx.dir, 'service-cidr.yaml'));
+    await pollUntil('ServiceCIDR drop rule gone', DEADLINE_MS, async () => (rule.test(await dump()) ? undefined : true));
   });
 
   it('--cleanup deletes both families’ kube-proxy tables and nothing foreign', async () => {

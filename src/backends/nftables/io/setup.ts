@@ -77,12 +77,11 @@ export async function checkNftables(nft: Nft, s: Pick<NftablesSetup, 'families' 
 }
 
 /**
- * ProxyState.serviceCIDRs: the ServiceCIDR objects' ranges of the family (branch mem adds the
- * field to the model; read structurally so this builds before and after that lands). A change
- * makes the sync full there, and the options key (render.ts) rewrites the drop rule.
+ * ProxyState.serviceCIDRs: the ServiceCIDR objects' ranges of the family (model/cluster-state.ts).
+ * A change makes the sync full there, and the options key (render.ts) rewrites the drop rule.
  */
 function stateServiceCIDRs(state: ProxyState): readonly string[] {
-  return (state as { readonly serviceCIDRs?: readonly string[] }).serviceCIDRs ?? [];
+  return state.serviceCIDRs ?? [];
 }
 
 function dryRunner(write: (text: string) => void): NftRunner {

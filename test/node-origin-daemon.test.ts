@@ -1,5 +1,5 @@
 // Traffic from the node itself (issue 13), as the kubelet and hostNetwork pods send it: the real
-// daemon in each mode that runs on this kernel (iptables, userspace; the ipvs mode's twin is
+// daemon in each mode that runs on this kernel (iptables, userspace, nftables; the ipvs mode's twin is
 // test/ipvs-node-traffic.test.ts in the IPVS test kernel) serves a dual-stack LoadBalancer Service
 // with externalIPs, and node-1's own namespace connects to its ClusterIP, externalIP and LB IP
 // over TCP and UDP, IPv4 and IPv6. The externalIPs are node-1 addresses (on lo), as externalIPs
@@ -48,7 +48,7 @@ ${slice('IPv4', ip4)}${slice('IPv6', ip6)}`;
 
 const answers = (rs: readonly Reply[]): string[] => rs.map((r) => (r.ok ? r.pod : `error:${r.error}`));
 
-for (const mode of ['iptables', 'userspace'] as const) {
+for (const mode of ['iptables', 'userspace', 'nftables'] as const) {
   describeWith(`${mode} mode: traffic from the node itself`, ['root', 'iptables'], () => {
     let topo: Topology | undefined;
     let daemon: Daemon | undefined;

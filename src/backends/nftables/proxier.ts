@@ -13,6 +13,7 @@ import type { BackendMetrics } from '../../sync/sync-metrics.ts';
 import type { Conntrack } from '../../system/conntrack.ts';
 import { compareTable, ExpectedTable, isFixedChain } from './drift/expected-table.ts';
 import type { Nft, NftFamily } from '../../system/nft.ts';
+import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import type { NftOptions } from './options.ts';
 import { BASE_CHAINS } from './render-base.ts';
@@ -44,7 +45,9 @@ export class NftablesProxier implements Proxier {
   readonly #o: NftablesProxierOptions;
   readonly #fam: NftFamily;
   #memo: NftMemo | undefined;
-  #needFull = true;
+  // Full at start, on the loop's request and after any failure (common/full-sync-policy.ts), plus
+  // this mode's own reason: drift found by the probe.
+  readonly #policy = new FullSyncPolicy();
   /** List the kernel's objects before the next render (start, after a failure). */
   #readBack = true;
   #recreated = false;
@@ -62,7 +65,7 @@ export class NftablesProxier implements Proxier {
   }
 
   get needFullSync(): boolean {
-    return this.#needFull;
+    return this.#policy.pending;
   }
 
   async sync(state: ProxyState): Promise<SyncResult> {
@@ -77,16 +80,16 @@ export class NftablesProxier implements Proxier {
   async #sync(state: ProxyState): Promise<SyncResult> {
     const { nft, logger } = this.#o;
     const now = this.#o.now?.() ?? Date.now();
-    if (!this.#needFull && now - this.#lastProbe >= (this.#o.probeIntervalMs ?? 0)) {
+    if (!this.#policy.pending && now - this.#lastProbe >= (this.#o.probeIntervalMs ?? 0)) {
       this.#lastProbe = now;
       const differences = await this.#drift();
       if (differences.length > 0) {
         logger.warn({ family: this.family, differences: differences.slice(0, 20), count: differences.length }, 'nftables table or base chain missing, emptied or changed since written (drift): doing a full sync');
-        this.#needFull = true;
+        this.#policy.requireFull();
         this.#readBack = true;
       }
     }
-    const full = state.full || this.#needFull;
+    const full = this.#policy.isFull(state.full);
     // At start or after a failure: a table found there is replaced whole in the sync's transaction.
     const replaceTable = full && this.#readBack && (await nft.listObjects(this.#fam)) !== null;
     const opts = await this.#o.options(state);
@@ -106,7 +109,7 @@ export class NftablesProxier implements Proxier {
         // Not fatal to this sync: the chains are looked up again after the next full sync.
         this.#o.metrics?.incNftablesFailure?.('cleanup');
         logger.error({ family: this.family, err, reason: describeError(err), ...nftDetail(err) }, 'deleting stale nftables chains failed');
-        this.#needFull = true;
+        this.#policy.requireFull();
         this.#readBack = true;
       }
     }
@@ -117,7 +120,7 @@ export class NftablesProxier implements Proxier {
         this.syncFailures += 1;
         this.#o.metrics?.incNftablesFailure?.('sync');
         this.#memo = undefined;
-        this.#needFull = true;
+        this.#policy.requireFull();
         this.#readBack = true;
         logger.error(
           { family: this.family, full: r.stats.full, err, reason: describeError(err), ...nftDetail(err) },
@@ -129,7 +132,7 @@ export class NftablesProxier implements Proxier {
       this.#expected.apply(r.transaction, r.stats.full);
     }
     this.#memo = r.memo;
-    this.#needFull = false;
+    this.#policy.succeeded();
     this.#readBack = false;
     this.#recreated = true;
     if (full) this.#lastProbe = now;
@@ -161,14 +164,6 @@ export class NftablesProxier implements Proxier {
     }
     this.#o.metrics?.setRulesetDrift?.(this.family, this.#o.now?.() ?? Date.now(), differences);
     return differences;
-  }
-
-  async cleanup(): Promise<void> {
-    this.#expected.reset();
-    await this.#o.nft.deleteTable(this.#fam);
-    this.#memo = undefined;
-    this.#needFull = true;
-    this.#readBack = true;
   }
 }
 

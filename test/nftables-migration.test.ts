@@ -9,43 +9,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { HEALTHZ, METRICS, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
-import { execIn, spawnIn, type NsProcess } from './support/netns.ts';
+import { execIn } from './support/netns.ts';
 import { webNodePortManifest } from './support/migration-manifests.ts';
+import { moreRequests, startLoad, type Load, type LoadResult } from './support/request-loops.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, type Topology } from './support/topology.ts';
 
-const LOAD_CLIENT = fileURLToPath(new URL('./support/daemon-load-client.ts', import.meta.url));
 const NODE = 'node-1';
-
-interface LoadResult {
-  total: number;
-  pods: Record<string, number>;
-  failures: { n: number; error: string }[];
-  slow: { n: number; ms: number }[];
-}
-
-interface Load {
-  readonly name: string;
-  readonly p: NsProcess;
-  count(): number;
-}
-
-function startLoad(name: string, ns: string, ip: string, port: number): Load {
-  // 10 s per request: a SYN the switch drops is retransmitted after 1 s and 3 s (slow, reported).
-  const p = spawnIn(ns, process.execPath, [LOAD_CLIENT, ip, String(port), '10000'], { stdin: true });
-  return { name, p, count: () => Number(/count (\d+)\n(?!.*count)/s.exec(p.output())?.[1] ?? 0) };
-}
-
-/** Wait for `n` more requests on every loop, so each phase really carries traffic. */
-async function moreRequests(loads: readonly Load[], n: number): Promise<void> {
-  for (const l of loads) {
-    const target = Math.ceil((l.count() + n) / 10) * 10;
-    await l.p.waitForLine((line) => line === `count ${target}`, 120_000);
-  }
-}
 
 const manifest = (pods: readonly string[]): string => webNodePortManifest(NODE, pods);
 

@@ -31,7 +31,7 @@ const file = (name: string, text: string): string => {
 const HEADER = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n';
 
 const cases: { name: string; args: () => string[]; names: () => string; reason: RegExp }[] = [
-  { name: 'an unknown --proxy-mode', args: () => ['--proxy-mode', 'foo'], names: () => '--proxy-mode', reason: /must be one of iptables, ipvs, userspace, got "foo"/ },
+  { name: 'an unknown --proxy-mode', args: () => ['--proxy-mode', 'foo'], names: () => '--proxy-mode', reason: /must be one of iptables, ipvs, userspace, nftables, got "foo"/ },
   { name: 'a --config file that does not exist', args: () => ['--config', join(dir, 'absent.yaml')], names: () => join(dir, 'absent.yaml'), reason: /cannot read file \(ENOENT\)/ },
   {
     name: 'a --config file that is not YAML',

@@ -88,7 +88,7 @@ export function traceUserspace(saved: string, q: TraceQuery): TraceReport {
   if (portal !== undefined) {
     const t = portal.target;
     const v6 = q.dest.family === 'IPv6';
-    const nodeIP = [...nodeAddrs].find((a) => sameFamily(a, v6));
+    const nodeIP = [...nodeAddrs].find((a) => sameFamily(a, v6) && !/^(127\.|::1$|fe80:)/.test(a));
     // REDIRECT: to the address of the interface the packet came in on, a node address.
     const address = t.kind === 'redirect' ? joinHostPort(nodeIP ?? (v6 ? '::1' : '127.0.0.1'), t.port) : t.kind === 'dnat' ? t.to : '';
     return {

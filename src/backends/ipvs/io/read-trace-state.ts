@@ -5,7 +5,7 @@
 import type { TraceReadDeps } from '../../mode-entry.ts';
 import { IpvsClient } from '../../../system/ipvs-client.ts';
 import { readSavedHolding } from '../../iptables/io/read-trace-state.ts';
-import { IPVS_STATE_FORMAT, type IpvsTraceState, type TraceVirtualServer } from '../trace/ipvs-trace-state.ts';
+import { IPVS_STATE_FORMAT, traceVirtualServer, type IpvsTraceState, type TraceVirtualServer } from '../trace/ipvs-trace-state.ts';
 
 /** The ipvs mode's nat rules: KUBE-SERVICES beside KUBE-LOAD-BALANCER (the iptables mode has no such chain). */
 export function holdsIpvsRules(saved: string): boolean {
@@ -26,11 +26,7 @@ async function virtualServers(d: TraceReadDeps): Promise<TraceVirtualServer[] | 
     const out: TraceVirtualServer[] = [];
     for (const s of await client.listServices()) {
       if (s.family !== d.family) continue;
-      const dests = await client.listDestinations(s);
-      out.push({
-        address: s.address, port: s.port, protocol: s.protocol, scheduler: s.scheduler, flags: s.flags, timeout: s.timeout,
-        realServers: dests.map((x) => ({ address: x.address, port: x.port, weight: x.weight })),
-      });
+      out.push(traceVirtualServer(s, await client.listDestinations(s)));
     }
     return out;
   } finally {

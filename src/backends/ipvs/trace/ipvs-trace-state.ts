@@ -3,6 +3,7 @@
 // servers (the netlink dump), `ipset save` and `iptables-save`. `kube-proxy-ts trace --dump-state`
 // on the node prints it. Pure.
 import { TraceInputError } from '../../../errors.ts';
+import type { IpvsDestination, IpvsService } from '../../../netlink/ipvs.ts';
 
 export const IPVS_STATE_FORMAT = 'kube-proxy-ts/ipvs-trace-state/v1';
 
@@ -54,4 +55,12 @@ export function parseIpvsTraceState(text: string): IpvsTraceState {
     if (!ok) throw new TraceInputError(`ipvs trace state: virtualServers[${i}] needs address, port, protocol, scheduler and realServers`);
   });
   return v as unknown as IpvsTraceState;
+}
+
+/** A virtual server and its real servers as the netlink dump decodes them (ipvs-decode.ts), for the bundle. */
+export function traceVirtualServer(s: IpvsService, dests: readonly IpvsDestination[]): TraceVirtualServer {
+  return {
+    address: s.address, port: s.port, protocol: s.protocol, scheduler: s.scheduler, flags: s.flags, timeout: s.timeout,
+    realServers: dests.map((x) => ({ address: x.address, port: x.port, weight: x.weight })),
+  };
 }

@@ -9,7 +9,10 @@ import { parseDest, parseFrom } from '../../../trace/parse-dest.ts';
 import { traceExitCode, type TraceReport } from '../../../trace/trace-types.ts';
 import { ipvsTraceStateOf } from '../testing/trace-state.ts';
 import { parseIpsetSave, setMembership } from './ipset-save.ts';
-import { recognisesIpvsState } from './ipvs-trace-state.ts';
+import { recognisesIpvsState, traceVirtualServer, type IpvsTraceState } from './ipvs-trace-state.ts';
+import { parseDestination, parseService } from '../../../netlink/ipvs-decode.ts';
+import { splitMessages } from '../../../netlink/message.ts';
+import { fromHex } from '../../../netlink/testdata/hex.ts';
 import { traceIpvs } from './trace-ipvs.ts';
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
@@ -30,6 +33,18 @@ const state = makeState('IPv4', [
 const saved = ipvsTraceStateOf(state, NODE);
 const savedLc = ipvsTraceStateOf(makeState('IPv4', [[web, [ep('10.244.1.10', 8080), ep('10.244.2.10', 8080)]]]), NODE, 'lc');
 
+// The IPVS test kernel's recorded dumps (src/netlink/testdata, test/support/uml-capture-fixtures.ts):
+// 10.96.0.1:443 rr with real servers of weight 1 and 5, and 10.96.0.30:8080 sh, persistent 10800 s;
+// the rules and ipsets of a Service with the same addresses.
+const dump = (name: string) => splitMessages(fromHex(readFileSync(new URL(`../../../netlink/testdata/${name}.hex`, import.meta.url), 'utf8')));
+const recorded = (() => {
+  const services = dump('ipvs-dump-services').map((m) => parseService(m.payload)).filter((s) => s.family === 'IPv4');
+  const dests = dump('ipvs-dump-dests-v4').map((m) => parseDestination(m.payload, 'IPv4'));
+  const k8s = svcPort('default', 'kubernetes', 'https', { clusterIP: '10.96.0.1', port: 443 });
+  const bundle = JSON.parse(ipvsTraceStateOf(makeState('IPv4', [[k8s, [ep('10.244.1.5', 8443), ep('10.244.2.6', 8443)]]]), NODE)) as IpvsTraceState;
+  return JSON.stringify({ ...bundle, virtualServers: services.map((s) => traceVirtualServer(s, s.address === '10.96.0.1' ? dests : [])) });
+})();
+
 function trace(text: string, dest: string, from?: string): TraceReport {
   const d = parseDest(dest);
   return traceIpvs(text, { dest: d, from: parseFrom(from, d), nodeAddresses: [NODE], saved: true });
@@ -47,6 +62,7 @@ const CASES: readonly [string, string, string, string | undefined, 0 | 1][] = [
   ['udp', saved, '10.96.0.53:53/udp', undefined, 0],
   ['no-service', saved, '10.96.0.99:80', undefined, 1],
   ['least-connection', savedLc, '10.96.0.10:80', undefined, 0],
+  ['recorded-dump-weights', recorded, '10.96.0.1:443', undefined, 0],
 ];
 
 describe('golden traces', () => {
@@ -71,6 +87,11 @@ describe('facts an ipvs trace reports', () => {
     expect(trace(saved, '10.96.0.10:80').endpoints.every((e) => e.masquerade === null)).toBe(true);
     expect(trace(saved, '10.96.0.10:80', 'node').endpoints.every((e) => e.masquerade !== null)).toBe(true);
     expect(trace(saved, `${NODE}:30080`, 'external').endpoints.every((e) => e.masquerade !== null)).toBe(true);
+  });
+
+  it('recorded dump: rr probabilities are the weight shares (1 and 5 of 6)', () => {
+    const r = trace(recorded, '10.96.0.1:443');
+    expect(r.endpoints.map((e) => [e.address, e.probability])).toEqual([['10.244.1.5:8443', 1 / 6], ['10.244.2.6:8443', 5 / 6]]);
   });
 
   it('persistence is ClientIP affinity with its timeout', () => {

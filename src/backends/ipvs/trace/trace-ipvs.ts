@@ -62,7 +62,9 @@ function reasonOf(r: CompiledRule | undefined): string {
 function endpointsOf(vs: TraceVirtualServer, masquerade: string | null): TraceEndpoint[] {
   const total = vs.realServers.reduce((s, r) => s + r.weight, 0);
   const via = [`virtual server ${joinHostPort(vs.address, vs.port)}/${vs.protocol} (${vs.scheduler})`];
-  return vs.realServers.map((r) => ({
+  // The dump lists real servers in the kernel's hash order: by address, as an operator compares them.
+  const sorted = [...vs.realServers].sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
+  return sorted.map((r) => ({
     address: joinHostPort(r.address, r.port),
     probability: WEIGHTED.has(vs.scheduler) ? (total === 0 ? 0 : r.weight / total) : null,
     masquerade,

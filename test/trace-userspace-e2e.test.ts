@@ -106,6 +106,21 @@ describeWith('kube-proxy-ts trace agrees with real packets (userspace mode)', ['
     expect(trace(['198.51.100.71:80', '--from', '203.0.113.5']).report?.verdict).toBe('DNAT');
   });
 
+  it('--dump-state prints what --state takes: the saved state traces as the live one', () => {
+    const ns = topo().node(NODE).ns;
+    const dump = spawnSync('ip', ['netns', 'exec', ns, process.execPath, DAEMON_BIN, 'trace', '--dump-state', 'IPv4'], { encoding: 'utf8', timeout: 60_000 });
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain(':KUBE-PORTALS-CONTAINER ');
+    const file = join(ctx.dir, 'node-a.save');
+    writeFileSync(file, dump.stdout);
+    const live = trace(['10.96.0.10:80', '--from', 'node']).report;
+    const saved = trace(['10.96.0.10:80', '--from', 'node', '--state', file, '--node-ip', topo().node(NODE).ip]).report;
+    expect(saved?.endpoints).toEqual(live?.endpoints);
+    expect(saved?.service).toEqual(live?.service);
+    const bad = spawnSync('ip', ['netns', 'exec', ns, process.execPath, DAEMON_BIN, 'trace', '--dump-state', 'IPv5'], { encoding: 'utf8' });
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, 'kube-proxy-ts trace: --dump-state "IPv5": give IPv4 or IPv6']);
+  });
+
   it('an address no Service has: no Service matches, exit 1', async () => {
     const c = topo().pod('client-a');
     expect((await agree(c.ns, c.ip, '10.96.0.99', 80, [], 1)).verdict).toBe('NO_SERVICE');

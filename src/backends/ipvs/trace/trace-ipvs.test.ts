@@ -24,7 +24,7 @@ const empty = svcPort('ns', 'empty', 'http', { clusterIP: '10.96.0.70' });
 const ranged = svcPort('ns', 'ranged', 'http', { clusterIP: '10.96.0.71', loadBalancerVIPs: ['198.51.100.71'], loadBalancerSourceRanges: ['203.0.113.0/24'] });
 const dns = svcPort('ns', 'dns', 'dns', { clusterIP: '10.96.0.53', protocol: 'UDP', port: 53 });
 const state = makeState('IPv4', [
-  [web, [ep('10.244.1.10', 8080), ep('10.244.1.11', 8080), ep('10.244.2.10', 8080)]],
+  [web, [ep('10.244.1.10', 8080, { isLocal: true }), ep('10.244.1.11', 8080), ep('10.244.2.10', 8080)]],
   [sticky, [ep('10.244.1.10', 8080), ep('10.244.2.10', 8080)]],
   [empty, []],
   [ranged, [ep('10.244.2.10', 8080)]],
@@ -92,6 +92,13 @@ describe('facts an ipvs trace reports', () => {
   it('recorded dump: rr probabilities are the weight shares (1 and 5 of 6)', () => {
     const r = trace(recorded, '10.96.0.1:443');
     expect(r.endpoints.map((e) => [e.address, e.probability])).toEqual([['10.244.1.5:8443', 1 / 6], ['10.244.2.6:8443', 5 / 6]]);
+  });
+
+  it('a hairpin (a real server to its own Service) is masqueraded by KUBE-LOOP-BACK, the other real servers are not', () => {
+    const r = trace(saved, '10.96.0.10:80', '10.244.1.10');
+    expect(r.endpoints.map((e) => [e.address, e.masquerade?.startsWith('yes, hairpin') ?? false])).toEqual([
+      ['10.244.1.10:8080', true], ['10.244.1.11:8080', false], ['10.244.2.10:8080', false],
+    ]);
   });
 
   it('persistence is ClientIP affinity with its timeout', () => {

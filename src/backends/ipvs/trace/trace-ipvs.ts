@@ -59,7 +59,17 @@ function reasonOf(r: CompiledRule | undefined): string {
   return r.comment !== '' ? `${r.comment}; ${r.chain}` : `${r.chain}: ${r.raw.replace(/^-A \S+ /, '')}`;
 }
 
-function endpointsOf(vs: TraceVirtualServer, masquerade: string | null): TraceEndpoint[] {
+/**
+ * KUBE-POSTROUTING masquerades a hairpin (a real server reached from itself) by the KUBE-LOOP-BACK
+ * set (`dst,dst,src`); IPVS rewrites the destination after the nat rules ran, so it is checked per
+ * real server here.
+ */
+function hairpin(has: ReturnType<typeof setMembership>, q: TraceQuery, src: string, r: { address: string; port: number }): boolean {
+  const set = q.dest.family === 'IPv6' ? 'KUBE-6-LOOP-BACK' : 'KUBE-LOOP-BACK';
+  return has(set, ['dst', 'dst', 'src'], { src, dst: r.address, dport: r.port, protocol: q.dest.protocol, inInterface: '', mark: 0, dnat: null });
+}
+
+function endpointsOf(vs: TraceVirtualServer, masquerade: string | null, isHairpin: (r: { address: string; port: number }) => boolean): TraceEndpoint[] {
   const total = vs.realServers.reduce((s, r) => s + r.weight, 0);
   const via = [`virtual server ${joinHostPort(vs.address, vs.port)}/${vs.protocol} (${vs.scheduler})`];
   // The dump lists real servers in the kernel's hash order: by address, as an operator compares them.
@@ -67,7 +77,7 @@ function endpointsOf(vs: TraceVirtualServer, masquerade: string | null): TraceEn
   return sorted.map((r) => ({
     address: joinHostPort(r.address, r.port),
     probability: WEIGHTED.has(vs.scheduler) ? (total === 0 ? 0 : r.weight / total) : null,
-    masquerade,
+    masquerade: masquerade ?? (isHairpin(r) ? 'yes, hairpin (the real server connects to itself through the Service; KUBE-LOOP-BACK)' : null),
     via,
   }));
 }
@@ -84,7 +94,8 @@ export function traceIpvs(text: string, q: TraceQuery): TraceReport {
   const isLocal = (ip: string): boolean => local.some((a) => sameIP(a, ip));
   const src = source(tables, q, isLocal);
   const sets = parseIpsetSave(state.ipsetSave);
-  const [o] = tracePacket(tables, src.packet, { localAddresses: local, setHas: setMembership(sets) }).outcomes;
+  const has = setMembership(sets);
+  const [o] = tracePacket(tables, src.packet, { localAddresses: local, setHas: has }).outcomes;
   if (o === undefined) throw new Error('tracer: no path');
   const packet = { src: src.packet.src, dst: q.dest.ip, port: q.dest.port, protocol: q.dest.protocol, from: src.from };
   const service = vs === undefined ? null : { name: `virtual server ${joinHostPort(vs.address, vs.port)}/${vs.protocol}`, matchedAs: matchedAs(sets, q, vs) };
@@ -101,7 +112,7 @@ export function traceIpvs(text: string, q: TraceQuery): TraceReport {
     // IPVS finds no real server and lets the packet through to the node, where nothing listens.
     return { ...base, verdict: 'REJECT', reason: 'the virtual server has no real servers (the node refuses the connection)', endpoints: [], balancing: null, affinity };
   }
-  const eps = endpointsOf(vs, o.marked ? masqueradeWhy(o.rules) : null);
+  const eps = endpointsOf(vs, o.marked ? masqueradeWhy(o.rules) : null, (r) => hairpin(has, q, src.packet.src, r));
   if (eps.every((e) => e.probability === 0)) notes.push('every real server has weight 0 (terminating): only existing connections use them');
   return { ...base, notes: [...base.notes, ...notes], verdict: 'DNAT', reason: '', endpoints: eps, balancing: `IPVS scheduler ${vs.scheduler}`, affinity };
 }

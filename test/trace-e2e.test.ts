@@ -15,7 +15,7 @@ import type { TraceReport } from '../src/trace/trace-types.ts';
 import { DAEMON_BIN, HEALTHZ, METRICS, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, tally, tcpRequest, type Reply, type Topology } from './support/topology.ts';
-import { EXAMPLES, EXTRA, NODE, topologySpec } from './support/trace-topology.ts';
+import { EXAMPLES, EXTRA, NODE, topologySpec, traceIn, type TraceRun } from './support/trace-topology.ts';
 
 const RUNS = [
   { mode: 'iptables', backend: 'nft', flags: ['--iptables-backend', 'nft'] },
@@ -45,12 +45,7 @@ for (const { mode, backend, flags } of RUNS) {
       return ctx.topo;
     };
 
-    function trace(args: string[]): { code: number | null; report: TraceReport | null; stderr: string } {
-      const r = spawnSync('ip', ['netns', 'exec', topo().node(NODE).ns, process.execPath, DAEMON_BIN, 'trace', ...args, '--json'], {
-        encoding: 'utf8', timeout: 60_000,
-      });
-      return { code: r.status, report: r.status === 2 ? null : (JSON.parse(r.stdout) as TraceReport), stderr: r.stderr };
-    }
+    const trace = (args: string[]): TraceRun => traceIn(topo().node(NODE).ns, args);
     const podOf = (address: string): string => {
       const ip = address.replace(/:\d+$/, '');
       const pod = ['web-a1', 'web-a2', 'web-b1', 'web-b2'].find((p) => topo().pod(p).ip === ip);

@@ -13,7 +13,7 @@ import type { TraceReport } from '../src/trace/trace-types.ts';
 import { DAEMON_BIN, HEALTHZ, METRICS, registerDaemonSuiteTeardown, startDaemon, usePrivateXtablesLock, waitReady, type Daemon } from './support/daemon.ts';
 import { describeWith } from './support/requirements.ts';
 import { buildTopology, tally, tcpRequest, type Topology } from './support/topology.ts';
-import { EXAMPLES, EXTRA, NODE, topologySpec } from './support/trace-topology.ts';
+import { EXAMPLES, EXTRA, NODE, topologySpec, traceIn, type TraceRun } from './support/trace-topology.ts';
 
 describeWith('kube-proxy-ts trace agrees with real packets (userspace mode)', ['root', 'iptables', 'conntrack'], () => {
   const ctx = { topo: undefined as Topology | undefined, dir: '', daemon: undefined as Daemon | undefined };
@@ -36,12 +36,7 @@ describeWith('kube-proxy-ts trace agrees with real packets (userspace mode)', ['
     return ctx.topo;
   };
 
-  function trace(args: string[]): { code: number | null; report: TraceReport | null; stderr: string } {
-    const r = spawnSync('ip', ['netns', 'exec', topo().node(NODE).ns, process.execPath, DAEMON_BIN, 'trace', ...args, '--json'], {
-      encoding: 'utf8', timeout: 60_000,
-    });
-    return { code: r.status, report: r.status === 2 ? null : (JSON.parse(r.stdout) as TraceReport), stderr: r.stderr };
-  }
+  const trace = (args: string[]): TraceRun => traceIn(topo().node(NODE).ns, args);
 
   /** trace's answer for a packet against real requests for it; `pods`: the Service's endpoints that may answer. */
   async function agree(fromNs: string, traceFrom: string, ip: string, port: number, pods: readonly string[], count = 10): Promise<TraceReport> {

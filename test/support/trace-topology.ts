@@ -1,6 +1,9 @@
 // The namespace topology and manifests the trace end-to-end tests share (test/trace-e2e.test.ts,
 // test/trace-userspace-e2e.test.ts): node-a runs the daemon, node-b holds remote endpoints.
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { TraceReport } from '../../src/trace/trace-types.ts';
+import { DAEMON_BIN } from './daemon.ts';
 
 export const NODE = 'node-a';
 export const EXAMPLES = fileURLToPath(new URL('../../examples/manifests', import.meta.url));
@@ -64,3 +67,15 @@ export const topologySpec = {
   udpPorts: [5353],
 };
 
+
+export interface TraceRun {
+  readonly code: number | null;
+  readonly report: TraceReport | null;
+  readonly stderr: string;
+}
+
+/** `kube-proxy-ts trace ARGS --json` run inside the node namespace `ns`, as an operator on the node. */
+export function traceIn(ns: string, args: readonly string[]): TraceRun {
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, DAEMON_BIN, 'trace', ...args, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, report: r.status === 2 ? null : (JSON.parse(r.stdout) as TraceReport), stderr: r.stderr };
+}

@@ -16,7 +16,8 @@ import { parseDest, parseFrom } from '../parse-dest.ts';
 import { traceExitCode, type TraceReport } from '../trace-types.ts';
 
 export const TRACE_USAGE = `usage: kube-proxy-ts trace IP:PORT[/tcp|udp|sctp] [--from pod|node|external|IP] [--mode MODE]
-                          [--state FILE [--node-ip IP]...] [--json]`;
+                          [--state FILE [--node-ip IP]...] [--json]
+       kube-proxy-ts trace --dump-state IPv4|IPv6 [--mode MODE] > FILE   (the live state, for --state elsewhere)`;
 
 export interface TraceCommandIO {
   readonly exec: Exec;
@@ -35,7 +36,17 @@ function modeByName(name: string): Traceable {
   return m as Traceable;
 }
 
-async function report(argv: readonly string[], io: TraceCommandIO): Promise<{ report: TraceReport; json: boolean } | 'help'> {
+/** `--dump-state FAMILY`: the live state, in the format --state takes (support cases, other nodes). */
+async function dumpState(family: string, mode: string | undefined, io: TraceCommandIO): Promise<string> {
+  if (family !== 'IPv4' && family !== 'IPv6') throw new TraceInputError(`--dump-state ${JSON.stringify(family)}: give IPv4 or IPv6`);
+  for (const m of mode !== undefined ? [modeByName(mode)] : traceable()) {
+    const state = await m.trace.readState({ exec: io.exec, family });
+    if (state !== null) return state;
+  }
+  throw new TraceInputError(`no ${family} state of ${mode ?? `a mode trace reads (${traceable().map((m) => m.name).join(', ')})`} is programmed on this node`);
+}
+
+async function report(argv: readonly string[], io: TraceCommandIO): Promise<{ report: TraceReport; json: boolean } | { dump: string } | 'help'> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -44,6 +55,7 @@ async function report(argv: readonly string[], io: TraceCommandIO): Promise<{ re
       options: {
         from: { type: 'string' }, mode: { type: 'string' }, state: { type: 'string' },
         'node-ip': { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'dump-state': { type: 'string' },
       },
     });
   } catch (err) {
@@ -51,6 +63,7 @@ async function report(argv: readonly string[], io: TraceCommandIO): Promise<{ re
   }
   const { values, positionals } = parsed;
   if (values.help === true) return 'help';
+  if (values['dump-state'] !== undefined) return { dump: await dumpState(values['dump-state'], values.mode, io) };
   if (positionals.length !== 1) throw new TraceInputError(positionals.length === 0 ? 'DEST is missing' : `one DEST expected, got ${positionals.join(' ')}`);
   const dest = parseDest(positionals[0] as string);
   const from = parseFrom(values.from, dest);
@@ -87,6 +100,10 @@ export async function runTraceCommand(argv: readonly string[], io: TraceCommandI
     const r = await report(argv, io);
     if (r === 'help') {
       io.stdout(`${TRACE_USAGE}\n`);
+      return 0;
+    }
+    if ('dump' in r) {
+      io.stdout(r.dump);
       return 0;
     }
     io.stdout(r.json ? `${JSON.stringify(r.report, null, 2)}\n` : formatTrace(r.report));

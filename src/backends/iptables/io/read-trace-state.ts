@@ -6,7 +6,10 @@ import { holdsIptablesMode } from '../trace/trace-iptables.ts';
 
 const BACKENDS: readonly XtablesBackend[] = ['nft', 'legacy'];
 
-export async function readIptablesTraceState(d: TraceReadDeps): Promise<string | null> {
+export const readIptablesTraceState = (d: TraceReadDeps): Promise<string | null> => readSavedHolding(d, holdsIptablesMode);
+
+/** The first back-end's iptables-save that holds a mode's rules (`holds`); the userspace mode's portals too. */
+export async function readSavedHolding(d: TraceReadDeps, holds: (saved: string) => boolean): Promise<string | null> {
   for (const backend of BACKENDS) {
     let saved: string;
     try {
@@ -16,7 +19,7 @@ export async function readIptablesTraceState(d: TraceReadDeps): Promise<string |
       void err;
       continue;
     }
-    if (holdsIptablesMode(saved)) return saved;
+    if (holds(saved)) return saved;
   }
   return null;
 }

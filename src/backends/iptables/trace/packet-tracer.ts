@@ -20,6 +20,8 @@ export interface TracePacket {
   /** 'host': generated on this node (nat OUTPUT); 'remote': arrives from a pod or another host (PREROUTING). */
   readonly origin: 'host' | 'remote';
   readonly inInterface?: string;
+  /** Bridged in from a pod on this node (`-m physdev --physdev-is-in`). */
+  readonly bridged?: boolean;
 }
 
 export interface TraceEnv {
@@ -27,6 +29,8 @@ export interface TraceEnv {
   readonly localAddresses: readonly string[];
   /** xt_recent lists: list name -> source IPs seen (session affinity state). */
   readonly recent?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** ipset membership (`-m set --match-set`); absent, such rules never match. */
+  readonly setHas?: MatchEnv['setHas'];
 }
 
 export interface TraceOutcome {
@@ -131,6 +135,7 @@ export function tracePacket(ruleset: string | Tables, packet: TracePacket, env: 
     const menv: MatchEnv = {
       isLocal,
       recentHas: (name, src) => env.recent?.get(name)?.has(src) ?? false,
+      ...(env.setHas === undefined ? {} : { setHas: env.setHas }),
       choose: (pr) => {
         const c = choices.length < prefix.length ? (prefix[choices.length] as boolean) : true;
         choices.push(c);
@@ -159,7 +164,7 @@ export function tracePacket(ruleset: string | Tables, packet: TracePacket, env: 
 function runPath(tables: Tables, packet: TracePacket, env: MatchEnv, masqMark: number): Omit<TraceOutcome, 'probability'> {
   const p: PathState = {
     src: packet.src, dst: packet.dst, protocol: packet.protocol ?? 'tcp', dport: packet.dport,
-    inInterface: packet.inInterface ?? (packet.origin === 'host' ? 'lo' : 'eth0'),
+    inInterface: packet.inInterface ?? (packet.origin === 'host' ? 'lo' : 'eth0'), bridged: packet.bridged === true,
     mark: 0, dnat: null, verdict: null, masqueraded: false, marked: false, acceptedBy: null, recentSet: [], matched: [], rules: [],
   };
   const nat = tables.get('nat') as Map<string, CompiledRule[]>;
@@ -217,6 +222,13 @@ function runChain(table: Map<string, CompiledRule[]>, chain: string, p: PathStat
         }
         return 'terminal';
       }
+      case 'redirect':
+        // REDIRECT: to the node itself (the incoming interface's address; loopback for the
+        // node's own traffic, which is local either way), port rewritten.
+        p.dst = p.dst.includes(':') ? '::1' : '127.0.0.1';
+        p.dport = t.port;
+        p.dnat = p.dst.includes(':') ? `[::1]:${t.port}` : `127.0.0.1:${t.port}`;
+        return 'terminal';
       case 'mark':
         p.mark = (t.op === 'or' ? p.mark | t.value : t.op === 'xor' ? p.mark ^ t.value : (p.mark & ~t.mask) ^ t.value) >>> 0;
         continue;

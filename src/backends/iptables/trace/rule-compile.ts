@@ -15,6 +15,8 @@ export interface TracePacketState {
   readonly inInterface: string;
   mark: number;
   dnat: string | null;
+  /** Bridged in from a local pod (`-m physdev --physdev-is-in`); userspace portals tell the two apart. */
+  readonly bridged?: boolean;
 }
 
 export interface MatchEnv {
@@ -22,6 +24,12 @@ export interface MatchEnv {
   recentHas(name: string, src: string): boolean;
   /** Decide a probabilistic match (`probability` of true); the tracer explores both answers. */
   choose(probability: number): boolean;
+  /**
+   * `-m set --match-set NAME DIRS`: whether the packet's fields (DIRS: `src`, `dst`, `dst,dst`...)
+   * are in the ipset; absent, a rule naming a set is not evaluated (the ipvs mode's trace passes
+   * the sets of an `ipset save`).
+   */
+  setHas?(name: string, dirs: readonly ('src' | 'dst')[], p: TracePacketState): boolean;
 }
 
 type Pred = (p: TracePacketState, env: MatchEnv) => boolean;
@@ -32,7 +40,9 @@ export type Target =
   | { readonly kind: 'verdict'; readonly verdict: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN' }
   | { readonly kind: 'dnat'; readonly to: string }
   | { readonly kind: 'mark'; readonly op: 'or' | 'xor' | 'set'; readonly value: number; readonly mask: number }
-  | { readonly kind: 'masquerade' };
+  | { readonly kind: 'masquerade' }
+  /** `-j REDIRECT --to-ports N`: to this node's port N (the userspace mode's portals). */
+  | { readonly kind: 'redirect'; readonly port: number };
 
 export interface CompiledRule {
   readonly raw: string;
@@ -50,6 +60,8 @@ export interface CompiledRule {
   readonly chain: string;
   /** Why a leniently compiled rule could not be evaluated (it never matches); null when understood. */
   readonly unknown: string | null;
+  /** The ipsets its `-m set --match-set` matches name (never matching when the trace has no sets). */
+  readonly matchSets: readonly string[];
 }
 
 function addrPred(value: string, field: 'src' | 'dst'): (p: TracePacketState) => boolean {
@@ -71,7 +83,7 @@ function parseMark(v: string): [number, number] {
   return [val >>> 0, m >>> 0];
 }
 
-const MODULES = new Set(['tcp', 'udp', 'sctp', 'comment', 'addrtype', 'mark', 'conntrack', 'statistic', 'recent', 'nfacct']);
+const MODULES = new Set(['tcp', 'udp', 'sctp', 'comment', 'addrtype', 'mark', 'conntrack', 'statistic', 'recent', 'nfacct', 'state', 'physdev', 'set']);
 
 export function compileRule(rule: ParsedRule): CompiledRule {
   const a = rule.args;
@@ -83,6 +95,7 @@ export function compileRule(rule: ParsedRule): CompiledRule {
   let recentRcheck = false;
   let recentSeconds = 0;
   let comment = '';
+  const matchSets: string[] = [];
   const fail = (why: string): never => {
     throw new Error(`tracer: ${why} in rule: ${rule.raw}`);
   };
@@ -146,6 +159,18 @@ export function compileRule(rule: ParsedRule): CompiledRule {
         add((p) => ((p.mark & m) >>> 0) === v);
         break;
       }
+      case '--physdev-is-in':
+        add((p) => p.bridged === true);
+        break;
+      case '--match-set': {
+        const name = val();
+        const dirs = val().split(',').map((d) => (d === 'src' ? 'src' : d === 'dst' ? 'dst' : fail(`bad --match-set flags ${d}`)));
+        matchSets.push(name);
+        // A set the trace was not given never matches; the trace names the rule (CompiledRule.matchSets).
+        add((p, env) => env.setHas?.(name, dirs, p) ?? false);
+        break;
+      }
+      case '--state':
       case '--ctstate': {
         const states = val().split(',');
         // Every traced packet is the first of its connection: NEW, plus DNAT once rewritten.
@@ -194,6 +219,7 @@ export function compileRule(rule: ParsedRule): CompiledRule {
         else if (t === 'DNAT') target = { kind: 'dnat', to: '' };
         else if (t === 'MARK') target = { kind: 'mark', op: 'or', value: 0, mask: 0 };
         else if (t === 'MASQUERADE') target = { kind: 'masquerade' };
+        else if (t === 'REDIRECT') target = { kind: 'redirect', port: 0 };
         else target = { kind: tok === '-j' ? 'jump' : 'goto', chain: t };
         break;
       }
@@ -214,6 +240,13 @@ export function compileRule(rule: ParsedRule): CompiledRule {
         target = { kind: 'mark', op: 'set', value: v, mask: m };
         break;
       }
+      case '--to-ports': {
+        if (target.kind !== 'redirect') fail('--to-ports without REDIRECT');
+        const port = Number(val());
+        if (!Number.isInteger(port)) fail('bad --to-ports');
+        target = { kind: 'redirect', port };
+        break;
+      }
       case '--random-fully':
         break;
       default:
@@ -221,7 +254,7 @@ export function compileRule(rule: ParsedRule): CompiledRule {
     }
   }
   return {
-    raw: rule.raw, preds, target, probabilistic, comment, chain: rule.chain, unknown: null,
+    raw: rule.raw, preds, target, probabilistic, comment, chain: rule.chain, unknown: null, matchSets,
     recentSets: recentSet ? recentName : null,
     recentCheck: recentRcheck ? { name: recentName, seconds: recentSeconds } : null,
   };
@@ -235,7 +268,7 @@ export function compileRuleLenient(rule: ParsedRule): CompiledRule {
     const reason = err instanceof Error ? err.message.replace(/ in rule: .*$/, '').replace(/^tracer: /, '') : String(err);
     return {
       raw: rule.raw, preds: [() => false], target: { kind: 'none' }, probabilistic: false, comment: '', chain: rule.chain,
-      unknown: reason, recentSets: null, recentCheck: null,
+      unknown: reason, recentSets: null, recentCheck: null, matchSets: [],
     };
   }
 }

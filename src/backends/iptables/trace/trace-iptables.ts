@@ -104,7 +104,10 @@ function unknownRules(tables: Tables, outcomes: readonly TraceOutcome[]): string
   const chains = new Set(['PREROUTING', 'OUTPUT', 'INPUT', 'FORWARD', 'POSTROUTING']);
   for (const o of outcomes) for (const r of o.rules) if (r.target.kind === 'jump' || r.target.kind === 'goto') chains.add(r.target.chain);
   const out: string[] = [];
-  for (const [, table] of tables) for (const c of chains) for (const r of table.get(c) ?? []) if (r.unknown !== null) out.push(`not evaluated (${r.unknown}): ${r.raw}`);
+  for (const [, table] of tables) for (const c of chains) for (const r of table.get(c) ?? []) {
+    if (r.unknown !== null) out.push(`not evaluated (${r.unknown}): ${r.raw}`);
+    else if (r.matchSets.length > 0) out.push(`not evaluated (ipset ${r.matchSets.join(', ')} not read): ${r.raw}`);
+  }
   return out;
 }
 

@@ -17,6 +17,9 @@ import { createIpvsApplier } from '../ipvs-applier.ts';
 import { IPVS_CHAINS } from '../owned-chains.ts';
 import { ipvsSysctls } from '../sysctls.ts';
 import { createIpvsProxiers, openIpvs } from './setup.ts';
+import { readIpvsTraceState } from './read-trace-state.ts';
+import { recognisesIpvsState } from '../trace/ipvs-trace-state.ts';
+import { traceIpvs } from '../trace/trace-ipvs.ts';
 
 export const ipvsMode: ModeEntry = {
   name: 'ipvs',
@@ -39,6 +42,8 @@ export const ipvsMode: ModeEntry = {
     }),
   cleanup: cleanupIpvs,
   leftovers: { chains: IPVS_CHAINS, removeState: removeIpvsState },
+  // The virtual servers over netlink, `ipset save` and iptables-save, as one JSON bundle.
+  trace: { recognises: recognisesIpvsState, readState: readIpvsTraceState, trace: traceIpvs },
 };
 
 /** upstream ipvs NewProxier up to its initOnly return: IPVS present, its sysctls, --ipvs-*-timeout. */

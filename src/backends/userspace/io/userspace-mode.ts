@@ -10,6 +10,8 @@ import type { ModeEntry, ProxierDeps } from '../../mode-entry.ts';
 import { USERSPACE_CHAINS } from '../owned-chains.ts';
 import { createUserspaceProxier } from './proxier.ts';
 import { familyOf } from '../../../model/ip.ts';
+import { readSavedHolding } from '../../iptables/io/read-trace-state.ts';
+import { holdsUserspaceMode, traceUserspace } from '../trace/trace-userspace.ts';
 
 export const userspaceMode: ModeEntry = {
   name: 'userspace',
@@ -22,6 +24,8 @@ export const userspaceMode: ModeEntry = {
   // Its portal chains are KUBE-* chains, which the iptables entry's --cleanup removes with the rest.
   cleanup: () => Promise.resolve(),
   leftovers: { chains: USERSPACE_CHAINS },
+  // The portals, read as the iptables mode reads its rules (an iptables-save of the back-end holding them).
+  trace: { recognises: holdsUserspaceMode, readState: (d) => readSavedHolding(d, holdsUserspaceMode), trace: traceUserspace },
 };
 
 /**

@@ -14,7 +14,7 @@ import type { RenderOptions } from './options.ts';
 import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import type { Table } from '../../system/iptables.ts';
-import { ExpectedRules } from './drift/expected-rules.ts';
+import { ExpectedRules, type PayloadRecorder } from './drift/expected-rules.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
@@ -178,12 +178,20 @@ export class IptablesProxier<M> implements Proxier {
   }
 }
 
-/** The payload's chunks, each also handed to the drift recorder as iptables-restore takes it. */
-function* recorded(chunks: Iterable<string>, recorder: { push(chunk: string): void }): Generator<string> {
-  for (const c of chunks) {
-    recorder.push(c);
-    yield c;
-  }
+/**
+ * The payload's chunks, each also handed to the drift recorder as iptables-restore takes it. As
+ * re-iterable as the chunks themselves: each new pass records from the start again.
+ */
+function recorded(chunks: Iterable<string>, recorder: PayloadRecorder): Iterable<string> {
+  return {
+    *[Symbol.iterator]() {
+      recorder.restart();
+      for (const c of chunks) {
+        recorder.push(c);
+        yield c;
+      }
+    },
+  };
 }
 
 function restoreDetail(err: unknown): Record<string, unknown> {

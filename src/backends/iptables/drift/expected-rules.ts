@@ -92,6 +92,13 @@ class DigestReader {
   }
 }
 
+export interface PayloadRecorder {
+  /** The payload is being read again from its start (a re-iterated chunk list). */
+  restart(): void;
+  push(chunk: string): void;
+  commit(): void;
+}
+
 export class ExpectedRules {
   readonly #tables = new Map<string, Map<string, ChainDigest>>();
   #jumps: readonly ExpectedJump[] = [];
@@ -112,9 +119,12 @@ export class ExpectedRules {
    * A recorder for one payload: feed it every chunk, then call `commit` once the restore succeeded.
    * A full payload replaces what was known (it declares every chain we own).
    */
-  recorder(full: boolean): { push(chunk: string): void; commit(): void } {
-    const reader = new DigestReader();
+  recorder(full: boolean): PayloadRecorder {
+    let reader = new DigestReader();
     return {
+      restart: () => {
+        reader = new DigestReader();
+      },
       push: (chunk) => reader.push(chunk),
       commit: () => {
         reader.end();

@@ -12,7 +12,7 @@ const written = [
   ':KUBE-SVC-AAA - [0:0]',
   ':KUBE-SEP-BBB - [0:0]',
   '-A KUBE-SERVICES -m comment --comment "ns/svc:p cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 80 -j KUBE-SVC-AAA',
-  '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+  '-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000',
   '-A KUBE-SVC-AAA -m comment --comment "ns/svc:p -> 10.244.1.10:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-BBB',
   '-A KUBE-SEP-BBB -m comment --comment ns/svc:p -m recent --name KUBE-SEP-BBB --set -m tcp -p tcp -j DNAT --to-destination 10.244.1.10:80',
   'COMMIT',

@@ -24,7 +24,13 @@ function address(v: string, v6: boolean): string {
   return `${v}/${v6 || v.includes(':') ? 128 : 32}`;
 }
 
-function option(name: string, values: string[]): string[] {
+/** iptables-save prints marks without leading zeros: 0x00004000/0x00004000 → 0x4000/0x4000. */
+function hex(v: string): string {
+  return /^0x[0-9a-f]+(\/0x[0-9a-f]+)?$/i.test(v) ? v.split('/').map((h) => `0x${BigInt(h).toString(16)}`).join('/') : v;
+}
+
+function option(name: string, raw: string[]): string[] {
+  const values = raw.map(hex);
   if (name === '--or-mark' && values.length === 1) return ['--set-xmark', `${values[0]}/${values[0]}`];
   if (name === '--xor-mark' && values.length === 1) return ['--set-xmark', `${values[0]}/0x0`];
   if (name === '--set-mark' && values.length === 1 && !values[0]?.includes('/')) return ['--set-xmark', `${values[0]}/0xffffffff`];

@@ -20,6 +20,8 @@ export interface RulesApplier {
   canaryPresent(): Promise<boolean>;
   /** Chains that exist in the nat table now (for stale-chain deletion on a full sync). */
   natChains(): Promise<string[]>;
+  /** `iptables-save -t TABLE` (the drift check reads our chains back); absent in --dry-run. */
+  save?(table: Table): Promise<string>;
   /** A string, or chunks written to iptables-restore's stdin in order without joining them. */
   restore(payload: RestoreInput): Promise<void>;
   /** Remove every KUBE-* chain and every rule that jumps to one (see cleanupPayload). */
@@ -58,6 +60,7 @@ export function createIptablesApplier(ipt: Iptables): RulesApplier {
     async natChains() {
       return ipt.chains('nat');
     },
+    save: (table) => ipt.save(table),
     restore: (payload) => ipt.restore(payload),
     async cleanup() {
       const parts: string[] = [];

@@ -13,6 +13,8 @@ import type { JumpRule, RulesApplier } from '../common/iptables-rules-applier.ts
 import type { RenderOptions } from './options.ts';
 import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
+import type { Table } from '../../system/iptables.ts';
+import { ExpectedRules, type PayloadRecorder } from './drift/expected-rules.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
@@ -60,6 +62,9 @@ export class IptablesProxier<M> implements Proxier {
   #lastCanaryCheck = Number.NEGATIVE_INFINITY;
   /** UDP flows to delete after each successful sync (upstream pkg/proxy/conntrack cleanup.go). */
   readonly #udp: UdpConntrackCleaner;
+  /** What our payloads left in the kernel (drift/expected-rules.ts), compared at the canary cadence. */
+  readonly #expected = new ExpectedRules();
+  #driftLogged = false;
   /** Restore failures so far (also fed to metrics). */
   restoreFailures = 0;
 
@@ -93,14 +98,24 @@ export class IptablesProxier<M> implements Proxier {
 
   async #sync(state: ProxyState): Promise<SyncResult> {
     const { applier, logger } = this.#o;
-    if (!this.#policy.pending && (await this.#canaryGone())) {
-      logger.warn({ family: this.family }, 'canary chain missing: tables were flushed, doing a full sync');
-      this.#policy.requireFull();
+    if (!this.#policy.pending && this.#checkDue()) {
+      if (!(await applier.canaryPresent())) {
+        logger.warn({ family: this.family }, 'canary chain missing: tables were flushed, doing a full sync');
+        this.#policy.requireFull();
+      }
+      const differences = await this.#drift();
+      if (differences.length > 0) {
+        if (!this.#driftLogged) logger.warn({ family: this.family, differences }, 'iptables rules differ from what was written, doing a full sync');
+        this.#driftLogged = true;
+        this.#policy.requireFull();
+      } else this.#driftLogged = false;
     }
     const full = this.#policy.isFull(state.full);
     let opts = await this.#o.renderOptions(state);
     if (full) {
-      await applier.ensureJumps(this.#o.jumps(this.family, opts));
+      const jumps = this.#o.jumps(this.family, opts);
+      await applier.ensureJumps(jumps);
+      this.#expected.setJumps(jumps);
       await applier.ensureCanary();
       this.#lastCanaryCheck = this.#now();
       // Stale chains are known from the memo of the last applied render; only without one (first
@@ -110,8 +125,9 @@ export class IptablesProxier<M> implements Proxier {
       if (this.#memo === undefined || this.#policy.pending) opts = { ...opts, existingNatChains: await applier.natChains() };
     }
     const out = this.#o.render(full ? { ...state, full: true } : state, opts, this.#memo);
+    const recorder = this.#expected.recorder(out.stats.full);
     try {
-      await applier.restore(out.payload.chunks);
+      await applier.restore(recorded(out.payload.chunks, recorder));
     } catch (err) {
       this.restoreFailures += 1;
       this.#o.metrics?.incRestoreFailure(!out.stats.full, this.family);
@@ -123,6 +139,7 @@ export class IptablesProxier<M> implements Proxier {
       throw err;
     }
     this.#memo = out.memo;
+    recorder.commit();
     this.#policy.succeeded();
     await this.#udp.afterSync(state);
     return {
@@ -140,13 +157,41 @@ export class IptablesProxier<M> implements Proxier {
     return this.#o.now?.() ?? Date.now();
   }
 
-  async #canaryGone(): Promise<boolean> {
+  /** The canary and drift checks run at most once per canaryIntervalMs (upstream: syncPeriod). */
+  #checkDue(): boolean {
     const interval = this.#o.canaryIntervalMs ?? 0;
     const now = this.#now();
     if (now - this.#lastCanaryCheck < interval) return false;
     this.#lastCanaryCheck = now;
-    return !(await this.#o.applier.canaryPresent());
+    return true;
   }
+
+  /** Our chains as iptables-save lists them against what our payloads left; exported as kubeproxyts_ruleset_drift. */
+  async #drift(): Promise<string[]> {
+    const { applier } = this.#o;
+    if (!this.#expected.known || applier.save === undefined) return [];
+    const saved = new Map<string, string[]>();
+    for (const t of this.#expected.tables()) saved.set(t, [await applier.save(t as Table)]);
+    const differences = this.#expected.compare(saved);
+    this.#o.metrics?.setRulesetDrift?.(this.family, this.#now(), differences);
+    return differences;
+  }
+}
+
+/**
+ * The payload's chunks, each also handed to the drift recorder as iptables-restore takes it. As
+ * re-iterable as the chunks themselves: each new pass records from the start again.
+ */
+function recorded(chunks: Iterable<string>, recorder: PayloadRecorder): Iterable<string> {
+  return {
+    *[Symbol.iterator]() {
+      recorder.restart();
+      for (const c of chunks) {
+        recorder.push(c);
+        yield c;
+      }
+    },
+  };
 }
 
 function restoreDetail(err: unknown): Record<string, unknown> {

@@ -29,6 +29,7 @@ export const iptablesMode: ModeEntry = {
       primaryNodeIPs: primaryNodeIPs(d.nodeIPs, d.families),
     }),
   cleanup: (d) => cleanupIptablesChains(d),
+  checksDrift: true,
   leftovers: { chains: IPTABLES_CHAINS },
   trace: { recognises: holdsIptablesMode, readState: readIptablesTraceState, trace: traceIptables },
 };

@@ -119,4 +119,42 @@ describe('IptablesProxier', () => {
     await p.sync(s); // after a failed restore the kernel is read again
     expect(reads).toBe(2);
   });
+
+  it('paces a slow drift check by its own cost (1 % of a core), and checks a quick one at every canary check', async () => {
+    let now = 0;
+    let saves = 0;
+    let saveCostMs = 0;
+    const base = createDryRunApplier('IPv4', () => {});
+    // iptables-save of what was written: the dry-run payload itself is an equal listing.
+    const applier: RulesApplier = {
+      ...base,
+      canaryPresent: async () => true,
+      save: async (table) => {
+        saves += 1;
+        now += saveCostMs;
+        return base.payloads.filter((x) => x.includes(`*${table}`)).join('');
+      },
+    };
+    const p = new IptablesProxier<RenderMemo>({
+      family: 'IPv4', applier, render: renderRules, jumps: () => [...requiredJumps(), ...kubeletJumps()],
+      renderOptions: () => upstreamOptions(), logger: silent, now: () => now, canaryIntervalMs: 1_000,
+    });
+    const s = makeState('IPv4', [[web, [ep('10.244.1.10', 80)]]], { full: false });
+    await p.sync(s);
+    const checks = async (steps: number): Promise<number> => {
+      const before = saves;
+      for (let i = 0; i < steps; i++) {
+        now += 1_000;
+        await p.sync(s);
+      }
+      return saves - before;
+    };
+    expect(await checks(5)).toBeGreaterThanOrEqual(5);
+    // Each check now costs 1 s (a 10k-Service table): the next waits ~100 s, not one canary interval.
+    saveCostMs = 500;
+    const first = await checks(1);
+    expect(first).toBeGreaterThan(0);
+    expect(await checks(50)).toBe(0);
+    expect(await checks(60)).toBeGreaterThan(0);
+  });
 });

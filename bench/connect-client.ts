@@ -1,21 +1,23 @@
-// The probe client of modes-side-by-side.bench.ts, run inside the client namespace:
-// `node connect-client.ts COUNT TIMEOUT_MS LABEL=IP:PORT ...`. Each round makes one new TCP
-// connection to every target in turn (interleaved, so the machine's load drifts over all alike),
-// times `connect()` → 'connect' (the SYN through the rules and the SYN-ACK back) with
-// process.hrtime, then resets the connection (RST: no TIME_WAIT, so the ephemeral ports last and
-// every connection is a new conntrack entry). A few unrecorded rounds first warm up the JIT.
-// Prints one JSON line: { us: { LABEL: [µs, ...] }, errors: { LABEL: { CODE: n } } }.
+// The probe client of modes-side-by-side.bench.ts, a long-lived process in one namespace: each
+// stdin line `{"id":K,"count":N,"targets":[{"label":L,"ip":IP,"port":P}, ...]}` runs N rounds of
+// one new TCP connection to every target in turn (interleaved, so the machine's load drifts over
+// all alike), timing `connect()` → 'connect' (the SYN through the rules and the SYN-ACK back) with
+// process.hrtime, then resetting the connection (RST: no TIME_WAIT, so the ephemeral ports last and
+// every connection is a new conntrack entry). Unrecorded rounds before the first command's warm up
+// the JIT. Answers one line per command: {"id":K,"us":{L:[µs, ...]},"errors":{L:{CODE:n}}}.
 import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
 
-const [countArg = '100', timeoutArg = '2000', ...targetArgs] = process.argv.slice(2);
-const COUNT = Number(countArg);
-const TIMEOUT_MS = Number(timeoutArg);
-const WARMUP = 20;
-const targets = targetArgs.map((t) => {
-  const m = /^([^=]+)=([\d.]+):(\d+)$/.exec(t);
-  if (m === null) throw new Error(`target "${t}": expected LABEL=IP:PORT`);
-  return { label: m[1] as string, host: m[2] as string, port: Number(m[3]) };
-});
+import type { ProbeResult } from './connect-latency.ts';
+
+const TIMEOUT_MS = 2000;
+let warmup = 20;
+
+interface Target {
+  readonly label: string;
+  readonly ip: string;
+  readonly port: number;
+}
 
 function once(host: string, port: number): Promise<number | string> {
   return new Promise((resolve) => {
@@ -38,17 +40,26 @@ function once(host: string, port: number): Promise<number | string> {
   });
 }
 
-const us: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.label, []]));
-const errors: Record<string, Record<string, number>> = Object.fromEntries(targets.map((t) => [t.label, {}]));
-for (let round = -WARMUP; round < COUNT; round++) {
-  for (const t of targets) {
-    const r = await once(t.host, t.port);
-    if (round < 0) continue;
-    if (typeof r === 'number') us[t.label]?.push(r);
-    else {
-      const e = errors[t.label] as Record<string, number>;
-      e[r] = (e[r] ?? 0) + 1;
+async function run(count: number, targets: readonly Target[]): Promise<Pick<ProbeResult, 'us' | 'errors'>> {
+  const us: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.label, []]));
+  const errors: Record<string, Record<string, number>> = Object.fromEntries(targets.map((t) => [t.label, {}]));
+  for (let round = -warmup; round < count; round++) {
+    for (const t of targets) {
+      const r = await once(t.ip, t.port);
+      if (round < 0) continue;
+      if (typeof r === 'number') us[t.label]?.push(r);
+      else {
+        const e = errors[t.label] as Record<string, number>;
+        e[r] = (e[r] ?? 0) + 1;
+      }
     }
   }
+  warmup = 0;
+  return { us, errors };
 }
-console.log(JSON.stringify({ us, errors }));
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === '') continue;
+  const cmd = JSON.parse(line) as { id: number; count: number; targets: Target[] };
+  console.log(JSON.stringify({ id: cmd.id, ...(await run(cmd.count, cmd.targets)) }));
+}

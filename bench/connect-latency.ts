@@ -59,18 +59,19 @@ export function parseProbeOutput(stdout: string): ProbeResult {
 export interface Summary {
   readonly n: number;
   readonly p50: number;
+  readonly p90: number;
   readonly p99: number;
 }
 
 export function summarise(xs: readonly number[]): Summary {
-  return { n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99) };
+  return { n: xs.length, p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99) };
 }
 
-/** `p50 / p99` in µs, with the added cost over `base` in brackets when given. */
+/** `p50 / p90 / p99` in µs, with the added cost over `base` in brackets when given. */
 export function fmtLatency(s: Summary, base?: Summary): string {
   if (s.n === 0) return '—';
-  const cell = `${s.p50.toFixed(0)} / ${s.p99.toFixed(0)}`;
+  const cell = `${s.p50.toFixed(0)} / ${s.p90.toFixed(0)} / ${s.p99.toFixed(0)}`;
   if (base === undefined || base.n === 0) return cell;
   const d = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
-  return `${cell} (${d(s.p50 - base.p50)} / ${d(s.p99 - base.p99)})`;
+  return `${cell} (${d(s.p50 - base.p50)} / ${d(s.p90 - base.p90)} / ${d(s.p99 - base.p99)})`;
 }

@@ -21,7 +21,7 @@ export interface ProbeTarget {
 export interface ConnectTopology {
   readonly node: string;
   readonly pods: string;
-  /** COUNT rounds of one new connection to each target, in the node namespace. */
+  /** COUNT rounds of one new connection to each target, from the node namespace (one client process kept). */
   probe(count: number, targets: readonly ProbeTarget[]): Promise<ProbeResult>;
   remove(): Promise<void>;
 }
@@ -30,6 +30,7 @@ export async function connectTopology(tag: string, podIPs: readonly string[], po
   const node = await createNamespace(`${tag}-node`);
   const pods = await createNamespace(`${tag}-pods`);
   let server: NsProcess | undefined;
+  let client: NsProcess | undefined;
   try {
     await vethBetween(node, 'eth0', pods, 'eth0');
     await ipIn(node, ['addr', 'add', '192.0.2.1/24', 'dev', 'eth0']);
@@ -38,24 +39,29 @@ export async function connectTopology(tag: string, podIPs: readonly string[], po
     for (const ip of new Set(podIPs)) await ipIn(pods, ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
     server = spawnIn(pods, process.execPath, [ECHO_SERVER, 'pods', [...new Set(ports)].join(','), '']);
     await server.waitForLine((l) => l.trim() === 'ready');
+    client = spawnIn(node, process.execPath, [CONNECT_CLIENT], { stdin: true });
   } catch (err) {
+    await client?.stop();
     await server?.stop();
     await deleteNamespace(node);
     await deleteNamespace(pods);
     throw err;
   }
   const srv = server;
+  const cli = client;
+  let id = 0;
   return {
     node,
     pods,
     async probe(count, targets) {
-      const args = [CONNECT_CLIENT, String(count), '2000', ...targets.map((t) => `${t.label}=${t.ip}:${t.port}`)];
-      const client = spawnIn(node, process.execPath, args);
-      await new Promise<void>((resolve) => client.child.once('close', () => resolve()));
-      if (client.child.exitCode !== 0) throw new Error(`probe client in ${node} exited ${client.child.exitCode}: ${client.stderr().slice(0, 500)}`);
-      return parseProbeOutput(client.stdout());
+      id += 1;
+      const prefix = `{"id":${id},`;
+      cli.write(`${JSON.stringify({ id, count, targets })}\n`);
+      // A round is a few connections of ~0.1 ms; 2 s each is the client's own timeout.
+      return parseProbeOutput(await cli.waitForLine((l) => l.startsWith(prefix), 60_000 + count * targets.length * 2_000));
     },
     async remove() {
+      await cli.stop();
       await srv.stop();
       await deleteNamespace(node);
       await deleteNamespace(pods);

@@ -62,13 +62,13 @@ describe('parseProbeOutput', () => {
 describe('summarise and fmtLatency', () => {
   const xs = Array.from({ length: 100 }, (_, i) => i + 1);
 
-  it('gives nearest-rank p50 and p99', () => {
-    expect(summarise(xs)).toEqual({ n: 100, p50: 50, p99: 99 });
+  it('gives nearest-rank p50, p90 and p99', () => {
+    expect(summarise(xs)).toEqual({ n: 100, p50: 50, p90: 90, p99: 99 });
   });
 
   it('shows the cost added over a baseline', () => {
-    expect(fmtLatency(summarise(xs), summarise(xs.map((x) => x - 10)))).toBe('50 / 99 (+10 / +10)');
-    expect(fmtLatency(summarise([40]), summarise([50]))).toBe('40 / 40 (-10 / -10)');
+    expect(fmtLatency(summarise(xs), summarise(xs.map((x) => x - 10)))).toBe('50 / 90 / 99 (+10 / +10 / +10)');
+    expect(fmtLatency(summarise([40]), summarise([50]))).toBe('40 / 40 / 40 (-10 / -10 / -10)');
     expect(fmtLatency(summarise([]))).toBe('—');
   });
 });

@@ -13,7 +13,9 @@
 // Each row is printed as soon as it is measured (a bound may stop a big size). Needs root.
 // Run: `npm run bench -- modes-side-by-side`; env BENCH_SIZES=1000,10000,30000, BENCH_ENDPOINTS=10,
 // BENCH_MODES=legacy,nftables (nft = iptables-nft back-end), BENCH_CHANGES=20, BENCH_PROBES=1000,
-// BENCH_STEP_TIMEOUT_S=900 (one sync or tool load), BENCH_TOOL_MAX=30000 (no tool-alone above).
+// BENCH_STEP_TIMEOUT_S=900 (bounds one `nft` run; the iptables agent bounds each restore at 900 s
+// itself), BENCH_TOOL_MAX=30000 (no tool-alone above). A `timeout` around `npm run bench` stops
+// bench/run.js only (spawnSync): to stop this bench, SIGTERM its own PID (agents and namespaces go).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

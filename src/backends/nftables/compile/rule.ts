@@ -26,10 +26,9 @@ const ANON_MAP = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP;
 
 const NAME = String.raw`[^\s"{}@]+`;
 const COMMENT = String.raw`(?: comment "([^"\\]*)")?`;
-const l4 = (fam: NfFamily, proto: string): Expr[] | null => {
+const l4 = (proto: string): Expr[] | null => {
   const p = protoNumber(proto);
   if (p === null) return null;
-  void fam;
   return [{ kind: 'meta', key: 'l4proto', dreg: NFT_REG_1 }, { kind: 'cmp', op: 'eq', sreg: NFT_REG_1, data: Uint8Array.of(p) }];
 };
 const goto = (chain: string): Expr => ({ kind: 'verdict', verdict: { code: 'goto', chain } });
@@ -79,7 +78,7 @@ function indexed(body: string, n: number): string[] | null {
 
 function numgenMap(fam: NfFamily, proto: string, mod: number, body: string, ids: SetIds): CompiledRule | null {
   const targets = indexed(body, mod);
-  const match = l4(fam, proto);
+  const match = l4(proto);
   if (targets === null || match === null || mod < 1) return null;
   const elements: SetElem[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -127,7 +126,7 @@ function numgenVmap(mod: number, body: string, ids: SetIds): CompiledRule | null
 
 function dnatTo(fam: NfFamily, proto: string, target: string): CompiledRule | null {
   const m = fam === 'ip' ? /^([\d.]+):(\d+)$/.exec(target) : /^\[([0-9a-fA-F:]+)\]:(\d+)$/.exec(target);
-  const match = l4(fam, proto);
+  const match = l4(proto);
   const addr = addrBytes(m?.[1] ?? '', fam);
   const port = portNumber(m?.[2] ?? '');
   if (match === null || addr === null || port === null) return null;

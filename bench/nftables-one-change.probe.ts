@@ -133,6 +133,10 @@ const nlMicro: Array<[string, (i: number) => string]> = [
   ['flush chain + add rule (numgen map dnat)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} meta l4proto tcp dnat ip addr . port to numgen random mod 2 map { 0 : 10.1.2.3 . 80 , 1 : 10.1.2.4 . 80 }\n`],
 ];
 for (const [what, tx] of nlMicro) await timeEach(`netlink micro ${what}`, K, async (i) => { if (!(await writer.tryRun(tx(i), 'ip'))) throw new Error(`not compiled: ${what}`); });
+// The same inline map with nft's `__map%d` (the kernel numbers it by scanning every set's name).
+const kernelNamed = openNftNetlinkWriter({ kernelNames: true });
+const [mapWhat, mapTx] = nlMicro[nlMicro.length - 1] as [string, (i: number) => string];
+await timeEach(`netlink micro ${mapWhat}, __map%d`, K, async (i) => { await kernelNamed.tryRun(mapTx(i), 'ip'); });
 if (process.env.BENCH_ONLY_CHANGES === '1') {
   console.log(`nftables one-change probe, ${N} x ${E}, p50 / p99 ms (shared 2-core machine)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);

@@ -16,6 +16,8 @@ export interface CompiledRule {
 /** Ids of anonymous sets in one batch (NFTA_SET_ID). */
 export interface SetIds {
   next(): number;
+  /** The name an anonymous set is created with: nft's `__map%d` (the kernel picks the number). */
+  anonName(id: number): string;
 }
 
 // Set userdata as nft 1.0.6 writes it (NFTNL_UDATA_SET_KEYBYTEORDER host, DATABYTEORDER,
@@ -89,16 +91,17 @@ function numgenMap(fam: NfFamily, proto: string, mod: number, body: string, ids:
     elements.push({ key: hostU32(i), data: concat([addr, be16(port)]) });
   }
   const id = ids.next();
+  const name = ids.anonName(id);
   const dataLen = addrLen(fam) + 4;
   return {
     before: [
-      { op: 'add-set', set: { name: '__map%d', flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: concatType(addrType(fam), TYPE_INETSERVICE), dataLen, id, size: mod, userdata: MAP_UDATA } },
-      { op: 'add-elements', set: '__map%d', setId: id, elements },
+      { op: 'add-set', set: { name, flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: concatType(addrType(fam), TYPE_INETSERVICE), dataLen, id, size: mod, userdata: MAP_UDATA } },
+      { op: 'add-elements', set: name, setId: id, elements },
     ],
     exprs: [
       ...match,
       { kind: 'numgen', dreg: NFT_REG_1, modulus: mod },
-      { kind: 'lookup', sreg: NFT_REG_1, set: '__map%d', setId: id, dreg: NFT_REG_1 },
+      { kind: 'lookup', sreg: NFT_REG_1, set: name, setId: id, dreg: NFT_REG_1 },
       { kind: 'nat', family: fam === 'ip' ? NFPROTO_IPV4 : NFPROTO_IPV6, addrReg: NFT_REG_1, protoReg: fam === 'ip' ? NFT_REG32_01 : NFT_REG_2 },
     ],
   };
@@ -115,12 +118,13 @@ function numgenVmap(mod: number, body: string, ids: SetIds): CompiledRule | null
     elements.push({ key: hostU32(i), data: verdict });
   }
   const id = ids.next();
+  const name = ids.anonName(id);
   return {
     before: [
-      { op: 'add-set', set: { name: '__map%d', flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: NFT_DATA_VERDICT_TYPE, dataLen: 0, id, size: mod, userdata: VMAP_UDATA } },
-      { op: 'add-elements', set: '__map%d', setId: id, elements },
+      { op: 'add-set', set: { name, flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: NFT_DATA_VERDICT_TYPE, dataLen: 0, id, size: mod, userdata: VMAP_UDATA } },
+      { op: 'add-elements', set: name, setId: id, elements },
     ],
-    exprs: [{ kind: 'numgen', dreg: NFT_REG_1, modulus: mod }, { kind: 'lookup', sreg: NFT_REG_1, set: '__map%d', setId: id, dreg: 0 }],
+    exprs: [{ kind: 'numgen', dreg: NFT_REG_1, modulus: mod }, { kind: 'lookup', sreg: NFT_REG_1, set: name, setId: id, dreg: 0 }],
   };
 }
 

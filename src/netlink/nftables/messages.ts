@@ -122,7 +122,9 @@ export function encodeCommand(family: number, table: string, c: NftCommand): Nft
       return { type: nftType(NFT_MSG_DELSET), flags: 0, payload: payload(family, [str(NFTA_SET_TABLE, table), str(NFTA_SET_NAME, c.set)]) };
     case 'add-elements':
     case 'delete-elements': {
-      const a: Attr[] = [str(NFTA_SET_ELEM_LIST_TABLE, table), str(NFTA_SET_ELEM_LIST_SET, c.set)];
+      // No name (set '' with an id): the kernel finds the set by id among this batch's new objects
+      // instead of walking every set of the table by name (nft_set_lookup_global).
+      const a: Attr[] = [str(NFTA_SET_ELEM_LIST_TABLE, table), ...(c.set !== '' ? [str(NFTA_SET_ELEM_LIST_SET, c.set)] : [])];
       if (c.setId !== undefined) a.push(be32(NFTA_SET_ELEM_LIST_SET_ID, c.setId));
       a.push(nest(NFTA_SET_ELEM_LIST_ELEMENTS, c.elements.map((e, i) => elem(e, i))));
       const add = c.op === 'add-elements';

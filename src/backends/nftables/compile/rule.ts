@@ -18,6 +18,8 @@ export interface SetIds {
   next(): number;
   /** The name an anonymous set is created with: nft's `__map%d` (the kernel picks the number). */
   anonName(id: number): string;
+  /** Send its elements by set id alone (no name lookup over the table's sets). */
+  readonly elementsById: boolean;
 }
 
 // Set userdata as nft 1.0.6 writes it (NFTNL_UDATA_SET_KEYBYTEORDER host, DATABYTEORDER,
@@ -96,7 +98,7 @@ function numgenMap(fam: NfFamily, proto: string, mod: number, body: string, ids:
   return {
     before: [
       { op: 'add-set', set: { name, flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: concatType(addrType(fam), TYPE_INETSERVICE), dataLen, id, size: mod, userdata: MAP_UDATA } },
-      { op: 'add-elements', set: name, setId: id, elements },
+      { op: 'add-elements', set: ids.elementsById ? '' : name, setId: id, elements },
     ],
     exprs: [
       ...match,
@@ -122,7 +124,7 @@ function numgenVmap(mod: number, body: string, ids: SetIds): CompiledRule | null
   return {
     before: [
       { op: 'add-set', set: { name, flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: NFT_DATA_VERDICT_TYPE, dataLen: 0, id, size: mod, userdata: VMAP_UDATA } },
-      { op: 'add-elements', set: name, setId: id, elements },
+      { op: 'add-elements', set: ids.elementsById ? '' : name, setId: id, elements },
     ],
     exprs: [{ kind: 'numgen', dreg: NFT_REG_1, modulus: mod }, { kind: 'lookup', sreg: NFT_REG_1, set: name, setId: id, dreg: 0 }],
   };

@@ -69,7 +69,10 @@ function affinitySet(name: string, spec: string, fam: NfFamily, ids: SetIds): Nf
 export interface CompileOptions {
   /** Commands above this are left to libnftables (one batch = one datagram, acks fit the buffer). */
   readonly max?: number;
-  /** Names of the inline maps' anonymous sets; default nft's `__map%d` (see io/netlink-writer.ts). */
+  /**
+   * Names of the inline maps' anonymous sets; default nft's `__map%d` (see io/netlink-writer.ts).
+   * Given, their elements also go by set id alone (nft sends the name too).
+   */
   readonly anonName?: (id: number) => string;
 }
 
@@ -79,7 +82,7 @@ export function compileTransaction(text: string, fam: NfFamily, options: Compile
   const commands: NftCommand[] = [];
   const lines: number[] = [];
   let id = 0;
-  const ids: SetIds = { next: () => ++id, anonName };
+  const ids: SetIds = { next: () => ++id, anonName, elementsById: options.anonName !== undefined };
   const src = text.split('\n');
   if (src[src.length - 1] === '') src.pop();
   const head = `${fam} ${TABLE} `;

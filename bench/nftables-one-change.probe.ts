@@ -74,7 +74,7 @@ function changeOne(state: ProxyState, i: number): ProxyState {
   const name = names[(i * 7919) % names.length] as string;
   const eps: Endpoint[] = [...(state.endpoints.get(name) ?? [])];
   eps[0] = ep(`10.250.${(i >> 7) & 255}.${(i & 127) + 1}`, 8080);
-  return { ...state, endpoints: new Map(state.endpoints).set(name, eps), full: false, changedServices: new Set(), changedEndpoints: new Set([name]) };
+  return { ...state, endpoints: new Map(state.endpoints).set(name, eps), full: false, changedServices: new Set(), changedEndpoints: new Set([name]), removedServices: new Map() };
 }
 
 const rows: Array<[string, string]> = [];

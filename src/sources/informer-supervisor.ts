@@ -12,8 +12,9 @@
 // paginated (api-list.ts) and each page goes into the sink as it arrives (upsert, then `retain`
 // with the keys listed), so the whole list is never held.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListWatch, Watch } from './client-node.ts';
-import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from './kube-config.ts';
+import { ListWatch, type ObjectList } from './list-watch.ts';
+import { Watch } from './watch.ts';
 import { listPaged } from './api-list.ts';
 import { WatchListUnsupported, streamList } from './watch-list.ts';
 import type { Logger } from '../model/logger.ts';
@@ -60,6 +61,8 @@ export function isUnauthorized(err: unknown): boolean {
   const e = err as { code?: unknown; statusCode?: unknown };
   return e.code === 401 || e.statusCode === 401;
 }
+
+type KubernetesObject = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
 
 /** What ListWatch caches per object: enough for its dedupe by resourceVersion and its deletes. */
 export function skeletonOf(obj: KubernetesObject): KubernetesObject {
@@ -181,7 +184,7 @@ export class InformerSupervisor<K extends ObjectKind> {
       this.touch();
       this.suppressDiff = false;
     });
-    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const listFn = async (): Promise<ObjectList<KubernetesObject>> => {
       this.touch();
       this.o.stats.lists++;
       const resourceVersion = await this.list(current);

@@ -3,7 +3,7 @@
 // authenticated as every other request (api-list.ts), not client-node's generated EventsV1Api:
 // that would load the whole generated API (~30 MiB of RSS) that the image leaves out
 // (deploy/image/slim-client-node.mjs). The event is already wire JSON (eventTime a MicroTime string).
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kube-config.ts';
 import { postJson } from './api-list.ts';
 import type { EventPoster, NodeEvent } from './node-events.ts';
 

@@ -1,5 +1,5 @@
-// Keeps one client-node informer (ListWatch) alive for one kind. client-node 2.0.1 reconnects by
-// itself only on a clean stream end, a client-side timeout and 410 Gone; any other error (connection
+// Keeps one informer (ListWatch, list-watch.ts: client-node 2.0.1's, ported with its semantics so
+// it runs without client-node's modules, issue 14) alive for one kind. It reconnects by itself only on a clean stream end, a client-side timeout and 410 Gone; any other error (connection
 // refused, 5xx, 504 "Too large resource version" after an etcd restore) stops it for good
 // (cache.js doneHandler; kubernetes-client/javascript#589, #1496). So every attempt here is a fresh
 // ListWatch: its list is delivered with `sink.replace` (deletions missed while down are applied),
@@ -73,7 +73,7 @@ export function skeletonOf(obj: KubernetesObject): KubernetesObject {
 const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 /**
- * client-node's Watch with bookmarks and a server timeout asked for, and a liveness hook. Object
+ * The Watch (watch.ts, client-node's semantics) with bookmarks and a server timeout asked for, and a liveness hook. Object
  * events reach ListWatch as skeletons; the full object is `event` while ListWatch's (synchronous)
  * callbacks for it run.
  */
@@ -190,7 +190,7 @@ export class InformerSupervisor<K extends ObjectKind> {
       const resourceVersion = await this.list(current);
       return { metadata: { resourceVersion }, items: this.listed.splice(0) };
     };
-    // client-node's own reconnect backoff grows to 30 s; cap it with ours so tests and short outages recover fast.
+    // ListWatch's own reconnect backoff (client-node's) grows to 30 s; cap it with ours so tests and short outages recover fast.
     const delayFn = (ms: number): Promise<void> => sleep(Math.min(ms, timing.backoffMaxMs));
     const informer = new ListWatch<KubernetesObject>(
       this.o.path, watch, listFn, false, this.o.labelSelector, this.o.fieldSelector, { delayFn },

@@ -8,8 +8,8 @@
 // - otherwise https.Agent with the TLS settings.
 // Connections are kept alive with TCP keep-alive probes after 30 s, as client-node's undici
 // dispatcher (`connect: { keepAlive: true, keepAliveInitialDelay: 30000 }`).
-import { Agent as HttpAgent, type Agent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent } from 'node:http';
+import { http, https } from '../system/node-http.ts';
 import type { TlsOptions } from './request-context.ts';
 
 export interface AgentTarget {
@@ -55,7 +55,7 @@ export async function createAgent(target: AgentTarget, tls: TlsOptions): Promise
   }
   if (server.startsWith('http:')) {
     if (!target.skipTLSVerify) throw new Error('HTTP protocol is not allowed when skipTLSVerify is not set or false');
-    return new HttpAgent(KEEP_ALIVE);
+    return new http.Agent(KEEP_ALIVE);
   }
-  return new HttpsAgent({ ...tls, ...KEEP_ALIVE });
+  return new https.Agent({ ...tls, ...KEEP_ALIVE });
 }

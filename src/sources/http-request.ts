@@ -1,8 +1,8 @@
 // Sends one authenticated API request (a RequestContext kube-config.ts filled) over node:http(s)
 // and resolves with the response as it starts: status, headers, and the body as a stream, which
 // lists read whole and watches line by line. Aborting the signal destroys the request and its body.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { http, https } from '../system/node-http.ts';
 import type { RequestContext } from './request-context.ts';
 
 export interface SendOptions {
@@ -13,7 +13,7 @@ export interface SendOptions {
 
 export function send(ctx: RequestContext, opts: SendOptions = {}): Promise<IncomingMessage> {
   const url = new URL(ctx.getUrl());
-  const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const request = url.protocol === 'http:' ? http.request : https.request;
   const headers: Record<string, string> = { ...ctx.getHeaders(), ...opts.headers };
   if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
 // (unparsable lines skipped), and `done` called exactly once: null on a clean end, the error
 // otherwise (HTTP status as `statusCode`, a TimeoutError after 30 s without a byte, connect
 // included). Resolves with the controller that ends the request.
-import { STATUS_CODES } from 'node:http';
+import { http } from '../system/node-http.ts';
 import { createInterface } from 'node:readline';
 import { send } from './http-request.ts';
 import type { KubeConfig } from './kube-config.ts';
@@ -59,7 +59,7 @@ export class Watch {
       if (res.statusCode !== 200) {
         res.resume();
         const status = res.statusCode ?? 0;
-        throw Object.assign(new Error(res.statusMessage || STATUS_CODES[status] || 'Internal Server Error'), { statusCode: status });
+        throw Object.assign(new Error(res.statusMessage || http.STATUS_CODES[status] || 'Internal Server Error'), { statusCode: status });
       }
       // The connect timeout is over; from here on it is an inactivity timeout.
       resetTimer();

@@ -57,6 +57,8 @@ export class Watch {
       resetTimer();
       const res = await send(ctx, { signal: controller.signal });
       if (res.statusCode !== 200) {
+        // The body is drained and dropped; a connection cut meanwhile ends this watch like any error.
+        res.on('error', doneOnce);
         res.resume();
         const status = res.statusCode ?? 0;
         throw Object.assign(new Error(res.statusMessage || http.STATUS_CODES[status] || 'Internal Server Error'), { statusCode: status });

@@ -127,7 +127,7 @@ function elementDiff(lines: readonly Line[], fam: NfFamily, kernel: KernelTable)
       out.push(...ls.map((l) => l.text));
       continue;
     }
-    const compiled = compileTransaction(`${adds.map((l) => l.text).join('\n')}\n`, fam, Number.POSITIVE_INFINITY);
+    const compiled = adds.length === 0 ? { commands: [] } : compileTransaction(`${adds.map((l) => l.text).join('\n')}\n`, fam, Number.POSITIVE_INFINITY);
     if ('unsupported' in compiled) return { fallback: `elements of ${container} not compiled (${compiled.unsupported.slice(0, 120)})` };
     const items: string[] = [];
     for (const l of adds) items.push(...(l.text.slice(l.text.indexOf('{ ') + 2, -2).split(' , ')));

@@ -13,6 +13,8 @@ import { attrList, firstAttr, hex, strOf, type KernelRule, type KernelSet, type 
 
 const NFTA_LOOKUP_SET = 1;
 const NFTA_LOOKUP_SET_ID = 4;
+const NFTA_NAT_FLAGS = 7;
+const NFT_DATA_VERDICT = 0xffffff00;
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
@@ -65,7 +67,7 @@ function sameAnonSet(before: readonly NftCommand[], id: number, k: KernelSet | u
   const add = before.find((c) => c.op === 'add-set' && c.set.id === id);
   if (add === undefined || add.op !== 'add-set') return false;
   const s = add.set;
-  if (s.flags !== k.flags || s.keyType !== k.keyType || s.keyLen !== k.keyLen || (s.dataType ?? -1) !== (k.dataType ?? -1) || (s.dataLen ?? 0) !== (k.dataLen ?? 0)) return false;
+  if (s.flags !== k.flags || s.keyType !== k.keyType || s.keyLen !== k.keyLen || (s.dataType ?? -1) !== (k.dataType ?? -1) || (s.dataType !== NFT_DATA_VERDICT && (s.dataLen ?? 0) !== (k.dataLen ?? 0))) return false;
   const want: string[] = [];
   for (const c of before) if (c.op === 'add-elements' && c.setId === id) for (const e of c.elements) want.push(ourElemKey(e));
   if (want.length !== k.elements.length) return false;
@@ -96,6 +98,10 @@ export function sameRule(ours: CompiledRule, kernel: KernelRule, sets: ReadonlyM
     if (e?.kind === 'lookup' && e.setId !== undefined) {
       if (!sameLevel(data, kdata, new Set([NFTA_LOOKUP_SET, NFTA_LOOKUP_SET_ID]))) return false;
       if (!sameAnonSet(ours.before, e.setId, sets.get(strOf(firstAttr(kdata, NFTA_LOOKUP_SET)) ?? ''))) return false;
+    } else if (e?.kind === 'nat') {
+      // The kernel derives NFTA_NAT_FLAGS from the registers (MAP_IPS | PROTO_SPECIFIED) and
+      // dumps *_MAX = *_MIN: compared without them (our service chains never set other flags).
+      if (!sameLevel(data.filter((a) => (a.type & 0x3fff) !== NFTA_NAT_FLAGS), kdata.filter((a) => a.type !== NFTA_NAT_FLAGS))) return false;
     } else if (!sameLevel(data, kdata)) return false;
   }
   return true;

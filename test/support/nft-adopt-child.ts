@@ -32,7 +32,7 @@ if (input.first !== undefined) await make([]).sync(state(input.first, true));
 if (input.tamper !== undefined && input.tamper.length > 0) {
   const chains = (await exec('nft', ['list', 'chains', fam])).stdout;
   const sets = (await exec('nft', ['list', 'sets', fam])).stdout;
-  const service = /chain (service-\S+) \{/.exec(chains)?.[1] ?? '';
+  const service = /chain (service-[A-Z2-7]{8}-\S+) \{/.exec(chains)?.[1] ?? '';
   const affinity = /set (affinity-\S+) \{/.exec(sets)?.[1] ?? '';
   await nft.run(input.tamper.map((l) => l.replaceAll('{service}', service).replaceAll('{affinity}', affinity)).join('\n') + '\n');
 }

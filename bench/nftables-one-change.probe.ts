@@ -122,6 +122,21 @@ await changes('netlink writer (ours)', viaNetlink);
 await changes('libnftables, one context, again', async (tx) => libRun(tx));
 await changes('netlink writer (ours), again', viaNetlink);
 console.log(`netlink writer declined ${declined} of ${2 * K} transactions`);
+// Where the netlink batch's time goes: one command kind per batch (the kernel's commit, no nft).
+const nlLeaf = 'micro-netlink';
+await nft.run(`add chain ip kube-proxy ${nlLeaf}\n`);
+const nlMicro: Array<[string, (i: number) => string]> = [
+  ['add+delete element in cluster-ips', (i) => `add element ip kube-proxy cluster-ips { 10.97.${i >> 8}.${i & 255} }\ndelete element ip kube-proxy cluster-ips { 10.97.${i >> 8}.${i & 255} }\n`],
+  ['flush chain + add rule (mark, no refs)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} mark set mark or 0x4000 comment "m"\n`],
+  ['flush chain + add rule (goto)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} goto reject-chain\n`],
+  ['flush chain + add rule (dnat to, nat expr)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} meta l4proto tcp dnat to 10.1.2.3:80\n`],
+  ['flush chain + add rule (numgen map dnat)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} meta l4proto tcp dnat ip addr . port to numgen random mod 2 map { 0 : 10.1.2.3 . 80 , 1 : 10.1.2.4 . 80 }\n`],
+];
+for (const [what, tx] of nlMicro) await timeEach(`netlink micro ${what}`, K, async (i) => { if (!(await writer.tryRun(tx(i), 'ip'))) throw new Error(`not compiled: ${what}`); });
+// The same inline map with nft's `__map%d` (the kernel numbers it by scanning every set's name).
+const kernelNamed = openNftNetlinkWriter({ kernelNames: true });
+const [mapWhat, mapTx] = nlMicro[nlMicro.length - 1] as [string, (i: number) => string];
+await timeEach(`netlink micro ${mapWhat}, __map%d`, K, async (i) => { await kernelNamed.tryRun(mapTx(i), 'ip'); });
 if (process.env.BENCH_ONLY_CHANGES === '1') {
   console.log(`nftables one-change probe, ${N} x ${E}, p50 / p99 ms (shared 2-core machine)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);

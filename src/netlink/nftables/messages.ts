@@ -7,7 +7,7 @@ import { NLM_F_APPEND, NLM_F_CREATE } from '../message.ts';
 import {
   NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_MSG_DELCHAIN, NFT_MSG_DELRULE, NFT_MSG_DELSET,
   NFT_MSG_DELSETELEM, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE,
-  NFTA_LIST_ELEM, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_RULE_USERDATA, NFTA_SET_DATA_LEN, NFTA_SET_DATA_TYPE,
+  NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_RULE_USERDATA, NFTA_SET_DATA_LEN, NFTA_SET_DATA_TYPE,
   NFTA_SET_DESC, NFTA_SET_DESC_SIZE, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET,
   NFTA_SET_ELEM_LIST_SET_ID, NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_USERDATA, NFTA_SET_FLAGS, NFTA_SET_ID, NFTA_SET_KEY_LEN,
   NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_TABLE, NFTA_SET_TIMEOUT, NFTA_SET_USERDATA, nftType,
@@ -76,12 +76,13 @@ function payload(family: number, attrs: readonly Attr[]): Uint8Array {
 
 const { be32, str, nest, bytes } = nfAttr;
 
-function elem(e: SetElem): Attr {
+/** `index`: libnftnl numbers the element list's entries 1, 2, … (the kernel ignores the type). */
+function elem(e: SetElem, index: number): Attr {
   const inner: Attr[] = [dataValue(NFTA_SET_ELEM_KEY, e.key)];
   if (e.data instanceof Uint8Array) inner.push(dataValue(NFTA_SET_ELEM_DATA, e.data));
   else if (e.data !== undefined) inner.push(verdictData(NFTA_SET_ELEM_DATA, e.data));
   if (e.comment !== undefined) inner.push(bytes(NFTA_SET_ELEM_USERDATA, commentUdata(e.comment)));
-  return nest(NFTA_LIST_ELEM, inner);
+  return nest(index + 1, inner);
 }
 
 function be64(type: number, v: bigint): Attr {
@@ -121,9 +122,11 @@ export function encodeCommand(family: number, table: string, c: NftCommand): Nft
       return { type: nftType(NFT_MSG_DELSET), flags: 0, payload: payload(family, [str(NFTA_SET_TABLE, table), str(NFTA_SET_NAME, c.set)]) };
     case 'add-elements':
     case 'delete-elements': {
-      const a: Attr[] = [str(NFTA_SET_ELEM_LIST_TABLE, table), str(NFTA_SET_ELEM_LIST_SET, c.set)];
+      // No name (set '' with an id): the kernel finds the set by id among this batch's new objects
+      // instead of walking every set of the table by name (nft_set_lookup_global).
+      const a: Attr[] = [str(NFTA_SET_ELEM_LIST_TABLE, table), ...(c.set !== '' ? [str(NFTA_SET_ELEM_LIST_SET, c.set)] : [])];
       if (c.setId !== undefined) a.push(be32(NFTA_SET_ELEM_LIST_SET_ID, c.setId));
-      a.push(nest(NFTA_SET_ELEM_LIST_ELEMENTS, c.elements.map(elem)));
+      a.push(nest(NFTA_SET_ELEM_LIST_ELEMENTS, c.elements.map((e, i) => elem(e, i))));
       const add = c.op === 'add-elements';
       return { type: nftType(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM), flags: add ? NLM_F_CREATE : 0, payload: payload(family, a) };
     }

@@ -16,6 +16,10 @@ export interface CompiledRule {
 /** Ids of anonymous sets in one batch (NFTA_SET_ID). */
 export interface SetIds {
   next(): number;
+  /** The name an anonymous set is created with: nft's `__map%d` (the kernel picks the number). */
+  anonName(id: number): string;
+  /** Send its elements by set id alone (no name lookup over the table's sets). */
+  readonly elementsById: boolean;
 }
 
 // Set userdata as nft 1.0.6 writes it (NFTNL_UDATA_SET_KEYBYTEORDER host, DATABYTEORDER,
@@ -26,10 +30,9 @@ const ANON_MAP = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP;
 
 const NAME = String.raw`[^\s"{}@]+`;
 const COMMENT = String.raw`(?: comment "([^"\\]*)")?`;
-const l4 = (fam: NfFamily, proto: string): Expr[] | null => {
+const l4 = (proto: string): Expr[] | null => {
   const p = protoNumber(proto);
   if (p === null) return null;
-  void fam;
   return [{ kind: 'meta', key: 'l4proto', dreg: NFT_REG_1 }, { kind: 'cmp', op: 'eq', sreg: NFT_REG_1, data: Uint8Array.of(p) }];
 };
 const goto = (chain: string): Expr => ({ kind: 'verdict', verdict: { code: 'goto', chain } });
@@ -79,7 +82,7 @@ function indexed(body: string, n: number): string[] | null {
 
 function numgenMap(fam: NfFamily, proto: string, mod: number, body: string, ids: SetIds): CompiledRule | null {
   const targets = indexed(body, mod);
-  const match = l4(fam, proto);
+  const match = l4(proto);
   if (targets === null || match === null || mod < 1) return null;
   const elements: SetElem[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -90,16 +93,17 @@ function numgenMap(fam: NfFamily, proto: string, mod: number, body: string, ids:
     elements.push({ key: hostU32(i), data: concat([addr, be16(port)]) });
   }
   const id = ids.next();
+  const name = ids.anonName(id);
   const dataLen = addrLen(fam) + 4;
   return {
     before: [
-      { op: 'add-set', set: { name: '__map%d', flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: concatType(addrType(fam), TYPE_INETSERVICE), dataLen, id, size: mod, userdata: MAP_UDATA } },
-      { op: 'add-elements', set: '__map%d', setId: id, elements },
+      { op: 'add-set', set: { name, flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: concatType(addrType(fam), TYPE_INETSERVICE), dataLen, id, size: mod, userdata: MAP_UDATA } },
+      { op: 'add-elements', set: ids.elementsById ? '' : name, setId: id, elements },
     ],
     exprs: [
       ...match,
       { kind: 'numgen', dreg: NFT_REG_1, modulus: mod },
-      { kind: 'lookup', sreg: NFT_REG_1, set: '__map%d', setId: id, dreg: NFT_REG_1 },
+      { kind: 'lookup', sreg: NFT_REG_1, set: name, setId: id, dreg: NFT_REG_1 },
       { kind: 'nat', family: fam === 'ip' ? NFPROTO_IPV4 : NFPROTO_IPV6, addrReg: NFT_REG_1, protoReg: fam === 'ip' ? NFT_REG32_01 : NFT_REG_2 },
     ],
   };
@@ -116,18 +120,19 @@ function numgenVmap(mod: number, body: string, ids: SetIds): CompiledRule | null
     elements.push({ key: hostU32(i), data: verdict });
   }
   const id = ids.next();
+  const name = ids.anonName(id);
   return {
     before: [
-      { op: 'add-set', set: { name: '__map%d', flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: NFT_DATA_VERDICT_TYPE, dataLen: 0, id, size: mod, userdata: VMAP_UDATA } },
-      { op: 'add-elements', set: '__map%d', setId: id, elements },
+      { op: 'add-set', set: { name, flags: ANON_MAP, keyType: TYPE_INTEGER, keyLen: 4, dataType: NFT_DATA_VERDICT_TYPE, dataLen: 0, id, size: mod, userdata: VMAP_UDATA } },
+      { op: 'add-elements', set: ids.elementsById ? '' : name, setId: id, elements },
     ],
-    exprs: [{ kind: 'numgen', dreg: NFT_REG_1, modulus: mod }, { kind: 'lookup', sreg: NFT_REG_1, set: '__map%d', setId: id, dreg: 0 }],
+    exprs: [{ kind: 'numgen', dreg: NFT_REG_1, modulus: mod }, { kind: 'lookup', sreg: NFT_REG_1, set: name, setId: id, dreg: 0 }],
   };
 }
 
 function dnatTo(fam: NfFamily, proto: string, target: string): CompiledRule | null {
   const m = fam === 'ip' ? /^([\d.]+):(\d+)$/.exec(target) : /^\[([0-9a-fA-F:]+)\]:(\d+)$/.exec(target);
-  const match = l4(fam, proto);
+  const match = l4(proto);
   const addr = addrBytes(m?.[1] ?? '', fam);
   const port = portNumber(m?.[2] ?? '');
   if (match === null || addr === null || port === null) return null;

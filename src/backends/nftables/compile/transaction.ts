@@ -66,12 +66,23 @@ function affinitySet(name: string, spec: string, fam: NfFamily, ids: SetIds): Nf
   };
 }
 
-/** `max`: commands above this are left to libnftables (one batch = one datagram, acks fit the buffer). */
-export function compileTransaction(text: string, fam: NfFamily, max = 4096): CompiledTransaction | Unsupported {
+export interface CompileOptions {
+  /** Commands above this are left to libnftables (one batch = one datagram, acks fit the buffer). */
+  readonly max?: number;
+  /**
+   * Names of the inline maps' anonymous sets; default nft's `__map%d` (see io/netlink-writer.ts).
+   * Given, their elements also go by set id alone (nft sends the name too).
+   */
+  readonly anonName?: (id: number) => string;
+}
+
+export function compileTransaction(text: string, fam: NfFamily, options: CompileOptions = {}): CompiledTransaction | Unsupported {
+  const max = options.max ?? 4096;
+  const anonName = options.anonName ?? ((): string => '__map%d');
   const commands: NftCommand[] = [];
   const lines: number[] = [];
   let id = 0;
-  const ids: SetIds = { next: () => ++id };
+  const ids: SetIds = { next: () => ++id, anonName, elementsById: options.anonName !== undefined };
   const src = text.split('\n');
   if (src[src.length - 1] === '') src.pop();
   const head = `${fam} ${TABLE} `;

@@ -82,7 +82,7 @@ export function planAdoption(full: string, fam: NfFamily, kernel: KernelTable): 
     const k = kernel.chains.get(chain);
     if (k === undefined || k.rules.length !== bodies.length) continue;
     let ids = 0;
-    const compiled: (CompiledRule | null)[] = bodies.map((b) => compileRule(fam, b, { next: () => ++ids }));
+    const compiled: (CompiledRule | null)[] = bodies.map((b) => compileRule(fam, b, { next: () => ++ids, anonName: () => '__map%d', elementsById: false }));
     if (compiled.every((c, i) => c !== null && sameRule(c, k.rules[i] as (typeof k.rules)[number], sets))) keep.add(chain);
   }
   for (const chain of rules.keys()) if (isServiceChainName(chain) && !keep.has(chain)) rewritten++;
@@ -127,7 +127,7 @@ function elementDiff(lines: readonly Line[], fam: NfFamily, kernel: KernelTable)
       out.push(...ls.map((l) => l.text));
       continue;
     }
-    const compiled = adds.length === 0 ? { commands: [] } : compileTransaction(`${adds.map((l) => l.text).join('\n')}\n`, fam, Number.POSITIVE_INFINITY);
+    const compiled = adds.length === 0 ? { commands: [] } : compileTransaction(`${adds.map((l) => l.text).join('\n')}\n`, fam, { max: Number.POSITIVE_INFINITY });
     if ('unsupported' in compiled) return { fallback: `elements of ${container} not compiled (${compiled.unsupported.slice(0, 120)})` };
     const items: string[] = [];
     for (const l of adds) items.push(...(l.text.slice(l.text.indexOf('{ ') + 2, -2).split(' , ')));

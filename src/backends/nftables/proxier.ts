@@ -17,7 +17,9 @@ import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import type { NftOptions } from './options.ts';
 import { BASE_CHAINS } from './render-base.ts';
-import { renderTransaction, type NftMemo, type NftRenderStats } from './render.ts';
+import { renderTransaction, type NftMemo, type NftRenderResult, type NftRenderStats } from './render.ts';
+import type { KernelTable } from './adopt/kernel-table.ts';
+import { renderAdoption, type AdoptedRender } from './adopt/render-adoption.ts';
 
 /** What the proxier needs of system/nft.ts. */
 export type NftRunner = Pick<Nft, 'run' | 'listObjects' | 'chainsPresent' | 'deleteTable'> & Partial<Pick<Nft, 'ruleCounts'>>;
@@ -38,6 +40,11 @@ export interface NftablesProxierOptions {
    * compiles the whole transaction (io/netlink-writer.ts); false: left to `nft`.
    */
   readonly netlink?: { tryRun(transaction: string, family: NftFamily): Promise<boolean> };
+  /**
+   * Reads our table back over netlink (io/read-table.ts): at start and after a failure a populated
+   * table is adopted (adopt/) instead of replaced whole. Absent: replaced whole, as before.
+   */
+  readonly readTable?: (family: NftFamily) => Promise<KernelTable | null>;
   /** Called with every applied transaction (benchmarks, logs at trace level). */
   readonly onApplied?: (stats: NftRenderStats, bytes: number) => void;
 }
@@ -56,6 +63,8 @@ export class NftablesProxier implements Proxier {
   /** List the kernel's objects before the next render (start, after a failure). */
   #readBack = true;
   #recreated = false;
+  /** The last adoption's transaction was refused: the next read-back replaces the table whole. */
+  #adoptFailed = false;
   #lastProbe = Number.NEGATIVE_INFINITY;
   /** What our transactions left in the table, for the drift check (drift/expected-table.ts). */
   readonly #expected = new ExpectedTable();
@@ -96,9 +105,10 @@ export class NftablesProxier implements Proxier {
     }
     const full = this.#policy.isFull(state.full);
     // At start or after a failure: a table found there is replaced whole in the sync's transaction.
-    const replaceTable = full && this.#readBack && (await nft.listObjects(this.#fam)) !== null;
     const opts = await this.#o.options(state);
-    const r = renderTransaction({
+    const adopted = full && this.#readBack ? await this.#adopt(state, opts, now) : undefined;
+    const replaceTable = adopted === undefined && full && this.#readBack && (await nft.listObjects(this.#fam)) !== null;
+    const r: NftRenderResult = adopted?.result ?? renderTransaction({
       state: full ? { ...state, full: true } : state,
       opts,
       memo: this.#memo,
@@ -127,6 +137,7 @@ export class NftablesProxier implements Proxier {
         this.#memo = undefined;
         this.#policy.requireFull();
         this.#readBack = true;
+        if (adopted !== undefined) this.#adoptFailed = true;
         logger.error(
           { family: this.family, full: r.stats.full, err, reason: describeError(err), ...nftDetail(err) },
           'nftables transaction failed',
@@ -134,8 +145,8 @@ export class NftablesProxier implements Proxier {
         throw err;
       }
       this.#o.onApplied?.(r.stats, r.transaction.length);
-      this.#expected.apply(r.transaction, r.stats.full);
-    }
+      this.#expected.apply(adopted?.fullTransaction ?? r.transaction, r.stats.full);
+    } else if (adopted !== undefined) this.#expected.apply(adopted.fullTransaction, true);
     this.#memo = r.memo;
     this.#policy.succeeded();
     this.#readBack = false;
@@ -149,6 +160,32 @@ export class NftablesProxier implements Proxier {
         'no-local-endpoints-external': r.stats.noLocalEndpointsExternal,
       },
     };
+  }
+
+  /** A populated table adopted (only what differs rewritten), or undefined: no table, or replaced whole. */
+  async #adopt(state: ProxyState, opts: NftOptions, now: number): Promise<AdoptedRender | undefined> {
+    const { readTable, logger } = this.#o;
+    if (readTable === undefined) return undefined;
+    if (this.#adoptFailed) {
+      this.#adoptFailed = false;
+      logger.info({ family: this.family, reason: 'the last adoption was refused' }, 'nftables table replaced whole, not adopted');
+      return undefined;
+    }
+    let kernel: KernelTable | null;
+    try {
+      kernel = await readTable(this.#fam);
+    } catch (err) {
+      logger.info({ family: this.family, reason: describeError(err) }, 'nftables table replaced whole, not adopted');
+      return undefined;
+    }
+    if (kernel === null) return undefined;
+    const a = renderAdoption({ state, opts, memo: undefined, nowMs: now }, this.#fam, kernel);
+    if ('fallback' in a) {
+      logger.info({ family: this.family, reason: a.fallback }, 'nftables table replaced whole, not adopted');
+      return undefined;
+    }
+    logger.info({ family: this.family, kept: a.keptChains, rewritten: a.rewrittenChains, lines: a.result.stats.lines }, 'nftables table adopted');
+    return a;
   }
 
   /** Full syncs keep libnftables/nft; anything else goes by netlink when the writer takes it. */

@@ -19,6 +19,7 @@ import { createNft, type InProcessNft, type Nft } from '../../../system/nft.ts';
 import { nftOptionsFromConfig } from '../options.ts';
 import { NftablesProxier, type NftRunner } from '../proxier.ts';
 import { openNftNetlinkWriter, type NftNetlinkWriter } from './netlink-writer.ts';
+import { openTableReader } from './open-table-reader.ts';
 
 export interface NftablesSetup {
   readonly config: ProxyConfig;
@@ -138,12 +139,14 @@ export async function createNftablesProxiers(s: NftablesSetup): Promise<Nftables
   // Same namespace rule as libnftables: it writes to this process's network namespace.
   const netlink = dry || s.inProcess === false ? undefined : netlinkWriter(logger, s.env ?? process.env);
   const read = dry ? () => Promise.resolve([]) : (s.localAddresses ?? addressReader(exec, logger));
+  const tableReader = dry || s.inProcess === false ? undefined : openTableReader(logger, s.env ?? process.env);
   return s.families.map((family) => {
     const v6 = family === 'IPv6';
     return new NftablesProxier({
       family,
       nft: runner,
       ...(netlink ? { netlink } : {}),
+      ...(tableReader ? { readTable: (f: 'ip' | 'ip6') => tableReader.read(f) } : {}),
       options: async (state) => {
         const addrs = (await read(family)).map((a) => a.ip);
         const nodeIPs = s.primaryNodeIPs !== undefined

@@ -11,7 +11,7 @@ import { encodeCompiled } from '../src/backends/nftables/io/netlink-writer.ts';
 import { renderTransaction } from '../src/backends/nftables/render.ts';
 import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts';
 import { commentUdata } from '../src/netlink/nftables/messages.ts';
-import { printBatch } from '../src/netlink/nftables/print.ts';
+import { printBatch } from '../src/netlink/nftables/testing/print.ts';
 import { attrTree } from '../src/netlink/nftables/testing/attr-tree.ts';
 import { parseMnlDump } from '../src/netlink/nftables/testing/mnl-dump.ts';
 import { createNamespace, deleteNamespace, execIn } from './support/netns.ts';

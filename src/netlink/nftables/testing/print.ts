@@ -1,9 +1,9 @@
 // Our batch printed as `nft --debug=netlink` prints nft's (libnftnl's *_snprintf): one block per
 // rule with a bracketed line per expression, anonymous sets and element lists with their data as
 // host-order 32-bit words, so a test can put ours and nft's side by side for the same text. Pure.
-import { HOST_LITTLE_ENDIAN } from '../attrs.ts';
-import type { Expr, Verdict } from './expr.ts';
-import type { NftCommand, SetElem } from './messages.ts';
+import { HOST_LITTLE_ENDIAN } from '../../attrs.ts';
+import type { Expr, Verdict } from '../expr.ts';
+import type { NftCommand, SetElem } from '../messages.ts';
 
 function words(b: Uint8Array): string[] {
   const out: string[] = [];

@@ -88,7 +88,9 @@ async function ask(api: NsProcess, cmd: string, timeoutMs = 30_000): Promise<str
 
 async function metric(api: NsProcess, name: string): Promise<number> {
   const r = JSON.parse(await ask(api, 'metrics')) as { body?: string };
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(r.body ?? '');
+  // The IPv4 proxier's sample (the Services are IPv4): the sync metrics carry ip_family since
+  // kubernetes#129173; an unlabelled sample (older trees) is taken as is.
+  const m = new RegExp(`^${name}(?:\\{ip_family="IPv4"\\})? (\\S+)$`, 'm').exec(r.body ?? '');
   return m ? Number(m[1]) : Number.NaN;
 }
 

@@ -2,6 +2,7 @@
 // per family per sync, `iptables-save -t TABLE` to read state, and single-rule `-C/-I/-D/-N/-F/-X`
 // for the jump rules from built-in chains, which are never written with restore. Every call is an
 // argument array through the injected Exec; stdin carries the payload.
+import { StringDecoder } from 'node:string_decoder';
 import { ExecError, KubeProxyError } from '../errors.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { Exec } from './exec.ts';
@@ -102,6 +103,12 @@ export interface Iptables {
    */
   probe(lines: readonly ProbeLine[]): Promise<boolean>;
   save(table?: Table): Promise<string>;
+  /**
+   * `iptables-save -t TABLE` handed to `onText` as decoded chunks while the tool writes them: a
+   * 10k-Service nat listing (~31 MB) is never held whole (as a string it is ~3× that at its peak:
+   * the Buffers, their concatenation, the text).
+   */
+  saveChunks(table: Table, onText: (text: string) => void): Promise<void>;
   /** The chains of one table (`iptables-save -t TABLE`), scanned as the listing streams in. */
   chains(table: Table): Promise<string[]>;
   chainExists(table: Table, chain: string): Promise<boolean>;
@@ -157,6 +164,12 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
     async save(table) {
       const { stdout } = await exec(bin.save, table ? ['-t', table] : [], { timeoutMs: TIMEOUT_MS });
       return stdout;
+    },
+    async saveChunks(table, onText) {
+      const decoder = new StringDecoder('utf8');
+      await exec(bin.save, ['-t', table], { timeoutMs: TIMEOUT_MS, onStdout: (b) => onText(decoder.write(b)) });
+      const rest = decoder.end();
+      if (rest !== '') onText(rest);
     },
     async chains(table) {
       const scanner = new SavedChainScanner();

@@ -191,9 +191,17 @@ export class IptablesProxier<M> implements Proxier {
   async #drift(): Promise<string[]> {
     const { applier } = this.#o;
     if (!this.#expected.known || applier.save === undefined) return [];
-    const saved = new Map<string, string[]>();
-    for (const t of this.#expected.tables()) saved.set(t, [await applier.save(t as Table)]);
-    const differences = this.#expected.compare(saved);
+    let differences: string[];
+    if (applier.saveChunks !== undefined) {
+      // Digested as it streams: the nat listing is ~31 MB at 10k Services.
+      const c = this.#expected.comparer();
+      for (const t of this.#expected.tables()) await applier.saveChunks(t as Table, (text) => c.push(text));
+      differences = c.differences();
+    } else {
+      const saved = new Map<string, string[]>();
+      for (const t of this.#expected.tables()) saved.set(t, [await applier.save(t as Table)]);
+      differences = this.#expected.compare(saved);
+    }
     this.#o.metrics?.setRulesetDrift?.(this.family, this.#now(), differences);
     return differences;
   }

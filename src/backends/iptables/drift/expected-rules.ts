@@ -161,10 +161,28 @@ export class ExpectedRules {
    * at most `limit` of them (the count of chains that differ is in the last line when cut).
    */
   compare(saved: ReadonlyMap<string, Iterable<string>>, limit = 20): string[] {
+    const c = this.comparer();
+    for (const [, chunks] of saved) for (const chunk of chunks) c.push(chunk);
+    return c.differences(limit);
+  }
+
+  /**
+   * compare() fed as the listings stream in (one table after another, each from its `*table`
+   * line): a 10k-Service nat listing (~31 MB) is digested chunk by chunk, never held whole.
+   */
+  comparer(): { push(chunk: string): void; differences(limit?: number): string[] } {
     const keep = new Set(this.#jumps.map((j) => `${j.table} ${j.chain}`));
     const reader = new DigestReader(keep);
-    for (const [, chunks] of saved) for (const c of chunks) reader.push(c);
-    reader.end();
+    return {
+      push: (chunk) => reader.push(chunk),
+      differences: (limit = 20) => {
+        reader.end();
+        return this.#differences(reader, limit);
+      },
+    };
+  }
+
+  #differences(reader: DigestReader, limit: number): string[] {
     const out: string[] = [];
     for (const [t, chains] of this.#tables) {
       const kernel = reader.tables.get(t);

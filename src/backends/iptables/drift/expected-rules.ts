@@ -6,6 +6,7 @@
 // compareSaved reads an iptables-save listing against it: a chain of ours missing, a chain whose
 // rules differ (added, removed, changed), a jump from a built-in chain missing. Chains we never
 // declared (foreign ones, the canaries) are ignored. Pure.
+import { detached } from '../../common/line-splitter.ts';
 import { normaliseArgs, normaliseRuleLine } from './normalise-rule.ts';
 
 export interface ChainDigest {
@@ -72,7 +73,8 @@ class DigestReader {
     } else if (this.#table === undefined || line === 'COMMIT' || line === '' || line.startsWith('#')) {
       return;
     } else if (line.startsWith(':')) {
-      const name = line.slice(1).split(' ')[0] ?? '';
+      // A copy: a slice would keep the payload chunk it came from alive as long as the digest.
+      const name = detached(line.slice(1).split(' ')[0] ?? '');
       this.#table.set(name, { rules: 0, hash: EMPTY });
       this.deleted.get(this.#tableName)?.delete(name);
     } else if (line.startsWith('-X ')) {

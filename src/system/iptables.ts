@@ -12,6 +12,9 @@ import { SavedChainScanner } from './saved-chains.ts';
 export { savedChains } from './saved-chains.ts';
 
 export type Table = 'filter' | 'nat' | 'mangle' | 'raw';
+
+/** saveChunks hands the listing over in pieces of at most this many bytes. */
+const SAVE_PIECE = 4096;
 export type XtablesBackend = 'legacy' | 'nft';
 
 /**
@@ -167,7 +170,12 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
     },
     async saveChunks(table, onText) {
       const decoder = new StringDecoder('utf8');
-      await exec(bin.save, ['-t', table], { timeoutMs: TIMEOUT_MS, onStdout: (b) => onText(decoder.write(b)) });
+      // Decoded in small pieces: a reader that allocates per line (the drift digest) would keep a
+      // whole 64 KiB read alive long enough to be promoted to the old generation.
+      const onStdout = (b: Buffer): void => {
+        for (let i = 0; i < b.length; i += SAVE_PIECE) onText(decoder.write(b.subarray(i, i + SAVE_PIECE)));
+      };
+      await exec(bin.save, ['-t', table], { timeoutMs: TIMEOUT_MS, onStdout });
       const rest = decoder.end();
       if (rest !== '') onText(rest);
     },

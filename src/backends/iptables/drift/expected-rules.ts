@@ -7,12 +7,10 @@
 // rules differ (added, removed, changed), a jump from a built-in chain missing. Chains we never
 // declared (foreign ones, the canaries) are ignored. Pure.
 import { detached } from '../../common/line-splitter.ts';
+import { DigestTable } from './digest-table.ts';
 import { normaliseArgs, normaliseRuleLine } from './normalise-rule.ts';
 
-export interface ChainDigest {
-  rules: number;
-  hash: number;
-}
+export type { ChainDigest } from './digest-table.ts';
 
 /** A jump we require from a built-in chain (the renderer's requiredJumps, as table/chain/args). */
 export interface ExpectedJump {
@@ -35,12 +33,12 @@ const SLICE = 1 << 16;
 
 /** Digests chains from restore/save text fed in arbitrary chunks. */
 class DigestReader {
-  readonly tables = new Map<string, Map<string, ChainDigest>>();
+  readonly tables = new Map<string, DigestTable>();
   readonly deleted = new Map<string, Set<string>>();
   /** Rules of the chains named here are also kept as text (built-in chains, for the jump check). */
   readonly keepText: ReadonlySet<string>;
   readonly text = new Map<string, Set<string>>();
-  #table: Map<string, ChainDigest> | undefined;
+  #table: DigestTable | undefined;
   #tableName = '';
   #carry = '';
 
@@ -68,7 +66,7 @@ class DigestReader {
     const line = raw.trimEnd();
     if (line.startsWith('*')) {
       this.#tableName = line.slice(1);
-      this.#table = this.tables.get(this.#tableName) ?? new Map();
+      this.#table = this.tables.get(this.#tableName) ?? new DigestTable();
       this.tables.set(this.#tableName, this.#table);
     } else if (this.#table === undefined || line === 'COMMIT' || line === '' || line.startsWith('#')) {
       return;
@@ -86,10 +84,8 @@ class DigestReader {
     } else {
       const r = normaliseRuleLine(line);
       if (r === undefined) return;
-      let c = this.#table.get(r.chain);
-      if (c === undefined) this.#table.set(r.chain, (c = { rules: 0, hash: EMPTY }));
-      c.rules += 1;
-      c.hash = mix(c.hash, r.rule);
+      const rule = r.rule;
+      this.#table.update(r.chain, EMPTY, (h) => mix(h, rule));
       const key = `${this.#tableName} ${r.chain}`;
       if (this.keepText.has(key)) {
         let s = this.text.get(key);
@@ -108,7 +104,7 @@ export interface PayloadRecorder {
 }
 
 export class ExpectedRules {
-  readonly #tables = new Map<string, Map<string, ChainDigest>>();
+  readonly #tables = new Map<string, DigestTable>();
   #jumps: readonly ExpectedJump[] = [];
   #known = false;
 
@@ -140,7 +136,7 @@ export class ExpectedRules {
         for (const [t, deleted] of reader.deleted) for (const c of deleted) this.#tables.get(t)?.delete(c);
         for (const [t, chains] of reader.tables) {
           let mine = this.#tables.get(t);
-          if (mine === undefined) this.#tables.set(t, (mine = new Map()));
+          if (mine === undefined) this.#tables.set(t, (mine = new DigestTable()));
           for (const [c, d] of chains) mine.set(c, d);
         }
         this.#known = true;

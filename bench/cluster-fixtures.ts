@@ -3,6 +3,7 @@
 // 10.244.0.0/16). 100k endpoints do not fit in a /16, so pod addresses wrap and the target port
 // grows instead: every IP:port stays unique, as endpoints of distinct pods would be.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { ClusterState } from '../src/model/cluster-state.ts';
 
 export const BENCH_NODE = 'node-0';
 const POD_ADDRESSES = 65_530; // a multiple of 10: no slice straddles a wrap
@@ -56,4 +57,20 @@ export function makeSlice(i: number, perService: number, version = 1): V1Endpoin
     // One port per slice, so a slice's endpoints share it; the wrap above changes it per slice at most.
     ports: [{ name: 'http', port: base.port, protocol: 'TCP' }],
   };
+}
+
+/** A synced IPv4 ClusterState holding N Services × E endpoints: what the bench proxiers sync from. */
+export function benchClusterState(services: number, perService: number): ClusterState {
+  const state = new ClusterState({ nodeName: BENCH_NODE, families: ['IPv4'], requireNode: false });
+  state.replace('Service', Array.from({ length: services }, (_, i) => makeService(i)));
+  state.replace('EndpointSlice', Array.from({ length: services }, (_, i) => makeSlice(i, perService)));
+  state.synced('Service');
+  state.synced('EndpointSlice');
+  return state;
+}
+
+/** The IP:port the slice of Service i gives its endpoint j (what a probe connects to directly). */
+export function endpointAddress(i: number, perService: number, j = 0): { ip: string; port: number } {
+  const ip = podAddress(i * perService + j).ip;
+  return { ip, port: podAddress(i * perService).port };
 }

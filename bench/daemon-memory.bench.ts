@@ -59,7 +59,8 @@ function assembleRef(ref: string): string {
   return assemble(src, ref.replace(/[^\w.-]/g, '_'));
 }
 
-interface Proc { rss: number; hwm: number; ticks: number }
+/** rss = anon (heap, malloc: the daemon's own) + file (mapped pages of the node binary and libraries, shared and reclaimable). */
+interface Proc { rss: number; hwm: number; anon: number; file: number; ticks: number }
 
 function readProc(pid: number): Proc | undefined {
   try {
@@ -68,7 +69,7 @@ function readProc(pid: number): Proc | undefined {
     // Fields after the ")" of comm: utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), ticks: Number(f[11]) + Number(f[12]) };
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile'), ticks: Number(f[11]) + Number(f[12]) };
   } catch {
     return undefined; // the process ended
   }
@@ -89,10 +90,10 @@ async function ask(api: NsProcess, cmd: string, timeoutMs = 30_000): Promise<str
 
 async function metric(api: NsProcess, name: string): Promise<number> {
   const r = JSON.parse(await ask(api, 'metrics')) as { body?: string };
-  // The IPv4 proxier's sample (the Services are IPv4): the sync metrics carry ip_family since
-  // kubernetes#129173; an unlabelled sample (older trees) is taken as is.
-  const m = new RegExp(`^${name}(?:\\{ip_family="IPv4"\\})? (\\S+)$`, 'm').exec(r.body ?? '');
-  return m ? Number(m[1]) : Number.NaN;
+  // Labelled since the metrics carry ip_family (one series per family, each family syncs every
+  // time): the largest value over the series.
+  const values = [...(r.body ?? '').matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+  return values.length > 0 ? Math.max(...values) : Number.NaN;
 }
 
 type Row = Record<string, number>;
@@ -130,6 +131,8 @@ async function runDaemon(tree: string, services: number, full: boolean, extraEnv
     const settled = readProc(daemon.pid);
     row.peakMiB = (settled?.hwm ?? Number.NaN) / MiB;
     row.rssMiB = (settled?.rss ?? Number.NaN) / MiB;
+    row.anonMiB = (settled?.anon ?? Number.NaN) / MiB;
+    row.fileMiB = (settled?.file ?? Number.NaN) / MiB;
     if (!full) return row;
     await sleep(IDLE_CPU_S * 1000);
     const later = readProc(daemon.pid);
@@ -176,7 +179,7 @@ try {
     for (const [name, dir, extraEnv, mode] of runs) {
       const idle = await runDaemon(dir, 0, false, extraEnv, mode);
       const big = await runDaemon(dir, N, true, extraEnv, mode);
-      const row = { idleMiB: idle.rssMiB ?? Number.NaN, ...big };
+      const row = { idleMiB: idle.rssMiB ?? Number.NaN, idleAnonMiB: idle.anonMiB ?? Number.NaN, idleFileMiB: idle.fileMiB ?? Number.NaN, ...big };
       console.log(`round ${round + 1} ${name}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Math.round(v * 10) / 10])))}`);
       results.get(name)?.push(row);
     }
@@ -187,7 +190,7 @@ try {
 }
 
 const COLS: [string, string][] = [
-  ['idleMiB', 'idle RSS MiB'], ['peakMiB', `peak (VmHWM) MiB at +${SETTLE_S}s`], ['rssMiB', `RSS MiB at +${SETTLE_S}s`],
+  ['idleMiB', 'idle RSS MiB'], ['idleAnonMiB', '  of it anon (heap, malloc)'], ['idleFileMiB', '  of it file (node binary, libs)'], ['peakMiB', `peak (VmHWM) MiB at +${SETTLE_S}s`], ['rssMiB', `RSS MiB at +${SETTLE_S}s`],
   ['steadyMiB', `steady RSS MiB at +${SETTLE_S + IDLE_CPU_S}s`], ['startMs', 'start → list ms'], ['syncMs', 'list → programmed ms'],
   ['idleCpuPct', `idle CPU % core (${IDLE_CPU_S}s)`], ['burstSyncs', `syncs for ${BURST} slice updates`], ['burstPeakMiB', 'peak after burst MiB'],
 ];

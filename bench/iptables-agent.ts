@@ -17,14 +17,14 @@ import { iptablesJumps } from '../src/backends/iptables/io/setup.ts';
 import { DEFAULT_RENDER_OPTIONS } from '../src/backends/iptables/options.ts';
 import { IptablesProxier } from '../src/backends/iptables/proxier.ts';
 import { renderRules, type RenderMemo } from '../src/backends/iptables/render.ts';
-import { ClusterState } from '../src/model/cluster-state.ts';
+import type { ClusterState } from '../src/model/cluster-state.ts';
 import type { Logger } from '../src/model/logger.ts';
 import { createConntrack } from '../src/system/conntrack.ts';
 import { exec as baseExec, type Exec } from '../src/system/exec.ts';
 import { binaries, createIptables, type XtablesBackend } from '../src/system/iptables.ts';
 import { localAddresses, type LocalAddress } from '../src/system/local-addresses.ts';
 import { openNetlinkAddressSource } from '../src/system/local-addresses-netlink.ts';
-import { BENCH_NODE, makeService, makeSlice } from './cluster-fixtures.ts';
+import { benchClusterState, makeSlice } from './cluster-fixtures.ts';
 
 const [backendArg = 'nft', nArg = '10000', eArg = '10', dir = '/tmp'] = process.argv.slice(2);
 const backend = backendArg as XtablesBackend;
@@ -120,11 +120,7 @@ const versions = new Map<number, number>();
 
 function setup(): { state: ClusterState; proxier: IptablesProxier<RenderMemo> } {
   if (state !== undefined && proxier !== undefined) return { state, proxier };
-  state = new ClusterState({ nodeName: BENCH_NODE, families: ['IPv4'], requireNode: false });
-  state.replace('Service', Array.from({ length: N }, (_, i) => makeService(i)));
-  state.replace('EndpointSlice', Array.from({ length: N }, (_, i) => makeSlice(i, E)));
-  state.synced('Service');
-  state.synced('EndpointSlice');
+  state = benchClusterState(N, E);
   const ipt = createIptables(exec, 'IPv4', backend);
   const readAddresses = addressReader();
   proxier = new IptablesProxier<RenderMemo>({

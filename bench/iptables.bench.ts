@@ -14,13 +14,12 @@
 // extra Node flags for the proxier process, e.g. `--max-semi-space-size=2`: V8 grows the young
 // generation to 128 MiB while the long-lived state is built, most of the peak RSS at 10k;
 // BENCH_TS=1 runs the proxier from the .ts sources instead of compiled JS, bench/compiled.ts).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { TOP_NAT_CHAINS } from '../src/backends/iptables/render-top.ts';
-import { compiled } from './compiled.ts';
+import { killAgents, startAgent as startSharedAgent, type Agent, type Reply } from './iptables-agent-client.ts';
 import { fmtRange, median, percentile, table } from './stats.ts';
 
 const N = Number(process.env.BENCH_SERVICES ?? 10_000);
@@ -41,7 +40,6 @@ const VARIANTS: readonly Variant[] = BACKENDS.flatMap((b) => [
 ]);
 const PREFIX = `kpt-bench-${process.pid}`;
 const namespaces = new Set<string>();
-const agents = new Set<ChildProcess>();
 
 function sh(file: string, args: string[]): string {
   return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,7 +74,7 @@ function deleteNs(ns: string): void {
 /** Kill our agents (by PID) and delete every namespace this run created. */
 function teardown(): void {
   // Each agent leads its own process group (detached), so its iptables-restore children go too.
-  for (const a of agents) if (a.pid !== undefined && a.exitCode === null && a.signalCode === null) process.kill(-a.pid, 'SIGKILL');
+  killAgents();
   for (const ns of [...namespaces]) {
     try {
       deleteNs(ns);
@@ -93,43 +91,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-type Reply = Record<string, number> & { ok?: boolean; error?: string };
-
-interface Agent {
-  send(cmd: Record<string, unknown>): Promise<Reply>;
-  stop(): Promise<void>;
-}
-
-function startAgent(ns: string, backend: string, dir: string, flags: readonly string[] = AGENT_FLAGS): Agent {
-  const args = ['netns', 'exec', ns, process.execPath, '--expose-gc', ...flags, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
-    compiled('./iptables-agent.ts', import.meta.url), backend, String(N), String(E), dir];
-  // The xtables lock is a file (/run/xtables.lock), shared by every namespace on the machine: a
-  // private one keeps other runs' long restores from making our `-w 5` calls time out.
-  const env = { ...process.env, XTABLES_LOCKFILE: join(dir, `xtables-${ns}.lock`) };
-  const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'inherit'], env, detached: true });
-  agents.add(child);
-  const replies: ((r: Reply) => void)[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => replies.shift()?.(JSON.parse(l) as Reply));
-  const exited = new Promise<void>((r) => child.once('exit', () => {
-    agents.delete(child);
-    r();
-  }));
-  return {
-    async send(cmd) {
-      const reply = new Promise<Reply>((resolve, reject) => {
-        replies.push(resolve);
-        void exited.then(() => reject(new Error(`agent in ${ns} exited`)));
-      });
-      child.stdin?.write(`${JSON.stringify(cmd)}\n`);
-      const r = await reply;
-      if (r.ok !== true) throw new Error(`agent in ${ns}: ${r.error ?? 'failed'}`);
-      return r;
-    },
-    async stop() {
-      child.stdin?.end();
-      await exited;
-    },
-  };
+function startAgent(ns: string, backend: 'legacy' | 'nft', dir: string, flags: readonly string[] = AGENT_FLAGS): Agent {
+  return startSharedAgent({ ns, backend, services: N, endpoints: E, dir, flags });
 }
 
 /**

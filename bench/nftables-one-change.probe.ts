@@ -7,7 +7,9 @@
 // - libnftables in this process through koffi, one context kept for every run;
 // - micro: `add element` to a set, `flush chain` + `add rule` of a leaf chain, `add table` only;
 // - the read-back a restart adoption could use: headers, one map's elements, every set's elements.
-// Not part of `npm run bench` (file name): run `node bench/nftables-one-change.probe.ts` as root.
+// - our nf_tables netlink writer (io/netlink-writer.ts): the batch without nft's cache fetch.
+// Not part of `npm run bench` (file name): run `node bench/nftables-one-change.probe.ts` as root;
+// BENCH_ONLY_CHANGES=1 times only the one-change ways (libnftables vs netlink, twice each).
 // The process re-executes itself inside the namespace (libnftables talks to its own netns).
 import { execFileSync, spawnSync } from 'node:child_process';
 import koffi from 'koffi';
@@ -19,6 +21,7 @@ import type { Endpoint, ProxyState } from '../src/model/types.ts';
 import { recordingLogger } from '../src/sync/testing/recorders.ts';
 import { exec } from '../src/system/exec.ts';
 import { createNft } from '../src/system/nft.ts';
+import { openNftNetlinkWriter } from '../src/backends/nftables/io/netlink-writer.ts';
 import { percentile } from './stats.ts';
 
 const N = Number(process.env.BENCH_SERVICES ?? 10_000);
@@ -71,7 +74,7 @@ function changeOne(state: ProxyState, i: number): ProxyState {
   const name = names[(i * 7919) % names.length] as string;
   const eps: Endpoint[] = [...(state.endpoints.get(name) ?? [])];
   eps[0] = ep(`10.250.${(i >> 7) & 255}.${(i & 127) + 1}`, 8080);
-  return { ...state, endpoints: new Map(state.endpoints).set(name, eps), full: false, changedServices: new Set(), changedEndpoints: new Set([name]) };
+  return { ...state, endpoints: new Map(state.endpoints).set(name, eps), full: false, changedServices: new Set(), changedEndpoints: new Set([name]), removedServices: new Map() };
 }
 
 const rows: Array<[string, string]> = [];
@@ -103,9 +106,43 @@ const changes = async (what: string, impl: (tx: string) => Promise<void>): Promi
   });
   report(`${what}: of which nft`, [...runTimes]);
 };
-await changes('nft -f - (process)', (tx) => nft.run(tx));
+// Our nf_tables netlink batch (issue 12's way to the p99 target); a transaction it does not compile
+// would go to libnftables and is counted.
+const writer = openNftNetlinkWriter();
+let declined = 0;
+const viaNetlink = async (tx: string): Promise<void> => {
+  if (!(await writer.tryRun(tx, 'ip'))) {
+    declined++;
+    libRun(tx);
+  }
+};
+if (process.env.BENCH_ONLY_CHANGES !== '1') await changes('nft -f - (process)', (tx) => nft.run(tx));
 await changes('libnftables, one context', async (tx) => libRun(tx));
-await changes('nft -f - (process) again', (tx) => nft.run(tx));
+await changes('netlink writer (ours)', viaNetlink);
+await changes('libnftables, one context, again', async (tx) => libRun(tx));
+await changes('netlink writer (ours), again', viaNetlink);
+console.log(`netlink writer declined ${declined} of ${2 * K} transactions`);
+// Where the netlink batch's time goes: one command kind per batch (the kernel's commit, no nft).
+const nlLeaf = 'micro-netlink';
+await nft.run(`add chain ip kube-proxy ${nlLeaf}\n`);
+const nlMicro: Array<[string, (i: number) => string]> = [
+  ['add+delete element in cluster-ips', (i) => `add element ip kube-proxy cluster-ips { 10.97.${i >> 8}.${i & 255} }\ndelete element ip kube-proxy cluster-ips { 10.97.${i >> 8}.${i & 255} }\n`],
+  ['flush chain + add rule (mark, no refs)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} mark set mark or 0x4000 comment "m"\n`],
+  ['flush chain + add rule (goto)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} goto reject-chain\n`],
+  ['flush chain + add rule (dnat to, nat expr)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} meta l4proto tcp dnat to 10.1.2.3:80\n`],
+  ['flush chain + add rule (numgen map dnat)', () => `flush chain ip kube-proxy ${nlLeaf}\nadd rule ip kube-proxy ${nlLeaf} meta l4proto tcp dnat ip addr . port to numgen random mod 2 map { 0 : 10.1.2.3 . 80 , 1 : 10.1.2.4 . 80 }\n`],
+];
+for (const [what, tx] of nlMicro) await timeEach(`netlink micro ${what}`, K, async (i) => { if (!(await writer.tryRun(tx(i), 'ip'))) throw new Error(`not compiled: ${what}`); });
+// The same inline map with nft's `__map%d` (the kernel numbers it by scanning every set's name).
+const kernelNamed = openNftNetlinkWriter({ kernelNames: true });
+const [mapWhat, mapTx] = nlMicro[nlMicro.length - 1] as [string, (i: number) => string];
+await timeEach(`netlink micro ${mapWhat}, __map%d`, K, async (i) => { await kernelNamed.tryRun(mapTx(i), 'ip'); });
+if (process.env.BENCH_ONLY_CHANGES === '1') {
+  console.log(`nftables one-change probe, ${N} x ${E}, p50 / p99 ms (shared 2-core machine)`);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);
+  console.log(`load after: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`);
+  process.exit(0);
+}
 
 // Micro: one command kind per transaction, each through a new nft process and through libnftables.
 const leaf = 'micro-probe';

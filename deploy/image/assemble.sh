@@ -28,8 +28,5 @@ if [ ! -x "$src/node_modules/.bin/tsc" ]; then
   (cd "$src" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 "$src/node_modules/.bin/tsc" -p "$src/tsconfig.build.json" --outDir "$dest" --sourceMap false
-# Only the parts of client-node the daemon calls (KubeConfig, Watch, ListWatch): an esbuild bundle
-# in place of the compiled re-export src/sources/client-node.js, ~30 MiB less RSS (issue 14).
-node "$src/deploy/image/slim-client-node.mjs" "$src" "$dest"
 printf '%s\n' "$commit" > "$dest/COMMIT"
 echo "assembled kube-proxy-ts $commit in $dest"

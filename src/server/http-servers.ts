@@ -3,7 +3,8 @@
 // kubelet, plus our /readyz (see proxy-health.ts), and the metrics server on metricsBindAddress
 // (default 127.0.0.1:10249) with /metrics, /proxyMode, /configz, /flagz, /statusz and a plain
 // /healthz, as upstream's metrics mux, and ours, DAEMON_STATUS_PATH (JSON for `kube-proxy-ts status`). The health logic is the pure ProxyHealth.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../system/node-http.ts';
 import type { Logger } from '../model/logger.ts';
 import type { ProxyHealth, ProbeResult } from '../sync/proxy-health.ts';
 import type { HealthMetrics } from '../sync/sync-metrics.ts';
@@ -22,7 +23,7 @@ function pathOf(req: IncomingMessage): string {
 }
 
 function serve(routes: Record<string, Route>, logger: Logger) {
-  return createServer((req, res) => {
+  return http.createServer((req, res) => {
     const route = routes[pathOf(req)];
     if (route === undefined) {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });

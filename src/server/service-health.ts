@@ -4,7 +4,8 @@
 // the cloud load balancer probes to learn whether this node has ready endpoints of the Service.
 // 200 when it has and kube-proxy is healthy, else 503. A port that cannot be bound is logged,
 // left out, and tried again on the next syncServices (every sync), without affecting the others.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from '../system/node-http.ts';
 import type { Logger } from '../model/logger.ts';
 import type { NamespacedName } from '../model/types.ts';
 import type { ServiceHealthSink } from '../sync/sync-loop.ts';
@@ -89,7 +90,7 @@ export class ServiceHealthServer implements ServiceHealthSink {
     const name = nsn.slice(slash + 1);
     for (let i = 0; i < this.#addresses.length; i++) {
       inst.servers.push(
-        createServer((_req, res) => {
+        http.createServer((_req, res) => {
           const count = this.#services.get(nsn) === inst ? inst.endpoints : 0;
           const healthy = this.#proxyHealthy();
           res.writeHead(count !== 0 && healthy ? 200 : 503, {

@@ -4,13 +4,13 @@
 // is handed over as it arrives, as raw wire JSON: a 10k-object list is never one response in memory,
 // and client-node's generated list calls (whole response text, then a typed deep copy of every
 // object with Date fields, ~4 copies of the list at once) are not used.
-// Requests authenticate exactly as client-node's Watch does (RequestContext +
-// KubeConfig.applySecurityAuthentication + its undici dispatcher), so credentials, TLS, proxies
-// and our rate limit (kubeconfig.ts) are the same for lists and watches.
-import type { KubeConfig } from '@kubernetes/client-node';
-import { HttpMethod, RequestContext } from './client-node.ts';
-import { fetch } from 'undici';
+// Requests authenticate exactly as watches do (RequestContext + KubeConfig.applySecurityAuthentication
+// + its agent, http-request.ts), so credentials, TLS, proxies and our rate limit (kubeconfig.ts)
+// are the same for lists and watches.
+import { readText, send } from './http-request.ts';
+import type { KubeConfig } from './kube-config.ts';
 import { ProxyKubeConfig } from './kubeconfig.ts';
+import { HttpMethod, RequestContext } from './request-context.ts';
 
 /** client-go's pager default (tools/pager/pager.go defaultPageSize). */
 export const LIST_PAGE_SIZE = 500;
@@ -49,14 +49,12 @@ async function getJson<T>(kc: KubeConfig, url: URL, continued: boolean, signal?:
   // The rate limit charges a list once, not per page (kubeconfig.ts applyUnthrottled).
   if (continued && kc instanceof ProxyKubeConfig) await kc.applyUnthrottled(ctx);
   else await kc.applySecurityAuthentication(ctx);
-  const res = await fetch(ctx.getUrl(), {
-    method: 'GET', headers: { ...ctx.getHeaders(), Accept: 'application/json' }, dispatcher: ctx.getDispatcher(),
-    ...(signal === undefined ? {} : { signal }),
-  });
-  const text = await res.text();
-  if (res.status !== 200) {
+  const res = await send(ctx, { headers: { Accept: 'application/json' }, ...(signal === undefined ? {} : { signal }) });
+  const text = await readText(res);
+  const status = res.statusCode ?? 0;
+  if (status !== 200) {
     const { reason, message } = parseStatus(text);
-    throw new ApiStatusError(res.status, reason, `list ${url.pathname}: HTTP ${res.status}${reason ? ` ${reason}` : ''}: ${message}`);
+    throw new ApiStatusError(status, reason, `list ${url.pathname}: HTTP ${status}${reason ? ` ${reason}` : ''}: ${message}`);
   }
   return JSON.parse(text) as ListBody<T>;
 }
@@ -68,14 +66,12 @@ export async function postJson(kc: KubeConfig, path: string, body: unknown): Pro
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
   const ctx = new RequestContext(url.toString(), HttpMethod.POST);
   await kc.applySecurityAuthentication(ctx);
-  const res = await fetch(ctx.getUrl(), {
-    method: 'POST', headers: { ...ctx.getHeaders(), 'Content-Type': 'application/json', Accept: 'application/json' },
-    dispatcher: ctx.getDispatcher(), body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status < 200 || res.status > 299) {
+  const res = await send(ctx, { headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) });
+  const text = await readText(res);
+  const code = res.statusCode ?? 0;
+  if (code < 200 || code > 299) {
     const status = parseStatus(text);
-    throw new ApiStatusError(res.status, status.reason, `create ${url.pathname}: HTTP ${res.status}${status.reason ? ` ${status.reason}` : ''}: ${status.message}`);
+    throw new ApiStatusError(code, status.reason, `create ${url.pathname}: HTTP ${code}${status.reason ? ` ${status.reason}` : ''}: ${status.message}`);
   }
 }
 

@@ -1,4 +1,4 @@
-// The API-server ClusterSource: one supervised client-node informer each for Services and
+// The API-server ClusterSource: one supervised informer (list-watch.ts) each for Services and
 // EndpointSlices (kube-proxy's label selector), for this node's Node (field selector by name) and
 // for all ServiceCIDRs, as kube-proxy's ServiceConfig / EndpointSliceConfig / NodeConfig /
 // ServiceCIDRConfig informers do (cmd/kube-proxy/app/server.go, pkg/proxy/runner.go). The first

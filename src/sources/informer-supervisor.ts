@@ -1,5 +1,5 @@
-// Keeps one client-node informer (ListWatch) alive for one kind. client-node 2.0.1 reconnects by
-// itself only on a clean stream end, a client-side timeout and 410 Gone; any other error (connection
+// Keeps one informer (ListWatch, list-watch.ts: client-node 2.0.1's, ported with its semantics so
+// it runs without client-node's modules, issue 14) alive for one kind. It reconnects by itself only on a clean stream end, a client-side timeout and 410 Gone; any other error (connection
 // refused, 5xx, 504 "Too large resource version" after an etcd restore) stops it for good
 // (cache.js doneHandler; kubernetes-client/javascript#589, #1496). So every attempt here is a fresh
 // ListWatch: its list is delivered with `sink.replace` (deletions missed while down are applied),
@@ -12,8 +12,9 @@
 // paginated (api-list.ts) and each page goes into the sink as it arrives (upsert, then `retain`
 // with the keys listed), so the whole list is never held.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListWatch, Watch } from './client-node.ts';
-import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from './kube-config.ts';
+import { ListWatch, type ObjectList } from './list-watch.ts';
+import { Watch } from './watch.ts';
 import { listPaged } from './api-list.ts';
 import { WatchListUnsupported, streamList } from './watch-list.ts';
 import type { Logger } from '../model/logger.ts';
@@ -61,6 +62,8 @@ export function isUnauthorized(err: unknown): boolean {
   return e.code === 401 || e.statusCode === 401;
 }
 
+type KubernetesObject = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+
 /** What ListWatch caches per object: enough for its dedupe by resourceVersion and its deletes. */
 export function skeletonOf(obj: KubernetesObject): KubernetesObject {
   const m = obj.metadata;
@@ -70,7 +73,7 @@ export function skeletonOf(obj: KubernetesObject): KubernetesObject {
 const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 /**
- * client-node's Watch with bookmarks and a server timeout asked for, and a liveness hook. Object
+ * The Watch (watch.ts, client-node's semantics) with bookmarks and a server timeout asked for, and a liveness hook. Object
  * events reach ListWatch as skeletons; the full object is `event` while ListWatch's (synchronous)
  * callbacks for it run.
  */
@@ -181,13 +184,13 @@ export class InformerSupervisor<K extends ObjectKind> {
       this.touch();
       this.suppressDiff = false;
     });
-    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const listFn = async (): Promise<ObjectList<KubernetesObject>> => {
       this.touch();
       this.o.stats.lists++;
       const resourceVersion = await this.list(current);
       return { metadata: { resourceVersion }, items: this.listed.splice(0) };
     };
-    // client-node's own reconnect backoff grows to 30 s; cap it with ours so tests and short outages recover fast.
+    // ListWatch's own reconnect backoff (client-node's) grows to 30 s; cap it with ours so tests and short outages recover fast.
     const delayFn = (ms: number): Promise<void> => sleep(Math.min(ms, timing.backoffMaxMs));
     const informer = new ListWatch<KubernetesObject>(
       this.o.path, watch, listFn, false, this.o.labelSelector, this.o.fieldSelector, { delayFn },

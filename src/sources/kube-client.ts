@@ -1,7 +1,7 @@
 // The API client the informers list and watch with, built from one KubeConfig (see kubeconfig.ts).
 // Kept as a small object so main.ts wires it once and tests build it against the test API server.
-// No generated API clients: lists go through api-list.ts, watches through client-node's Watch.
-import type { KubeConfig } from '@kubernetes/client-node';
+// No generated API clients: lists go through api-list.ts, watches through watch.ts.
+import type { KubeConfig } from './kube-config.ts';
 import { ProxyKubeConfig } from './kubeconfig.ts';
 
 export interface KubeClient {

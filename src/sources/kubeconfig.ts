@@ -1,6 +1,6 @@
-// Build a client-node KubeConfig the way kube-proxy's clientcmd.BuildConfigFromFlags does: a
+// Build a KubeConfig (kube-config.ts, client-node's semantics) the way kube-proxy's clientcmd.BuildConfigFromFlags does: a
 // kubeconfig file, or in-cluster config when neither --kubeconfig nor --master is given, with
-// --master overriding the server. Two client-node gaps are closed here:
+// --master overriding the server. Two gaps of client-node (whose behaviour kube-config.ts keeps) are closed here:
 // - a user `tokenFile:` key (what kubeadm writes for kube-proxy) yields no Authorization header in
 //   client-node 2.0.1, and `token-file:` is read once at load although bound ServiceAccount tokens
 //   are rotated by the kubelet (ecosystem.md §3.4). We strip both keys before client-node parses the
@@ -17,9 +17,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from './client-node.ts';
-import type { Cluster, KubeConfig as KubeConfigType, User } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { KubeConfig, type Authenticator, type Cluster, type User } from './kube-config.ts';
+import type { RequestContext } from './request-context.ts';
+import { parse } from 'yaml';
 import { KubeProxyError } from '../errors.ts';
 import { TokenBucket, type RateLimit } from './token-bucket.ts';
 
@@ -43,9 +43,6 @@ export interface KubeConfigOptions {
   /** Told how long a request waited for its token, when it had to wait. */
   onThrottled?: (waitedMs: number) => void;
 }
-
-// client-node's RequestContext type is not re-exported from the package root either.
-type RequestContext = Parameters<KubeConfigType['applySecurityAuthentication']>[0];
 
 /** The KubeConfig the daemon uses: rate-limited requests and a token re-read after a 401. */
 export class ProxyKubeConfig extends KubeConfig {
@@ -87,9 +84,6 @@ export class ProxyKubeConfig extends KubeConfig {
     this.tokens.reset();
   }
 }
-
-// client-node does not re-export its Authenticator interface from the package root.
-type Authenticator = Parameters<KubeConfigType['addAuthenticator']>[0];
 
 /** Reads a bearer token from a file, re-reading it at most once a minute so rotated tokens are picked up. */
 export class TokenFileAuthenticator implements Authenticator {
@@ -158,7 +152,7 @@ function fromFile(path: string, kc: KubeConfig): Map<string, string> {
     }
   }
   try {
-    kc.loadFromString(stringify(raw));
+    kc.loadFromObject(raw);
     kc.makePathsAbsolute(dirname(path));
   } catch (err) {
     throw new KubeProxyError('KP_ERR_KUBECONFIG', `kubeconfig ${path}: invalid`, { cause: err });
@@ -202,6 +196,12 @@ export function loadKubeConfig(opts: KubeConfigOptions): ProxyKubeConfig {
   }
   const current = kc.getCurrentCluster();
   if (!current) throw new KubeProxyError('KP_ERR_KUBECONFIG', `kubeconfig: current context "${kc.currentContext}" names no cluster`);
+  // client-node's azure, gcp and oidc auth-providers (removed from kubectl and client-go's
+  // defaults) are not in kube-config.ts: refused here, by name, rather than sending no credentials.
+  const provider = kc.getCurrentUser()?.authProvider?.name;
+  if (provider !== undefined && provider !== TOKEN_FILE_PROVIDER && provider !== 'exec') {
+    throw new KubeProxyError('KP_ERR_KUBECONFIG', `kubeconfig: user "${kc.getCurrentUser()?.name ?? ''}": auth-provider "${provider}" is not supported; use an exec credential plugin or a token`);
+  }
   kc.loadFromOptions({
     clusters: kc.clusters.map((c) => withServer(c, c.name === current.name ? opts.master : undefined)),
     users: kc.users.map((u) => {

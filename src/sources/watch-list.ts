@@ -5,14 +5,13 @@
 // A server that refuses it (422/400/403/405: feature gate off, an older API server) or ends the
 // stream before the bookmark (one that ignored the parameters) gets WatchListUnsupported, and the
 // caller falls back to a paginated list (api-list.ts), as client-go does.
-// Authenticates exactly as client-node's Watch does (see api-list.ts).
+// Authenticates exactly as watches do (see api-list.ts).
+import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { fetch } from 'undici';
 import { ApiStatusError, type ListQuery } from './api-list.ts';
-import { HttpMethod, RequestContext } from './client-node.ts';
+import { readText, send } from './http-request.ts';
+import type { KubeConfig } from './kube-config.ts';
+import { HttpMethod, RequestContext } from './request-context.ts';
 
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
@@ -46,17 +45,17 @@ export async function streamList<T>(
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   opts.signal.addEventListener('abort', abort, { once: true });
-  let body: Readable | undefined;
+  let body: IncomingMessage | undefined;
   try {
-    const res = await fetch(ctx.getUrl(), { method: 'GET', headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher(), signal: controller.signal });
-    if (res.status !== 200) {
-      const text = await res.text();
-      const message = `watch-list ${url.pathname}: HTTP ${res.status}: ${text.slice(0, 300)}`;
-      if (REFUSED.has(res.status)) throw new WatchListUnsupported(message);
-      throw new ApiStatusError(res.status, '', message);
+    const res = await send(ctx, { signal: controller.signal });
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const text = await readText(res);
+      const message = `watch-list ${url.pathname}: HTTP ${status}: ${text.slice(0, 300)}`;
+      if (REFUSED.has(status)) throw new WatchListUnsupported(message);
+      throw new ApiStatusError(status, '', message);
     }
-    if (res.body === null) throw new WatchListUnsupported(`watch-list ${url.pathname}: no body`);
-    body = Readable.fromWeb(res.body as WebReadableStream);
+    body = res;
     // Closing the stream below (we stop reading at the end bookmark) aborts the body: the expected
     // end. A read error before that is thrown after the loop.
     let readError: Error | undefined;

@@ -149,8 +149,28 @@ export class NetlinkSocket {
     return out;
   }
 
-  async #roundTrip(msgs: readonly NlMsg[], kind: RequestKind): Promise<Outcome[]> {
-    const collector = new ReplyCollector(msgs.map((m) => ({ seq: m.seq, kind })));
+  /**
+   * One nfnetlink batch (nfnetlink_rcv_batch): `begin`, every request (each acked), `end`, in one
+   * datagram, so the kernel applies all or nothing. One Outcome per request, in order.
+   */
+  batch(begin: NetlinkRequest, requests: readonly NetlinkRequest[], end: NetlinkRequest): Promise<Outcome[]> {
+    const run = this.#queue.then(() => {
+      if (this.#fd < 0) throw new KubeProxyError('KP_ERR_NETLINK', 'netlink: socket closed');
+      const marker = (r: NetlinkRequest): NlMsg => ({ type: r.type, flags: NLM_F_REQUEST | (r.flags ?? 0), seq: this.#nextSeq(), pid: 0, payload: r.payload });
+      const head = marker(begin);
+      const body = requests.map((r): NlMsg => ({ type: r.type, flags: NLM_F_REQUEST | NLM_F_ACK | (r.flags ?? 0), seq: this.#nextSeq(), pid: 0, payload: r.payload }));
+      return this.#roundTrip([head, ...body, marker(end)], 'doit', body);
+    });
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** `acked`: the messages that answer (default all); batch markers get no reply. */
+  async #roundTrip(msgs: readonly NlMsg[], kind: RequestKind, acked: readonly NlMsg[] = msgs): Promise<Outcome[]> {
+    const collector = new ReplyCollector(acked.map((m) => ({ seq: m.seq, kind })));
     const data = encodeMessages(msgs);
     const sent = libc.sendto(this.#fd, data, 0, KERNEL);
     if (sent !== data.byteLength) {
@@ -167,7 +187,7 @@ export class NetlinkSocket {
       if (left <= 0) {
         throw new KubeProxyError(
           'KP_ERR_NETLINK',
-          `netlink: no reply within ${this.#timeoutMs} ms for ${collector.pending().length} of ${msgs.length} requests`,
+          `netlink: no reply within ${this.#timeoutMs} ms for ${collector.pending().length} of ${acked.length} requests`,
         );
       }
       if (this.#fd < 0) throw new KubeProxyError('KP_ERR_NETLINK', 'netlink: socket closed during exchange');

@@ -32,8 +32,8 @@ export async function createSourceAndEvents(
     if (!isDir) throw new ManifestError(config.manifestsDir, 0, 'not a directory');
     return { source: new ManifestSource({ dir: config.manifestsDir, nodeName: config.nodeName, log: logger.child({ component: 'manifests' }) }) };
   }
-  // client-node is loaded only for an API server: importing it costs ~120 MiB of RSS and a second
-  // of start-up (bench/foundation.bench.ts), which a --manifests host never needs.
+  // The API client (kube-config.ts and the informers) is loaded only for an API server: a
+  // --manifests host never needs it.
   const [{ ApiSource }, { createKubeClient }, { loadKubeConfig }, { effectiveRateLimit }, { createEventPoster }] = await Promise.all([
     import('../sources/api-source.ts'),
     import('../sources/kube-client.ts'),

@@ -17,6 +17,10 @@ interface PortRecord {
   /** `[set base, entry]`, KUBE-IPVS-IPS (the addresses to bind) included. */
   readonly entries: readonly (readonly [string, string])[];
   readonly lbNoNodeAccess: readonly LbNoNodeAccess[];
+  readonly noLocalInternal: boolean;
+  readonly noLocalExternal: boolean;
+  /** `ns/name`: upstream counts Services, not ports, without local endpoints. */
+  readonly service: string;
 }
 
 export interface Conflict {
@@ -50,6 +54,8 @@ export class PlanIndex {
   readonly #sets = new Map<string, Set<string>>(IPSETS.map((d) => [d.base, new Set<string>()]));
   readonly #counts = new Map<string, Map<string, number>>(IPSETS.map((d) => [d.base, new Map<string, number>()]));
   readonly #lb = new Map<ServicePortName, readonly LbNoNodeAccess[]>();
+  /** `ns/name` -> ports of it without local endpoints under a Local policy. */
+  readonly #noLocal = { internal: new Map<string, number>(), external: new Map<string, number>() };
 
   private constructor(o: IndexOptions) {
     this.#o = o;
@@ -78,6 +84,11 @@ export class PlanIndex {
   get ipsetPlan(): IpsetPlan {
     const names = [...this.#lb.keys()].sort(byName);
     return { entries: this.#sets, lbNoNodeAccess: names.flatMap((n) => this.#lb.get(n) ?? []) };
+  }
+
+  /** Services (not ports, as upstream) whose Local internal/external policy finds no local endpoint. */
+  get noLocalEndpoints(): { readonly internal: number; readonly external: number } {
+    return { internal: this.#noLocal.internal.size, external: this.#noLocal.external.size };
   }
 
   /** Every contested virtual server (a full sync warns about all of them). */
@@ -130,6 +141,7 @@ export class PlanIndex {
         scope?.add(vs.key);
       }
       for (const [set, e] of old.entries) this.#count(set, e, -1, before);
+      this.#countNoLocal(old, -1);
       this.#lb.delete(name);
       this.#ports.delete(name);
     }
@@ -148,6 +160,7 @@ export class PlanIndex {
       scope?.add(vs.key);
     }
     for (const [set, e] of next.entries) this.#count(set, e, 1, before);
+    this.#countNoLocal(next, 1);
     if (next.lbNoNodeAccess.length > 0) this.#lb.set(name, next.lbNoNodeAccess);
     this.#ports.set(name, next);
   }
@@ -159,7 +172,15 @@ export class PlanIndex {
     const vs = planPort(name, svc, eps, state.node, this.#o);
     const sets = portIpsetEntries(svc, eps, this.#o.nodePortIPs);
     const entries = vs.bound.length === 0 ? sets.entries : [...sets.entries, ...vs.bound.map((a) => [BOUND_SET, a] as const)];
-    return { virtualServers: vs.virtualServers, entries, lbNoNodeAccess: sets.lbNoNodeAccess };
+    return {
+      virtualServers: vs.virtualServers, entries, lbNoNodeAccess: sets.lbNoNodeAccess,
+      noLocalInternal: vs.noLocalInternal, noLocalExternal: vs.noLocalExternal, service: `${svc.namespace}/${svc.serviceName}`,
+    };
+  }
+
+  #countNoLocal(r: PortRecord, by: 1 | -1): void {
+    if (r.noLocalInternal) bump(this.#noLocal.internal, r.service, by);
+    if (r.noLocalExternal) bump(this.#noLocal.external, r.service, by);
   }
 
   #count(set: string, entry: string, by: 1 | -1, before: Map<string, Map<string, boolean>> | undefined): void {
@@ -180,4 +201,10 @@ export class PlanIndex {
       present.delete(entry);
     }
   }
+}
+
+function bump(m: Map<string, number>, key: string, by: 1 | -1): void {
+  const n = (m.get(key) ?? 0) + by;
+  if (n > 0) m.set(key, n);
+  else m.delete(key);
 }

@@ -71,26 +71,39 @@ function destinations(eps: readonly Endpoint[]): Map<string, IpvsDestination> {
 }
 
 /** The endpoints behind one service port, for internal (ClusterIP) and external addresses. */
-export function selectEndpoints(svc: ServicePort, eps: readonly Endpoint[], node: ProxyState['node']): { internal: readonly Endpoint[]; external: readonly Endpoint[] } {
+export function selectEndpoints(svc: ServicePort, eps: readonly Endpoint[], node: ProxyState['node']): SelectedEndpoints {
   const c = categorizeEndpoints(eps, svc, node);
   const internal = svc.internalPolicyLocal ? c.localEndpoints : c.clusterEndpoints;
   // eTP=Local without a local endpoint falls back to the cluster's, so pods on this node can still
   // reach the Service through its external address (upstream syncEndpoint, kubernetes PR #97081).
   const external = svc.externalPolicyLocal ? (c.localEndpoints.length > 0 ? c.localEndpoints : c.clusterEndpoints) : c.clusterEndpoints;
-  return { internal, external };
+  // Upstream syncEndpoint counts a Service in serviceNoLocalEndpoints{Internal,External} when its
+  // policy is Local, it has endpoints, and none is on this node.
+  const noLocal = c.hasAnyEndpoints && c.localEndpoints.length === 0;
+  return { internal, external, noLocalInternal: noLocal && svc.internalPolicyLocal, noLocalExternal: noLocal && svc.externalPolicyLocal };
+}
+
+export interface SelectedEndpoints {
+  readonly internal: readonly Endpoint[];
+  readonly external: readonly Endpoint[];
+  /** A Local internal policy with endpoints, none of them local (kubeproxy_sync_proxy_rules_no_local_endpoints_total). */
+  readonly noLocalInternal: boolean;
+  readonly noLocalExternal: boolean;
 }
 
 /** One service port's virtual servers (a key claimed twice by the port counts once) and addresses to bind. */
 export interface PortVirtualServers {
   readonly virtualServers: readonly DesiredVirtualServer[];
   readonly bound: readonly string[];
+  readonly noLocalInternal: boolean;
+  readonly noLocalExternal: boolean;
 }
 
 /** The part of the plan one service port contributes, whoever else claims the same keys. */
 export function planPort(name: ServicePortName, svc: ServicePort, eps: readonly Endpoint[], node: ProxyState['node'], opts: IpvsPlanOptions): PortVirtualServers {
   const family = svc.family;
   const base = baseService(svc, family, opts.scheduler);
-  const { internal, external } = selectEndpoints(svc, eps, node);
+  const { internal, external, noLocalInternal, noLocalExternal } = selectEndpoints(svc, eps, node);
   const internalDests = destinations(internal);
   const externalDests = internal === external ? internalDests : destinations(external);
   const virtualServers: DesiredVirtualServer[] = [];
@@ -117,7 +130,7 @@ export function planPort(name: ServicePortName, svc: ServicePort, eps: readonly 
     if (!opts.localAddresses.has(ip)) bound.push(ip);
   }
   if (svc.nodePort !== 0) for (const ip of opts.nodePortIPs) add(ip, svc.nodePort, 'nodePort', externalDests);
-  return { virtualServers, bound };
+  return { virtualServers, bound, noLocalInternal, noLocalExternal };
 }
 
 /** Service port names in the order that decides who owns a contested virtual server: by name. */

@@ -218,7 +218,10 @@ export class IpvsProxier implements Proxier {
     await this.#udp.afterSync(state);
     return {
       kind: full ? 'full' : d.ops.length + addr.add.length + addr.remove.length === 0 && script === '' && !writeRules ? 'noop' : 'partial',
-      counts: { 'ipvs-virtual-servers': index.virtualServers.size, 'ipvs-ops': d.ops.length, 'ipvs-pending-deletions': this.#pending.size },
+      counts: {
+        'ipvs-virtual-servers': index.virtualServers.size, 'ipvs-ops': d.ops.length, 'ipvs-pending-deletions': this.#pending.size,
+        'no-local-endpoints-internal': index.noLocalEndpoints.internal, 'no-local-endpoints-external': index.noLocalEndpoints.external,
+      },
     };
   }
 

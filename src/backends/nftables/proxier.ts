@@ -33,6 +33,11 @@ export interface NftablesProxierOptions {
   readonly now?: () => number;
   /** Probe the base chains at most this often (syncPeriod); 0: before every partial sync. */
   readonly probeIntervalMs?: number;
+  /**
+   * Partial syncs (and deferred chain deletions) through our own nf_tables netlink batch when it
+   * compiles the whole transaction (io/netlink-writer.ts); false: left to `nft`.
+   */
+  readonly netlink?: { tryRun(transaction: string, family: NftFamily): Promise<boolean> };
   /** Called with every applied transaction (benchmarks, logs at trace level). */
   readonly onApplied?: (stats: NftRenderStats, bytes: number) => void;
 }
@@ -103,7 +108,7 @@ export class NftablesProxier implements Proxier {
     });
     if (r.deferredDeletes !== '') {
       try {
-        await nft.run(r.deferredDeletes);
+        await this.#apply(r.deferredDeletes, false);
         this.#expected.apply(r.deferredDeletes, false);
       } catch (err) {
         // Not fatal to this sync: the chains are looked up again after the next full sync.
@@ -115,7 +120,7 @@ export class NftablesProxier implements Proxier {
     }
     if (r.transaction !== '') {
       try {
-        await nft.run(r.transaction);
+        await this.#apply(r.transaction, r.stats.full);
       } catch (err) {
         this.syncFailures += 1;
         this.#o.metrics?.incNftablesFailure?.('sync');
@@ -144,6 +149,13 @@ export class NftablesProxier implements Proxier {
         'no-local-endpoints-external': r.stats.noLocalEndpointsExternal,
       },
     };
+  }
+
+  /** Full syncs keep libnftables/nft; anything else goes by netlink when the writer takes it. */
+  async #apply(transaction: string, full: boolean): Promise<void> {
+    const { netlink, nft } = this.#o;
+    if (!full && netlink !== undefined && (await netlink.tryRun(transaction, this.#fam))) return;
+    await nft.run(transaction);
   }
 
   /**

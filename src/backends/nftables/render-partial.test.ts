@@ -121,4 +121,23 @@ describe('partial nftables syncs', () => {
     expect(r.transaction).not.toContain('delete set ip kube-proxy cluster-ips');
     expect(r.memo.staleChains.has('service-OLD00000-gone/svc/tcp/p')).toBe(true);
   });
+
+  it('with the change tracker’s sets (removedServices present) looks only at the ports they name', () => {
+    const a = svcPort('ns', 'multi', 'a', { clusterIP: '172.30.1.1', port: 80, sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 } });
+    const b = svcPort('ns', 'multi', 'b', { clusterIP: '172.30.1.1', port: 81 });
+    const c = svcPort('ns', 'other', '', { clusterIP: '172.30.1.2', port: 80 });
+    const d = driver();
+    d.sync(makeState('IPv4', [[a, [ep('10.1.0.1', 80)]], [b, [ep('10.1.0.1', 81)]], [c, [ep('10.1.0.2', 80)]]], { full: true }));
+    // a removed, c's endpoints changed; b untouched (a new but equal endpoint array is not looked at).
+    const next = makeState('IPv4', [[b, [ep('10.1.0.1', 81)]], [c, [ep('10.1.0.3', 80)]]], {
+      full: false, changedServices: new Set([a.name]), changedEndpoints: new Set([c.name]), removedServices: new Map([[a.name, a]]),
+    });
+    const r = d.sync(next, 0);
+    expect(r.stats.portsWritten).toBe(1);
+    expect(r.transaction).toMatch(/delete set ip kube-proxy affinity-[A-Z2-7]{8}-ns\/multi\/tcp\/a__10\.1\.0\.1\/80/);
+    expect(r.transaction).toContain('10.1.0.3 . 80');
+    expect(r.transaction).not.toContain('ns/multi/tcp/b');
+    d.sync({ ...next, changedServices: new Set(), changedEndpoints: new Set(), removedServices: new Map() }, 5000);
+    expect(sortTransaction(d.table.dump())).toBe(fullDump(next));
+  });
 });

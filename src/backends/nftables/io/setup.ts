@@ -18,6 +18,7 @@ import { loadLibNftables } from '../../../../native/libnftables.ts';
 import { createNft, type InProcessNft, type Nft } from '../../../system/nft.ts';
 import { nftOptionsFromConfig } from '../options.ts';
 import { NftablesProxier, type NftRunner } from '../proxier.ts';
+import { openNftNetlinkWriter, type NftNetlinkWriter } from './netlink-writer.ts';
 
 export interface NftablesSetup {
   readonly config: ProxyConfig;
@@ -115,18 +116,34 @@ function inProcessNft(logger: Logger): InProcessNft | undefined {
   return (tx, dryRun) => lib.run(tx, dryRun);
 }
 
+/** Our nf_tables netlink writer for partial syncs, unless KUBE_PROXY_TS_NFT_NETLINK=0 or it cannot open. */
+function netlinkWriter(logger: Logger, env: Readonly<Record<string, string | undefined>>): NftNetlinkWriter | undefined {
+  if (env.KUBE_PROXY_TS_NFT_NETLINK === '0') return undefined;
+  try {
+    const w = openNftNetlinkWriter();
+    logger.info('partial nftables syncs through our nf_tables netlink batch (KUBE_PROXY_TS_NFT_NETLINK=0 turns it off)');
+    return w;
+  } catch (err) {
+    logger.warn({ err, reason: describeError(err) }, 'nf_tables netlink socket unavailable: partial syncs through nft');
+    return undefined;
+  }
+}
+
 export async function createNftablesProxiers(s: NftablesSetup): Promise<NftablesProxier[]> {
   const { config, logger, exec } = s;
   const dry = config.dryRun;
   const nft = createNft(exec, 'nft', dry || s.inProcess === false ? undefined : inProcessNft(logger));
   if (!dry) await checkNftables(nft, s);
   const runner: NftRunner = dry ? dryRunner(s.write ?? ((text) => logger.info({ text }, 'dry-run output'))) : nft;
+  // Same namespace rule as libnftables: it writes to this process's network namespace.
+  const netlink = dry || s.inProcess === false ? undefined : netlinkWriter(logger, s.env ?? process.env);
   const read = dry ? () => Promise.resolve([]) : (s.localAddresses ?? addressReader(exec, logger));
   return s.families.map((family) => {
     const v6 = family === 'IPv6';
     return new NftablesProxier({
       family,
       nft: runner,
+      ...(netlink ? { netlink } : {}),
       options: async (state) => {
         const addrs = (await read(family)).map((a) => a.ip);
         const nodeIPs = s.primaryNodeIPs !== undefined

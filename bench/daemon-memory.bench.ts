@@ -11,7 +11,8 @@
 // Needs root (namespaces, iptables). Run: `BENCH_BASELINE_REF=main npm run bench -- daemon-memory`
 // (env BENCH_SERVICES, BENCH_ENDPOINTS, BENCH_ROUNDS, BENCH_SETTLE_S, BENCH_IDLE_CPU_S, BENCH_BURST,
 // BENCH_NODE_OPTIONS to override the Dockerfile's, BENCH_COMPARE_ENV="K=V …" to run `this` a second
-// time with that environment, side by side: e.g. glibc malloc tunables).
+// time with that environment, side by side: e.g. glibc malloc tunables; BENCH_MODES="iptables,nftables,userspace"
+// runs each tree in each of those modes, ipvs not: it needs the IPVS of the UML test kernel).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,7 +98,7 @@ async function metric(api: NsProcess, name: string): Promise<number> {
 
 type Row = Record<string, number>;
 
-async function runDaemon(tree: string, services: number, full: boolean, extraEnv: readonly string[]): Promise<Row> {
+async function runDaemon(tree: string, services: number, full: boolean, extraEnv: readonly string[], mode: string): Promise<Row> {
   const ns = await createNamespace('mem');
   const api = spawnIn(ns, process.execPath, [fileURLToPath(new URL('./daemon-apiserver.ts', import.meta.url)), String(services), String(E)], { stdin: true });
   const url = (await api.waitForLine((l) => l.startsWith('ready '), 600_000)).slice('ready '.length);
@@ -110,7 +111,7 @@ async function runDaemon(tree: string, services: number, full: boolean, extraEnv
   const daemon = spawnIn(ns, 'env', [
     `NODE_OPTIONS=${imageNodeOptions()}`, `XTABLES_LOCKFILE=${join(work, `xtables-${ns}.lock`)}`, ...extraEnv,
     process.execPath, join(tree, 'bin/kube-proxy-ts.js'), '--kubeconfig', kubeconfig, '--hostname-override', BENCH_NODE,
-    '--proxy-mode', 'iptables', '--iptables-backend', 'legacy', '--cluster-cidr', '10.244.0.0/16',
+    '--proxy-mode', mode, '--iptables-backend', 'legacy', '--cluster-cidr', '10.244.0.0/16',
   ]);
   const row: Row = {};
   try {
@@ -167,13 +168,17 @@ for (const spec of (process.env.BENCH_TREES ?? '').split(',').filter((s) => s !=
 const compareEnv = (process.env.BENCH_COMPARE_ENV ?? '').split(' ').filter((s) => s !== '');
 if (compareEnv.length > 0) trees.push([`this ${compareEnv.join(' ')}`, trees.find(([n]) => n === 'this')?.[1] ?? '', compareEnv]);
 
-console.log(`daemon as the image runs it: Node ${process.version}, NODE_OPTIONS="${imageNodeOptions()}", ${N} Services × ${E} endpoints, iptables legacy, ${ROUNDS} round(s); machine shared (2 cores)`);
-const results = new Map<string, Row[]>(trees.map(([name]) => [name, []]));
+// BENCH_MODES="iptables,nftables,userspace": each tree in each mode (ipvs needs the UML test kernel's IPVS: not here).
+const MODES = (process.env.BENCH_MODES ?? 'iptables').split(',').filter((m) => m !== '');
+const runs: [string, string, string[], string][] = trees.flatMap(([name, dir, extraEnv]) =>
+  MODES.map((mode): [string, string, string[], string] => [MODES.length > 1 ? `${name} ${mode}` : name, dir, extraEnv, mode]));
+console.log(`daemon as the image runs it: Node ${process.version}, NODE_OPTIONS="${imageNodeOptions()}", ${N} Services × ${E} endpoints, mode(s) ${MODES.join(', ')} (iptables on legacy), ${ROUNDS} round(s); machine shared (2 cores)`);
+const results = new Map<string, Row[]>(runs.map(([name]) => [name, []]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, dir, extraEnv] of trees) {
-      const idle = await runDaemon(dir, 0, false, extraEnv);
-      const big = await runDaemon(dir, N, true, extraEnv);
+    for (const [name, dir, extraEnv, mode] of runs) {
+      const idle = await runDaemon(dir, 0, false, extraEnv, mode);
+      const big = await runDaemon(dir, N, true, extraEnv, mode);
       const row = { idleMiB: idle.rssMiB ?? Number.NaN, idleAnonMiB: idle.anonMiB ?? Number.NaN, idleFileMiB: idle.fileMiB ?? Number.NaN, ...big };
       console.log(`round ${round + 1} ${name}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Math.round(v * 10) / 10])))}`);
       results.get(name)?.push(row);
@@ -189,4 +194,4 @@ const COLS: [string, string][] = [
   ['steadyMiB', `steady RSS MiB at +${SETTLE_S + IDLE_CPU_S}s`], ['startMs', 'start → list ms'], ['syncMs', 'list → programmed ms'],
   ['idleCpuPct', `idle CPU % core (${IDLE_CPU_S}s)`], ['burstSyncs', `syncs for ${BURST} slice updates`], ['burstPeakMiB', 'peak after burst MiB'],
 ];
-table(['', ...trees.map(([name]) => name)], COLS.map(([k, label]) => [label, ...trees.map(([name]) => fmtRange((results.get(name) ?? []).map((r) => r[k] ?? Number.NaN)))]));
+table(['', ...runs.map(([name]) => name)], COLS.map(([k, label]) => [label, ...runs.map(([name]) => fmtRange((results.get(name) ?? []).map((r) => r[k] ?? Number.NaN)))]));

@@ -2,6 +2,7 @@
 // per family per sync, `iptables-save -t TABLE` to read state, and single-rule `-C/-I/-D/-N/-F/-X`
 // for the jump rules from built-in chains, which are never written with restore. Every call is an
 // argument array through the injected Exec; stdin carries the payload.
+import { StringDecoder } from 'node:string_decoder';
 import { ExecError, KubeProxyError } from '../errors.ts';
 import type { IPFamily } from '../model/types.ts';
 import type { Exec } from './exec.ts';
@@ -11,6 +12,9 @@ import { SavedChainScanner } from './saved-chains.ts';
 export { savedChains } from './saved-chains.ts';
 
 export type Table = 'filter' | 'nat' | 'mangle' | 'raw';
+
+/** saveChunks hands the listing over in pieces of at most this many bytes. */
+const SAVE_PIECE = 4096;
 export type XtablesBackend = 'legacy' | 'nft';
 
 /**
@@ -102,6 +106,12 @@ export interface Iptables {
    */
   probe(lines: readonly ProbeLine[]): Promise<boolean>;
   save(table?: Table): Promise<string>;
+  /**
+   * `iptables-save -t TABLE` handed to `onText` as decoded chunks while the tool writes them: a
+   * 10k-Service nat listing (~31 MB) is never held whole (as a string it is ~3× that at its peak:
+   * the Buffers, their concatenation, the text).
+   */
+  saveChunks(table: Table, onText: (text: string) => void): Promise<void>;
   /** The chains of one table (`iptables-save -t TABLE`), scanned as the listing streams in. */
   chains(table: Table): Promise<string[]>;
   chainExists(table: Table, chain: string): Promise<boolean>;
@@ -157,6 +167,17 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
     async save(table) {
       const { stdout } = await exec(bin.save, table ? ['-t', table] : [], { timeoutMs: TIMEOUT_MS });
       return stdout;
+    },
+    async saveChunks(table, onText) {
+      const decoder = new StringDecoder('utf8');
+      // Decoded in small pieces: a reader that allocates per line (the drift digest) would keep a
+      // whole 64 KiB read alive long enough to be promoted to the old generation.
+      const onStdout = (b: Buffer): void => {
+        for (let i = 0; i < b.length; i += SAVE_PIECE) onText(decoder.write(b.subarray(i, i + SAVE_PIECE)));
+      };
+      await exec(bin.save, ['-t', table], { timeoutMs: TIMEOUT_MS, onStdout });
+      const rest = decoder.end();
+      if (rest !== '') onText(rest);
     },
     async chains(table) {
       const scanner = new SavedChainScanner();

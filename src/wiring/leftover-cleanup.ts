@@ -5,7 +5,7 @@
 // iptables DNAT in PREROUTING/OUTPUT runs before IPVS sees a packet). Established connections keep
 // their conntrack NAT binding and are not affected. A failure is logged and tried again after the
 // next successful sync; it never fails a sync.
-import { LEFTOVER_TABLES, otherModes, renderLeftoverCleanup, type ChainsByMode } from '../backends/common/foreign-chains.ts';
+import { LEFTOVER_TABLES, LeftoverScan, otherModes, type ChainsByMode } from '../backends/common/foreign-chains.ts';
 import { createIptablesApplier } from '../backends/common/iptables-rules-applier.ts';
 import type { ModeEntry } from '../backends/mode-entry.ts';
 import { chainsByMode, MODES, modeEntry } from '../backends/modes.ts';
@@ -92,7 +92,9 @@ function scopedRemoval(ipt: Iptables, chains: ChainsByMode, keep: string, log: L
     const removed: string[] = [];
     let rules = 0;
     for (const t of LEFTOVER_TABLES) {
-      const plan = renderLeftoverCleanup(chains, keep, t, await ipt.save(t));
+      const scan = new LeftoverScan(chains, keep, t);
+      await ipt.saveChunks(t, (text) => scan.push(text));
+      const plan = scan.end();
       if (plan.payload === '') continue;
       parts.push(plan.payload);
       removed.push(...plan.chains.map((c) => `${t}/${c}`));

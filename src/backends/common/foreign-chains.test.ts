@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chainsByMode } from '../modes.ts';
-import { isLeftoverChain, renderLeftoverCleanup, type LeftoverTable } from './foreign-chains.ts';
+import { isLeftoverChain, LeftoverScan, renderLeftoverCleanup, type LeftoverTable } from './foreign-chains.ts';
 
 /** Every registered mode's chains, as the daemon builds the table (src/backends/modes.ts). */
 const CHAINS = chainsByMode();
@@ -262,5 +262,24 @@ describe('renderLeftoverCleanup', () => {
   it('deletes rules by their saved text even with extra whitespace from a back-end', () => {
     const saved = IPVS_FILTER.replace('-A INPUT -m comment --comment "kube-proxy firewall rules" -j KUBE-PROXY-FIREWALL', '-A INPUT  -m comment --comment "kube-proxy firewall rules"  -j KUBE-PROXY-FIREWALL');
     expect(renderLeftoverCleanup(CHAINS, 'iptables', 'filter', saved).payload).toContain('-D INPUT  -m comment --comment "kube-proxy firewall rules"  -j KUBE-PROXY-FIREWALL');
+  });
+});
+
+describe('LeftoverScan (the listing fed as it streams)', () => {
+  const fixtures = { IPVS_OVER_IPTABLES_NAT, IPTABLES_FILTER, IPVS_FILTER, IPTABLES_NAT, USERSPACE_NAT };
+  const runs: [string, LeftoverTable, keyof typeof fixtures][] = [
+    ['ipvs', 'nat', 'IPVS_OVER_IPTABLES_NAT'], ['ipvs', 'filter', 'IPTABLES_FILTER'], ['iptables', 'filter', 'IPVS_FILTER'],
+    ['iptables', 'nat', 'IPVS_OVER_IPTABLES_NAT'], ['iptables', 'nat', 'USERSPACE_NAT'], ['userspace', 'nat', 'IPTABLES_NAT'],
+    ['userspace', 'filter', 'IPTABLES_FILTER'], ['userspace', 'filter', 'IPVS_FILTER'],
+  ];
+  it.each(runs)('keep %s, %s of %s: chunks of any size give the plan of the whole text', (keep, table, name) => {
+    const saved = fixtures[name];
+    const whole = renderLeftoverCleanup(CHAINS, keep, table, saved);
+    expect(whole.chains.length).toBeGreaterThan(0);
+    for (const size of [1, 2, 7, 64, 1000]) {
+      const scan = new LeftoverScan(CHAINS, keep, table);
+      for (let i = 0; i < saved.length; i += size) scan.push(saved.slice(i, i + size));
+      expect(scan.end()).toEqual(whole);
+    }
   });
 });

@@ -7,6 +7,7 @@
 // Each mode declares its chains (its registry entry's `leftovers.chains`); the table of them all
 // is the registry's (src/backends/modes.ts). Pure.
 import { argsToRestore, type JumpRule } from './jump-rule.ts';
+import { detached, LineSplitter } from './line-splitter.ts';
 
 export type LeftoverTable = 'nat' | 'filter' | 'mangle';
 export const LEFTOVER_TABLES: readonly LeftoverTable[] = ['mangle', 'nat', 'filter'];
@@ -62,16 +63,6 @@ function foreignJumpLines(modes: ChainsByMode, keep: string, table: LeftoverTabl
   return out;
 }
 
-/** Chain names declared in one table's `iptables-save` text. */
-function declaredChains(saved: string): string[] {
-  const out: string[] = [];
-  for (const line of saved.split('\n')) {
-    const name = line.startsWith(':') ? line.slice(1).split(' ')[0] : undefined;
-    if (name) out.push(name);
-  }
-  return out;
-}
-
 const ruleTarget = (line: string): string | undefined => / -[jg] (\S+)/.exec(line)?.[1];
 
 export interface LeftoverPlan {
@@ -91,20 +82,73 @@ export interface LeftoverPlan {
  * synced, so that the shared chains no longer point into the leftovers' per-service chains.
  */
 export function renderLeftoverCleanup(modes: ChainsByMode, keep: string, table: LeftoverTable, saved: string): LeftoverPlan {
-  const chains = declaredChains(saved).filter((c) => isLeftoverChain(modes, keep, table, c));
-  const gone = new Set(chains);
-  const foreign = foreignJumpLines(modes, keep, table);
-  const dels: string[] = [];
-  for (const line of saved.split('\n')) {
-    if (!line.startsWith('-A ')) continue;
-    const chain = line.split(' ')[1] ?? '';
-    if (gone.has(chain)) continue;
-    const target = ruleTarget(line);
-    if ((target !== undefined && gone.has(target)) || foreign.has(normalize(line))) dels.push(`-D ${line.slice(3)}`);
+  const scan = new LeftoverScan(modes, keep, table);
+  scan.push(saved);
+  return scan.end();
+}
+
+/**
+ * renderLeftoverCleanup over a listing fed in chunks as iptables-save writes it: the 10k-Service
+ * nat listing (~31 MB) is never held whole, nor split into all its lines at once (as one string
+ * it cost ~90 MiB of peak RSS right after the first sync). Only the leftover chains' names and the
+ * candidate `-D` lines are kept, as copies.
+ */
+export class LeftoverScan {
+  readonly #leftover: (chain: string) => boolean;
+  readonly #foreign: ReadonlySet<string>;
+  readonly #table: LeftoverTable;
+  readonly #lines = new LineSplitter((l) => this.#line(l));
+  /** Declared chains that are leftovers, in order. */
+  readonly #chains: string[] = [];
+  /** Rules that may need deleting, decided once every declaration is known (end()). */
+  readonly #candidates: { chain: string; target: string | undefined; line: string; foreign: boolean }[] = [];
+
+  constructor(modes: ChainsByMode, keep: string, table: LeftoverTable) {
+    const cache = new Map<string, boolean>();
+    this.#leftover = (c) => {
+      let v = cache.get(c);
+      if (v === undefined) {
+        v = isLeftoverChain(modes, keep, table, c);
+        // Names of our own generated chains are many and all false: only cache the rare true ones.
+        if (v) cache.set(c, v);
+      }
+      return v;
+    };
+    this.#foreign = foreignJumpLines(modes, keep, table);
+    this.#table = table;
   }
-  if (chains.length === 0 && dels.length === 0) return { payload: '', chains: [], rules: 0 };
-  const out = [`*${table}`, ...dels, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''];
-  return { payload: out.join('\n'), chains, rules: dels.length };
+
+  push(chunk: string): void {
+    this.#lines.push(chunk);
+  }
+
+  #line(line: string): void {
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(' ')[0];
+      if (name && this.#leftover(name)) this.#chains.push(detached(name));
+      return;
+    }
+    if (!line.startsWith('-A ')) return;
+    const chain = line.split(' ')[1] ?? '';
+    const target = ruleTarget(line);
+    const foreign = this.#foreign.has(normalize(line));
+    if (!foreign && (target === undefined || !this.#leftover(target))) return;
+    this.#candidates.push({ chain: detached(chain), target: target === undefined ? undefined : detached(target), line: detached(line), foreign });
+  }
+
+  end(): LeftoverPlan {
+    this.#lines.end();
+    const chains = this.#chains;
+    const gone = new Set(chains);
+    const dels: string[] = [];
+    for (const c of this.#candidates) {
+      if (gone.has(c.chain)) continue;
+      if ((c.target !== undefined && gone.has(c.target)) || c.foreign) dels.push(`-D ${c.line.slice(3)}`);
+    }
+    if (chains.length === 0 && dels.length === 0) return { payload: '', chains: [], rules: 0 };
+    const out = [`*${this.#table}`, ...dels, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''];
+    return { payload: out.join('\n'), chains, rules: dels.length };
+  }
 }
 
 /** The modes whose leftovers a daemon in `mode` removes: all the others. */

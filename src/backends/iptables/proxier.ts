@@ -14,16 +14,21 @@ import type { RenderOptions } from './options.ts';
 import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
 import type { Table } from '../../system/iptables.ts';
-import { ExpectedRules, type PayloadRecorder } from './drift/expected-rules.ts';
+import { ExpectedRules } from './drift/expected-rules.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
 export interface RenderOutput<M> {
   /**
    * The restore input in order, written chunk by chunk (never joined). Chunks may be made as
    * they are read (render.ts renders while iptables-restore loads), so the memo is kept only
-   * once the whole input was taken and the restore succeeded.
+   * once the whole input was taken and the restore succeeded. Re-iterable, giving the same chunks
+   * each time: the drift digest reads it again after the restore.
    */
-  readonly payload: { readonly chunks: Iterable<string> };
+  readonly payload: {
+    readonly chunks: Iterable<string>;
+    /** The same text in chunks of `lines` lines (render-payload.ts). */
+    chunksOf?(lines: number): Iterable<string>;
+  };
   readonly stats: {
     readonly full: boolean;
     readonly filterRules: number;
@@ -53,6 +58,12 @@ export interface IptablesProxierOptions<M> {
   readonly canaryIntervalMs?: number;
 }
 
+/**
+ * Lines per chunk when the drift digest reads a payload: digesting a line allocates many times its
+ * text (tokens, sorted options), so a
+ * 512-line chunk lived through one or two scavenges and was promoted (~30 MiB over a 10k full sync).
+ */
+const DIGEST_CHUNK_LINES = 32;
 /** A drift check slower than this is paced (see #timedDrift). */
 const DRIFT_SLOW_MS = 250;
 /** The share of one core slow drift checks may use on average. */
@@ -132,9 +143,8 @@ export class IptablesProxier<M> implements Proxier {
       if (this.#memo === undefined || this.#policy.pending) opts = { ...opts, existingNatChains: await applier.natChains() };
     }
     const out = this.#o.render(full ? { ...state, full: true } : state, opts, this.#memo);
-    const recorder = this.#expected.recorder(out.stats.full);
     try {
-      await applier.restore(recorded(out.payload.chunks, recorder));
+      await applier.restore(out.payload.chunks);
     } catch (err) {
       this.restoreFailures += 1;
       this.#o.metrics?.incRestoreFailure(!out.stats.full, this.family);
@@ -146,7 +156,7 @@ export class IptablesProxier<M> implements Proxier {
       throw err;
     }
     this.#memo = out.memo;
-    recorder.commit();
+    this.#record(out.payload.chunksOf?.(DIGEST_CHUNK_LINES) ?? out.payload.chunks, out.stats.full);
     this.#policy.succeeded();
     await this.#udp.afterSync(state);
     return {
@@ -158,6 +168,20 @@ export class IptablesProxier<M> implements Proxier {
         'no-local-endpoints-external': out.stats.noLocalEndpointsExternal,
       },
     };
+  }
+
+  /**
+   * What the applied payload left, for the drift check: the payload is read a second time (its
+   * chunks are rendered anew, identically) once the restore succeeded, not while iptables-restore
+   * reads it. Digesting each rule allocates a lot; done in the stream it made every chunk in flight
+   * to iptables-restore outlive two scavenges, so ~60 MiB of spent payload text was promoted to
+   * the old generation during a 10k-Service full sync and stayed there (RSS) until a full GC.
+   * Read here in small chunks (DIGEST_CHUNK_LINES) for the same reason.
+   */
+  #record(chunks: Iterable<string>, full: boolean): void {
+    const recorder = this.#expected.recorder(full);
+    for (const c of chunks) recorder.push(c);
+    recorder.commit();
   }
 
   #now(): number {
@@ -191,28 +215,20 @@ export class IptablesProxier<M> implements Proxier {
   async #drift(): Promise<string[]> {
     const { applier } = this.#o;
     if (!this.#expected.known || applier.save === undefined) return [];
-    const saved = new Map<string, string[]>();
-    for (const t of this.#expected.tables()) saved.set(t, [await applier.save(t as Table)]);
-    const differences = this.#expected.compare(saved);
+    let differences: string[];
+    if (applier.saveChunks !== undefined) {
+      // Digested as it streams: the nat listing is ~31 MB at 10k Services.
+      const c = this.#expected.comparer();
+      for (const t of this.#expected.tables()) await applier.saveChunks(t as Table, (text) => c.push(text));
+      differences = c.differences();
+    } else {
+      const saved = new Map<string, string[]>();
+      for (const t of this.#expected.tables()) saved.set(t, [await applier.save(t as Table)]);
+      differences = this.#expected.compare(saved);
+    }
     this.#o.metrics?.setRulesetDrift?.(this.family, this.#now(), differences);
     return differences;
   }
-}
-
-/**
- * The payload's chunks, each also handed to the drift recorder as iptables-restore takes it. As
- * re-iterable as the chunks themselves: each new pass records from the start again.
- */
-function recorded(chunks: Iterable<string>, recorder: PayloadRecorder): Iterable<string> {
-  return {
-    *[Symbol.iterator]() {
-      recorder.restart();
-      for (const c of chunks) {
-        recorder.push(c);
-        yield c;
-      }
-    },
-  };
 }
 
 function restoreDetail(err: unknown): Record<string, unknown> {

@@ -143,8 +143,8 @@ export function assemble(a: AssembleInput): RenderResult {
     ruleCount += m.chainRules;
   }
   const { opts: o, node, largeClusterMode, written } = a;
-  function* nat(): Generator<string> {
-    const lines = new LineChunks();
+  function* nat(chunkLines?: number): Generator<string> {
+    const lines = new LineChunks(chunkLines);
     lines.push('*nat');
     for (const c of n.out) lines.push(`:${c.chain} - [0:0]`);
     for (const m of written) {

@@ -9,6 +9,12 @@ const CHUNK = 512;
 export class LineChunks {
   /** Lines not yet taken; writers may push to it directly (it is never replaced). */
   readonly buffer: string[] = [];
+  readonly #size: number;
+
+  /** `size`: lines per chunk (smaller for a reader that allocates much per line: the drift digest). */
+  constructor(size = CHUNK) {
+    this.#size = size;
+  }
 
   push(line: string): void {
     this.buffer.push(line);
@@ -16,7 +22,7 @@ export class LineChunks {
 
   /** Whether a chunk's worth of lines is waiting. */
   get full(): boolean {
-    return this.buffer.length >= CHUNK;
+    return this.buffer.length >= this.#size;
   }
 
   /** The waiting lines as one newline-terminated string ('' when none); the buffer is emptied. */

@@ -33,6 +33,16 @@ describe('RestorePayload', () => {
     expect(first.slice(1).every((c) => c.endsWith('\n'))).toBe(true);
   });
 
+  it.each([1, 32, 5000])('chunksOf(%i) is the same text, in more chunks the fewer lines each', (lines) => {
+    const { payload } = renderRules(bigState(300, 10), upstreamOptions());
+    const small = [...payload.chunksOf(lines)];
+    const usual = [...payload.chunks];
+    expect(small.join('')).toBe(payload.text);
+    expect(small[0]).toBe(payload.filter);
+    if (lines < 512) expect(small.length).toBeGreaterThan(usual.length * 4);
+    else expect(small.length).toBeLessThanOrEqual(usual.length);
+  });
+
   it('can be stopped part-way (a restore that failed mid-way)', () => {
     const { payload } = renderRules(bigState(300, 10), upstreamOptions());
     const it = payload.chunks[Symbol.iterator]();

@@ -10,9 +10,10 @@
  */
 export class RestorePayload implements Iterable<string> {
   readonly filter: string;
-  readonly #nat: () => Iterable<string>;
+  readonly #nat: (chunkLines?: number) => Iterable<string>;
 
-  constructor(filter: string, nat: () => Iterable<string>) {
+  /** `nat(chunkLines)` renders the nat table in chunks of that many lines (default: render-lines.ts). */
+  constructor(filter: string, nat: (chunkLines?: number) => Iterable<string>) {
     this.filter = filter;
     this.#nat = nat;
   }
@@ -25,6 +26,15 @@ export class RestorePayload implements Iterable<string> {
   *[Symbol.iterator](): Iterator<string> {
     yield this.filter;
     yield* this.#nat();
+  }
+
+  /**
+   * The same text in chunks of `lines` lines: for a reader that allocates much per line (the drift
+   * digest), so that each chunk dies in the young generation instead of being promoted.
+   */
+  *chunksOf(lines: number): Generator<string> {
+    yield this.filter;
+    yield* this.#nat(lines);
   }
 
   get text(): string {

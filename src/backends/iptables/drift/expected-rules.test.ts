@@ -84,6 +84,12 @@ describe('ExpectedRules.compare', () => {
     ],
   ])('%s', (_name, kernel, differences) => {
     expect(expected([written, true]).compare(new Map([['nat', [kernel]]]))).toEqual(differences);
+    // Streamed in chunks of any size (as iptables-save writes them), the same differences.
+    for (const size of [1, 5, 97]) {
+      const c = expected([written, true]).comparer();
+      for (let i = 0; i < kernel.length; i += size) c.push(kernel.slice(i, i + size));
+      expect(c.differences()).toEqual(differences);
+    }
   });
 
   it('applies partial payloads as --noflush does: a declared chain replaced, -X deleted, others kept', () => {

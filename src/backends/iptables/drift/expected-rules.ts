@@ -6,12 +6,11 @@
 // compareSaved reads an iptables-save listing against it: a chain of ours missing, a chain whose
 // rules differ (added, removed, changed), a jump from a built-in chain missing. Chains we never
 // declared (foreign ones, the canaries) are ignored. Pure.
+import { detached } from '../../common/line-splitter.ts';
+import { DigestTable } from './digest-table.ts';
 import { normaliseArgs, normaliseRuleLine } from './normalise-rule.ts';
 
-export interface ChainDigest {
-  rules: number;
-  hash: number;
-}
+export type { ChainDigest } from './digest-table.ts';
 
 /** A jump we require from a built-in chain (the renderer's requiredJumps, as table/chain/args). */
 export interface ExpectedJump {
@@ -34,12 +33,12 @@ const SLICE = 1 << 16;
 
 /** Digests chains from restore/save text fed in arbitrary chunks. */
 class DigestReader {
-  readonly tables = new Map<string, Map<string, ChainDigest>>();
+  readonly tables = new Map<string, DigestTable>();
   readonly deleted = new Map<string, Set<string>>();
   /** Rules of the chains named here are also kept as text (built-in chains, for the jump check). */
   readonly keepText: ReadonlySet<string>;
   readonly text = new Map<string, Set<string>>();
-  #table: Map<string, ChainDigest> | undefined;
+  #table: DigestTable | undefined;
   #tableName = '';
   #carry = '';
 
@@ -67,12 +66,13 @@ class DigestReader {
     const line = raw.trimEnd();
     if (line.startsWith('*')) {
       this.#tableName = line.slice(1);
-      this.#table = this.tables.get(this.#tableName) ?? new Map();
+      this.#table = this.tables.get(this.#tableName) ?? new DigestTable();
       this.tables.set(this.#tableName, this.#table);
     } else if (this.#table === undefined || line === 'COMMIT' || line === '' || line.startsWith('#')) {
       return;
     } else if (line.startsWith(':')) {
-      const name = line.slice(1).split(' ')[0] ?? '';
+      // A copy: a slice would keep the payload chunk it came from alive as long as the digest.
+      const name = detached(line.slice(1).split(' ')[0] ?? '');
       this.#table.set(name, { rules: 0, hash: EMPTY });
       this.deleted.get(this.#tableName)?.delete(name);
     } else if (line.startsWith('-X ')) {
@@ -84,10 +84,8 @@ class DigestReader {
     } else {
       const r = normaliseRuleLine(line);
       if (r === undefined) return;
-      let c = this.#table.get(r.chain);
-      if (c === undefined) this.#table.set(r.chain, (c = { rules: 0, hash: EMPTY }));
-      c.rules += 1;
-      c.hash = mix(c.hash, r.rule);
+      const rule = r.rule;
+      this.#table.update(r.chain, EMPTY, (h) => mix(h, rule));
       const key = `${this.#tableName} ${r.chain}`;
       if (this.keepText.has(key)) {
         let s = this.text.get(key);
@@ -106,7 +104,7 @@ export interface PayloadRecorder {
 }
 
 export class ExpectedRules {
-  readonly #tables = new Map<string, Map<string, ChainDigest>>();
+  readonly #tables = new Map<string, DigestTable>();
   #jumps: readonly ExpectedJump[] = [];
   #known = false;
 
@@ -138,7 +136,7 @@ export class ExpectedRules {
         for (const [t, deleted] of reader.deleted) for (const c of deleted) this.#tables.get(t)?.delete(c);
         for (const [t, chains] of reader.tables) {
           let mine = this.#tables.get(t);
-          if (mine === undefined) this.#tables.set(t, (mine = new Map()));
+          if (mine === undefined) this.#tables.set(t, (mine = new DigestTable()));
           for (const [c, d] of chains) mine.set(c, d);
         }
         this.#known = true;
@@ -161,10 +159,28 @@ export class ExpectedRules {
    * at most `limit` of them (the count of chains that differ is in the last line when cut).
    */
   compare(saved: ReadonlyMap<string, Iterable<string>>, limit = 20): string[] {
+    const c = this.comparer();
+    for (const [, chunks] of saved) for (const chunk of chunks) c.push(chunk);
+    return c.differences(limit);
+  }
+
+  /**
+   * compare() fed as the listings stream in (one table after another, each from its `*table`
+   * line): a 10k-Service nat listing (~31 MB) is digested chunk by chunk, never held whole.
+   */
+  comparer(): { push(chunk: string): void; differences(limit?: number): string[] } {
     const keep = new Set(this.#jumps.map((j) => `${j.table} ${j.chain}`));
     const reader = new DigestReader(keep);
-    for (const [, chunks] of saved) for (const c of chunks) reader.push(c);
-    reader.end();
+    return {
+      push: (chunk) => reader.push(chunk),
+      differences: (limit = 20) => {
+        reader.end();
+        return this.#differences(reader, limit);
+      },
+    };
+  }
+
+  #differences(reader: DigestReader, limit: number): string[] {
     const out: string[] = [];
     for (const [t, chains] of this.#tables) {
       const kernel = reader.tables.get(t);

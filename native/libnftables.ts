@@ -1,9 +1,14 @@
 // libnftables (Debian package libnftables1, the library the nft command is built on), declared
-// through koffi: one context kept for the life of the process, so a transaction costs no nft
-// process start and nft's cache of the table is refetched only when the kernel's generation
-// moved. Measured at 10k Services (bench/nftables-one-change.probe.ts): one endpoint change
-// 244 ms p50 through `nft -f -` against 135 ms here. Calls run on koffi's worker thread (the event
-// loop is never blocked, a 30k full sync takes minutes) one at a time: a context is not reentrant.
+// through koffi, so a transaction costs no nft process start. Measured at 10k Services
+// (bench/nftables-one-change.probe.ts): one endpoint change 244 ms p50 through `nft -f -` against
+// 135 ms here. Calls run on koffi's worker thread (the event loop is never blocked, a 30k full
+// sync takes minutes) one at a time.
+// A context per transaction, freed after it, then malloc_trim(3): a context keeps nft's cache of
+// the table (~100 MiB at 10k Services × 10 endpoints), and parsing a 10k full sync leaves ~200 MiB
+// freed but held by malloc; kept, the daemon in nftables mode stayed at ~560 MiB RSS after its
+// first sync (bench daemon-memory, BENCH_MODES=nftables), ~300 MiB above what it needs. Partial
+// syncs go through our netlink writer, so what a kept context saved (the cache refetch) no
+// longer pays for that memory.
 import koffi from 'koffi';
 
 export interface LibNftables {
@@ -26,23 +31,36 @@ export function loadLibNftables(): LibNftables | { unavailable: string } {
   const errorBuffer = lib.func('nft_ctx_get_error_buffer', 'str', [Ctx]);
   const setDryRun = lib.func('nft_ctx_set_dry_run', 'void', [Ctx, 'bool']);
   const runBuffer = lib.func('nft_run_cmd_from_buffer', 'int', [Ctx, 'str']);
-  const ctx: unknown = ctxNew(0);
-  if (ctx === null) return { unavailable: 'nft_ctx_new returned NULL' };
-  // Buffered: nothing is printed on our stdout/stderr (--dry-run owns stdout); errors are read back.
-  bufferOutput(ctx);
-  bufferError(ctx);
+  const ctxFree = lib.func('nft_ctx_free', 'void', [Ctx]);
+  const mallocTrim = koffi.load('libc.so.6').func('malloc_trim', 'int', ['size_t']);
+  const open = (): unknown => {
+    const ctx: unknown = ctxNew(0);
+    if (ctx === null) return null;
+    // Buffered: nothing is printed on our stdout/stderr (--dry-run owns stdout); errors are read back.
+    bufferOutput(ctx);
+    bufferError(ctx);
+    return ctx;
+  };
+  const probe = open();
+  if (probe === null) return { unavailable: 'nft_ctx_new returned NULL' };
+  ctxFree(probe);
   let queue: Promise<unknown> = Promise.resolve();
   const once = (text: string, dryRun: boolean): Promise<string> =>
     new Promise((resolve, reject) => {
+      const ctx = open();
+      if (ctx === null) {
+        reject(new Error('nft_ctx_new returned NULL'));
+        return;
+      }
       setDryRun(ctx, dryRun);
       runBuffer.async(ctx, text, (err: unknown, rc: number) => {
-        if (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-          return;
-        }
-        // The error buffer is reset by each read, so it holds this run's messages only.
-        const msg = String(errorBuffer(ctx) ?? '');
-        resolve(rc === 0 ? '' : msg === '' ? `libnftables: exit ${rc}` : msg);
+        const msg = err ? '' : String(errorBuffer(ctx) ?? '');
+        ctxFree(ctx);
+        // On the worker too: trimming a heap of a few hundred MiB takes milliseconds.
+        mallocTrim.async(0, () => {
+          if (err) reject(err instanceof Error ? err : new Error(String(err)));
+          else resolve(rc === 0 ? '' : msg === '' ? `libnftables: exit ${rc}` : msg);
+        });
       });
     });
   return {

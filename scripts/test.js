@@ -46,12 +46,17 @@ if (parsed) {
         skippedNames.push(t.fullName);
       }
     }
-    // A file that failed to load has no assertion results but did fail.
-    if ((file.assertionResults ?? []).length === 0 && file.status === 'failed') failed += 1;
+    // A file that failed to load has no assertion results but did fail; so does one whose hooks
+    // (beforeAll/afterAll) failed after its tests passed: it counts as one failure either way.
+    const results = file.assertionResults ?? [];
+    if (file.status === 'failed' && !results.some((t) => t.status === 'failed')) {
+      failed += 1;
+      console.error(`suite failed outside its tests: ${file.name}`);
+    }
   }
   for (const name of skippedNames) console.log(`skipped: ${name}`);
-} else if (run.status !== 0) {
-  failed += 1;
 }
+// Whatever vitest failed on that the report does not show (an unhandled error): still a failure.
+if (run.status !== 0 && failed === 0) failed += 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || run.status !== 0 ? 1 : 0);

@@ -44,4 +44,27 @@ describe('exec', () => {
     // `cat` would exit 0 on end of input: only the kill keeps a half payload from counting.
     await expect(exec('sh', ['-c', 'cat >/dev/null; exit 0'], { input: failing() })).rejects.toThrow('render failed');
   });
+
+  it('pauses stdout while an onStdout reader is busy (a paced reader), and still gets every byte', async () => {
+    let busy = false;
+    let overlapped = false;
+    let bytes = 0;
+    let pauses = 0;
+    await exec('head', ['-c', '300000', '/dev/zero'], {
+      onStdout: (b) => {
+        if (busy) overlapped = true;
+        bytes += b.length;
+        busy = true;
+        pauses++;
+        return new Promise<void>((resolve) => setTimeout(() => { busy = false; resolve(); }, 2));
+      },
+    });
+    expect(bytes).toBe(300000);
+    expect(pauses).toBeGreaterThan(1);
+    expect(overlapped).toBe(false);
+  });
+
+  it('ends with the error of a paced reader that fails', async () => {
+    await expect(exec('head', ['-c', '300000', '/dev/zero'], { onStdout: () => Promise.reject(new Error('digest failed')) })).rejects.toThrow('digest failed');
+  });
 });

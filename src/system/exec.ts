@@ -19,9 +19,10 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /**
    * Takes stdout chunk by chunk instead of the result (whose stdout is then ''): for a listing too
-   * large to hold whole, such as iptables-save of a 10k-Service nat table.
+   * large to hold whole, such as iptables-save of a 10k-Service nat table. A returned promise
+   * pauses the output until it settles (a reader that paces its CPU).
    */
-  readonly onStdout?: (chunk: Buffer) => void;
+  readonly onStdout?: (chunk: Buffer) => void | Promise<void>;
 }
 
 export interface ExecResult {
@@ -45,15 +46,41 @@ export const exec: Exec = (file, args, options = {}) =>
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     }
+    const failed = (e: unknown): void => {
+      // The reader failed: the rest of the output is of no use, and this is the error.
+      sourceError ??= e;
+      child.kill('SIGKILL');
+    };
+    const read = (b: Buffer): Promise<void> | undefined => {
+      if (sourceError !== undefined || options.onStdout === undefined) return undefined;
+      try {
+        return options.onStdout(b)?.catch(failed);
+      } catch (e) {
+        failed(e);
+        return undefined;
+      }
+    };
+    /**
+     * A reader that paces itself (returns a promise): stdout pauses until it is done, so the child
+     * waits on a full pipe. Chunks that still come (Node resumes a child's stdout when it exits)
+     * queue behind it, in order.
+     */
+    let tail: Promise<void> | undefined;
+    const queue = (p: Promise<void>): void => {
+      tail = p;
+      void p.then(() => {
+        if (tail !== p) return;
+        tail = undefined;
+        child.stdout.resume();
+      });
+    };
     child.stdout.on('data', (b: Buffer) => {
       if (options.onStdout === undefined) return void out.push(b);
-      try {
-        options.onStdout(b);
-      } catch (e) {
-        // The reader failed: the rest of the output is of no use, and this is the error.
-        sourceError ??= e;
-        child.kill('SIGKILL');
-      }
+      if (tail !== undefined) return void queue(tail.then(() => read(b)));
+      const pending = read(b);
+      if (pending === undefined) return;
+      child.stdout.pause();
+      queue(pending);
     });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
@@ -61,13 +88,17 @@ export const exec: Exec = (file, args, options = {}) =>
       reject(new ExecError(file, null, e.message, { cause: e }));
     });
     child.on('close', (code) => {
+      if (tail !== undefined) return void tail.then(() => done(code));
+      done(code);
+    });
+    const done = (code: number | null): void => {
       if (timer) clearTimeout(timer);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (sourceError !== undefined) reject(sourceError instanceof Error ? sourceError : new Error(String(sourceError)));
       else if (code === 0) resolve({ stdout, stderr });
       else reject(new ExecError([file, ...args].join(' ').slice(0, 200), code, stderr));
-    });
+    };
     // A child that exits before reading all of stdin raises EPIPE here; the exit code says why.
     const stdinError = (e: Error): void => void err.push(Buffer.from(`stdin: ${e.message}\n`));
     const input = options.input;

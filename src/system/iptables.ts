@@ -111,7 +111,8 @@ export interface Iptables {
    * 10k-Service nat listing (~31 MB) is never held whole (as a string it is ~3× that at its peak:
    * the Buffers, their concatenation, the text).
    */
-  saveChunks(table: Table, onText: (text: string) => void): Promise<void>;
+  /** onText may return a promise: the listing waits for it (a paced reader); timeoutMs bounds the whole read. */
+  saveChunks(table: Table, onText: (text: string) => void | Promise<void>, timeoutMs?: number): Promise<void>;
   /** The chains of one table (`iptables-save -t TABLE`), scanned as the listing streams in. */
   chains(table: Table): Promise<string[]>;
   chainExists(table: Table, chain: string): Promise<boolean>;
@@ -168,14 +169,23 @@ export function createIptables(exec: Exec, family: IPFamily, backend: XtablesBac
       const { stdout } = await exec(bin.save, table ? ['-t', table] : [], { timeoutMs: TIMEOUT_MS });
       return stdout;
     },
-    async saveChunks(table, onText) {
+    async saveChunks(table, onText, timeoutMs = TIMEOUT_MS) {
       const decoder = new StringDecoder('utf8');
       // Decoded in small pieces: a reader that allocates per line (the drift digest) would keep a
       // whole 64 KiB read alive long enough to be promoted to the old generation.
-      const onStdout = (b: Buffer): void => {
-        for (let i = 0; i < b.length; i += SAVE_PIECE) onText(decoder.write(b.subarray(i, i + SAVE_PIECE)));
+      const onStdout = (b: Buffer): void | Promise<void> => {
+        let i = 0;
+        const rest = (): void | Promise<void> => {
+          while (i < b.length) {
+            const pending = onText(decoder.write(b.subarray(i, i + SAVE_PIECE)));
+            i += SAVE_PIECE;
+            if (pending !== undefined) return pending.then(rest);
+          }
+          return undefined;
+        };
+        return rest();
       };
-      await exec(bin.save, ['-t', table], { timeoutMs: TIMEOUT_MS, onStdout });
+      await exec(bin.save, ['-t', table], { timeoutMs, onStdout });
       const rest = decoder.end();
       if (rest !== '') onText(rest);
     },

@@ -165,9 +165,11 @@ export function spawnIn(
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
-      process.kill(pid, 'SIGTERM');
+      // Through the child handle, not process.kill(pid): a process that has just exited (reaped,
+      // its 'exit' event not dispatched yet) is ESRCH, which child.kill takes as already dead.
+      child.kill('SIGTERM');
       const timer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }, 5_000);
       await exited;
       clearTimeout(timer);
@@ -178,9 +180,7 @@ export function spawnIn(
 /** Stop every process started here and delete every namespace created here. */
 export async function deleteAllNamespaces(): Promise<void> {
   for (const child of [...processes]) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid, 'SIGKILL');
-    }
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   const errors: string[] = [];
   for (const name of [...created]) {

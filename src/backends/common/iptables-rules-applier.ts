@@ -23,7 +23,7 @@ export interface RulesApplier {
   /** `iptables-save -t TABLE` (the drift check reads our chains back); absent in --dry-run. */
   save?(table: Table): Promise<string>;
   /** `iptables-save -t TABLE` as decoded chunks while it streams (a 10k-Service nat table is ~31 MB). */
-  saveChunks?(table: Table, onText: (text: string) => void): Promise<void>;
+  saveChunks?(table: Table, onText: (text: string) => void | Promise<void>, timeoutMs?: number): Promise<void>;
   /** A string, or chunks written to iptables-restore's stdin in order without joining them. */
   restore(payload: RestoreInput): Promise<void>;
   /** Remove every KUBE-* chain and every rule that jumps to one (see cleanupPayload). */
@@ -63,7 +63,7 @@ export function createIptablesApplier(ipt: Iptables): RulesApplier {
       return ipt.chains('nat');
     },
     save: (table) => ipt.save(table),
-    saveChunks: (table, onText) => ipt.saveChunks(table, onText),
+    saveChunks: (table, onText, timeoutMs) => ipt.saveChunks(table, onText, timeoutMs),
     restore: (payload) => ipt.restore(payload),
     async cleanup() {
       const parts: string[] = [];

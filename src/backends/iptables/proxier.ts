@@ -13,7 +13,7 @@ import type { JumpRule, RulesApplier } from '../common/iptables-rules-applier.ts
 import type { RenderOptions } from './options.ts';
 import { FullSyncPolicy } from '../common/full-sync-policy.ts';
 import { UdpConntrackCleaner } from '../common/udp-conntrack-cleaner.ts';
-import type { Table } from '../../system/iptables.ts';
+import { DriftCheck } from './drift/drift-check.ts';
 import { ExpectedRules } from './drift/expected-rules.ts';
 
 /** The parts of the renderer's result the proxier uses (src/backends/iptables/render.ts). */
@@ -56,6 +56,8 @@ export interface IptablesProxierOptions<M> {
   readonly now?: () => number;
   /** Check the canaries at most this often (upstream: every syncPeriod); 0 checks on every sync. */
   readonly canaryIntervalMs?: number;
+  /** The pauses of a paced drift check (drift/drift-check.ts); default setTimeout. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -64,11 +66,6 @@ export interface IptablesProxierOptions<M> {
  * 512-line chunk lived through one or two scavenges and was promoted (~30 MiB over a 10k full sync).
  */
 const DIGEST_CHUNK_LINES = 32;
-/** A drift check slower than this is paced (see #timedDrift). */
-const DRIFT_SLOW_MS = 250;
-/** The share of one core slow drift checks may use on average. */
-const DRIFT_CPU_SHARE = 0.01;
-
 export class IptablesProxier<M> implements Proxier {
   readonly mode = 'iptables' as const;
   readonly family: IPFamily;
@@ -81,8 +78,7 @@ export class IptablesProxier<M> implements Proxier {
   /** What our payloads left in the kernel (drift/expected-rules.ts), compared at the canary cadence. */
   readonly #expected = new ExpectedRules();
   #driftLogged = false;
-  /** When the drift check may run next: its own cost sets the pace on large tables (DRIFT_CPU_SHARE). */
-  #nextDriftAt = Number.NEGATIVE_INFINITY;
+  readonly #drift: DriftCheck;
   /** Restore failures so far (also fed to metrics). */
   restoreFailures = 0;
 
@@ -95,6 +91,15 @@ export class IptablesProxier<M> implements Proxier {
       ...(options.conntrack ? { conntrack: options.conntrack } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.now ? { now: options.now } : {}),
+    });
+    this.#drift = new DriftCheck({
+      family: options.family,
+      applier: options.applier,
+      expected: this.#expected,
+      logger: options.logger,
+      now: () => this.#now(),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      report: (differences) => options.metrics?.setRulesetDrift?.(options.family, this.#now(), differences),
     });
   }
 
@@ -121,7 +126,7 @@ export class IptablesProxier<M> implements Proxier {
         logger.warn({ family: this.family }, 'canary chain missing: tables were flushed, doing a full sync');
         this.#policy.requireFull();
       }
-      const differences = this.#now() >= this.#nextDriftAt ? await this.#timedDrift() : [];
+      const differences = await this.#drift.differences();
       if (differences.length > 0) {
         if (!this.#driftLogged) logger.warn({ family: this.family, differences }, 'iptables rules differ from what was written, doing a full sync');
         this.#driftLogged = true;
@@ -195,39 +200,6 @@ export class IptablesProxier<M> implements Proxier {
     if (now - this.#lastCanaryCheck < interval) return false;
     this.#lastCanaryCheck = now;
     return true;
-  }
-
-  /**
-   * The drift check, paced by its own cost: on a small table it runs at every canary check; once a
-   * check takes longer than DRIFT_SLOW_MS (10k Services: ~0.8 s of iptables-save and ~0.8 s of
-   * comparing, docs/operations.md), the next waits until the checks use at most DRIFT_CPU_SHARE of
-   * a core, so an idle 10k-Service node stays near idle (about every 160 s there).
-   */
-  async #timedDrift(): Promise<string[]> {
-    const start = this.#now();
-    const differences = await this.#drift();
-    const took = this.#now() - start;
-    this.#nextDriftAt = took > DRIFT_SLOW_MS ? this.#now() + took / DRIFT_CPU_SHARE : Number.NEGATIVE_INFINITY;
-    return differences;
-  }
-
-  /** Our chains as iptables-save lists them against what our payloads left; exported as kubeproxyts_ruleset_drift. */
-  async #drift(): Promise<string[]> {
-    const { applier } = this.#o;
-    if (!this.#expected.known || applier.save === undefined) return [];
-    let differences: string[];
-    if (applier.saveChunks !== undefined) {
-      // Digested as it streams: the nat listing is ~31 MB at 10k Services.
-      const c = this.#expected.comparer();
-      for (const t of this.#expected.tables()) await applier.saveChunks(t as Table, (text) => c.push(text));
-      differences = c.differences();
-    } else {
-      const saved = new Map<string, string[]>();
-      for (const t of this.#expected.tables()) saved.set(t, [await applier.save(t as Table)]);
-      differences = this.#expected.compare(saved);
-    }
-    this.#o.metrics?.setRulesetDrift?.(this.family, this.#now(), differences);
-    return differences;
   }
 }
 

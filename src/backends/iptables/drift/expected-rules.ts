@@ -107,6 +107,15 @@ export class ExpectedRules {
   readonly #tables = new Map<string, DigestTable>();
   #jumps: readonly ExpectedJump[] = [];
   #known = false;
+  #version = 0;
+
+  /**
+   * Moves whenever what we wrote changes (a chain's rules, a chain added or deleted): a drift check
+   * that started under another version compared against rules that are no longer ours.
+   */
+  get version(): number {
+    return this.#version;
+  }
 
   /** Whether a payload was applied since start (before that, nothing is compared). */
   get known(): boolean {
@@ -132,13 +141,31 @@ export class ExpectedRules {
       push: (chunk) => reader.push(chunk),
       commit: () => {
         reader.end();
+        let changed = !this.#known;
+        if (full) {
+          let count = 0;
+          for (const chains of reader.tables.values()) count += chains.size;
+          if (count !== this.chainCount) changed = true;
+        }
+        const before = full ? new Map(this.#tables) : this.#tables;
         if (full) this.#tables.clear();
-        for (const [t, deleted] of reader.deleted) for (const c of deleted) this.#tables.get(t)?.delete(c);
+        for (const [t, deleted] of reader.deleted) {
+          for (const c of deleted) {
+            if (this.#tables.get(t)?.has(c) === true) changed = true;
+            this.#tables.get(t)?.delete(c);
+          }
+        }
         for (const [t, chains] of reader.tables) {
           let mine = this.#tables.get(t);
           if (mine === undefined) this.#tables.set(t, (mine = new DigestTable()));
-          for (const [c, d] of chains) mine.set(c, d);
+          const old = before.get(t);
+          for (const [c, d] of chains) {
+            const was = old?.get(c);
+            if (was === undefined || was.rules !== d.rules || was.hash !== d.hash) changed = true;
+            mine.set(c, d);
+          }
         }
+        if (changed) this.#version++;
         this.#known = true;
       },
     };

@@ -95,6 +95,7 @@ export async function createIptablesProxiers(s: IptablesSetup): Promise<Iptables
         ...(s.metrics ? { metrics: s.metrics } : {}),
         ...(s.now ? { now: s.now } : {}),
         canaryIntervalMs: config.iptables.syncPeriodMs,
+        sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()),
       }),
   );
 }

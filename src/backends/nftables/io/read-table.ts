@@ -79,7 +79,15 @@ function elementsOf(a: readonly RawAttr[]): KernelElem[] {
   });
 }
 
-export function openNftTableReader(options: { timeoutMs?: number } = {}): NftTableReader {
+export interface NftTableReaderOptions {
+  readonly timeoutMs?: number;
+  /** false: dump every set's elements, gets for none (what the gets are checked against in tests). */
+  readonly numberedGets?: boolean;
+  /** After each read: how many sets' elements came by gets and how many by dumps. */
+  readonly onRead?: (stats: { readonly gets: number; readonly dumps: number }) => void;
+}
+
+export function openNftTableReader(options: NftTableReaderOptions = {}): NftTableReader {
   const sock = NetlinkSocket.open(NETLINK_NETFILTER, { timeoutMs: options.timeoutMs ?? 30_000 });
   const dump = async (req: ReturnType<typeof request>, what: string): Promise<NlMsg[] | null> => {
     for (let attempt = 0; ; attempt++) {
@@ -116,7 +124,7 @@ export function openNftTableReader(options: { timeoutMs?: number } = {}): NftTab
         sets.set(s.name, s);
         const size = sizeOf(a);
         // Dynamic (affinity) sets are kept as they are: their elements are never compared.
-        if (isNumbered(s, size)) numbered.push({ set: s, size });
+        if (options.numberedGets !== false && isNumbered(s, size)) numbered.push({ set: s, size });
         else if (!s.name.startsWith('affinity-')) dumped.push(s);
       }
       for (const m of (await dump(request(nf, NFT_MSG_GETRULE, [nfAttr.str(1, TABLE)]), 'rule')) ?? []) {
@@ -127,7 +135,9 @@ export function openNftTableReader(options: { timeoutMs?: number } = {}): NftTab
         const userdata = firstAttr(a, 7);
         c?.rules.push({ exprs: exprs ?? new Uint8Array(0), ...(userdata !== undefined ? { userdata } : {}) });
       }
-      dumped.push(...(await readNumberedElements(sock, nf, numbered, (p) => elementsOf(attrList(p.subarray(4))))));
+      const misses = await readNumberedElements(sock, nf, numbered, (p) => elementsOf(attrList(p.subarray(4))));
+      dumped.push(...misses);
+      options.onRead?.({ gets: numbered.length - misses.length, dumps: dumped.length });
       for (const s of dumped) {
         const msgs = await dump(request(nf, NFT_MSG_GETSETELEM, [nfAttr.str(1, TABLE), nfAttr.str(2, s.name)]), `element of ${s.name}`);
         for (const m of msgs ?? []) s.elements.push(...elementsOf(attrsOf(m)));

@@ -3,7 +3,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openNftTableReader } from '../src/backends/nftables/io/read-table.ts';
 
-const reader = openNftTableReader();
+// GETS=0: element dumps only, the read-back before the numbered gets (the same run's baseline).
+const reader = openNftTableReader({ numberedGets: process.env.GETS !== '0' });
 const repeat = Number(process.env.REPEAT ?? 3);
 for (let i = 0; i < repeat; i++) {
   const h = monitorEventLoopDelay({ resolution: 10 });

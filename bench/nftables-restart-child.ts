@@ -14,7 +14,8 @@ import { createNft } from '../src/system/nft.ts';
 const N = Number(process.env.BENCH_SERVICES ?? 10_000);
 const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const nft = createNft(exec);
-const reader = openNftTableReader();
+// BENCH_NUMBERED_GETS=0: element dumps only (the read-back before the numbered gets), for a same-run baseline.
+const reader = openNftTableReader({ numberedGets: process.env.BENCH_NUMBERED_GETS !== '0' });
 const opts = upstreamNftOptions('IPv4', { batchElements: true, masqueradeMark: '0x00004000' });
 let bytes = 0;
 const proxier = (adopt: boolean): NftablesProxier => new NftablesProxier({

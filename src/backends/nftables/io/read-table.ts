@@ -1,6 +1,8 @@
 // Reads our `kube-proxy` table of one family back over nf_tables netlink, in one pass and without
 // nft (whose `list table` formats every rule: ~13 s at 10k Services): chain, set and rule dumps
-// of the table, then one element dump per set (named and anonymous). Used only at start and after
+// of the table, then the elements: of the anonymous numgen maps by gets of keys 0..size-1, many
+// per datagram (read-numbered-elements.ts says why), of every other set by one element dump per
+// set. Used only at start and after
 // a failure (restart adoption, adopt/plan-adoption.ts). null: the table does not exist.
 import { NetlinkSocket } from '../../../system/netlink-socket.ts';
 import { NETLINK_NETFILTER } from '../../../netlink/nfacct.ts';
@@ -10,6 +12,7 @@ import { nfAttr } from '../../../netlink/nftables/expr.ts';
 import type { NlMsg } from '../../../netlink/message.ts';
 import { attrList, be32Of, firstAttr, strOf, type KernelChain, type KernelElem, type KernelSet, type KernelTable, type RawAttr } from '../adopt/kernel-table.ts';
 import { TABLE } from '../names.ts';
+import { isNumbered, readNumberedElements, type NumberedSet } from './read-numbered-elements.ts';
 import type { NfFamily } from '../compile/values.ts';
 
 const NFT_MSG_GETCHAIN = 4;
@@ -58,6 +61,12 @@ function setOf(a: readonly RawAttr[]): KernelSet {
   };
 }
 
+/** NFTA_SET_DESC_SIZE: the size nft gave the set (an anonymous set's element count). */
+function sizeOf(a: readonly RawAttr[]): number | undefined {
+  const desc = firstAttr(a, 9);
+  return desc === undefined ? undefined : be32Of(firstAttr(attrList(desc), 1));
+}
+
 function elementsOf(a: readonly RawAttr[]): KernelElem[] {
   const list = firstAttr(a, 3);
   if (list === undefined) return [];
@@ -70,7 +79,15 @@ function elementsOf(a: readonly RawAttr[]): KernelElem[] {
   });
 }
 
-export function openNftTableReader(options: { timeoutMs?: number } = {}): NftTableReader {
+export interface NftTableReaderOptions {
+  readonly timeoutMs?: number;
+  /** false: dump every set's elements, gets for none (what the gets are checked against in tests). */
+  readonly numberedGets?: boolean;
+  /** After each read: how many sets' elements came by gets and how many by dumps. */
+  readonly onRead?: (stats: { readonly gets: number; readonly dumps: number }) => void;
+}
+
+export function openNftTableReader(options: NftTableReaderOptions = {}): NftTableReader {
   const sock = NetlinkSocket.open(NETLINK_NETFILTER, { timeoutMs: options.timeoutMs ?? 30_000 });
   const dump = async (req: ReturnType<typeof request>, what: string): Promise<NlMsg[] | null> => {
     for (let attempt = 0; ; attempt++) {
@@ -98,11 +115,17 @@ export function openNftTableReader(options: { timeoutMs?: number } = {}): NftTab
       // empty table is as good as none for adoption.
       if (chains.size === 0) return null;
       const sets = new Map<string, KernelSet>();
+      const numbered: NumberedSet[] = [];
+      const dumped: KernelSet[] = [];
       for (const m of (await dump(request(nf, NFT_MSG_GETSET, [nfAttr.str(1, TABLE)]), 'set')) ?? []) {
         const a = attrsOf(m);
         if (strOf(firstAttr(a, 1)) !== TABLE) continue;
         const s = setOf(a);
         sets.set(s.name, s);
+        const size = sizeOf(a);
+        // Dynamic (affinity) sets are kept as they are: their elements are never compared.
+        if (options.numberedGets !== false && isNumbered(s, size)) numbered.push({ set: s, size });
+        else if (!s.name.startsWith('affinity-')) dumped.push(s);
       }
       for (const m of (await dump(request(nf, NFT_MSG_GETRULE, [nfAttr.str(1, TABLE)]), 'rule')) ?? []) {
         const a = attrsOf(m);
@@ -112,9 +135,10 @@ export function openNftTableReader(options: { timeoutMs?: number } = {}): NftTab
         const userdata = firstAttr(a, 7);
         c?.rules.push({ exprs: exprs ?? new Uint8Array(0), ...(userdata !== undefined ? { userdata } : {}) });
       }
-      for (const s of sets.values()) {
-        // Dynamic (affinity) sets are kept as they are: their elements are never compared.
-        if (s.name.startsWith('affinity-')) continue;
+      const misses = await readNumberedElements(sock, nf, numbered, (p) => elementsOf(attrList(p.subarray(4))));
+      dumped.push(...misses);
+      options.onRead?.({ gets: numbered.length - misses.length, dumps: dumped.length });
+      for (const s of dumped) {
         const msgs = await dump(request(nf, NFT_MSG_GETSETELEM, [nfAttr.str(1, TABLE), nfAttr.str(2, s.name)]), `element of ${s.name}`);
         for (const m of msgs ?? []) s.elements.push(...elementsOf(attrsOf(m)));
       }

@@ -126,6 +126,9 @@ export interface ModeEntry {
   readonly featureGate?: ModeFeatureGate;
   /** A deprecated mode's announcement at start (log line and Node Event), as upstream's createProxier. */
   readonly deprecation?: ModeDeprecation;
-  /** `kube-proxy-ts trace` for this mode (modes without it are refused by name). */
-  readonly trace?: ModeTrace;
+  /**
+   * `kube-proxy-ts trace` for this mode (modes without it are refused by name): a loader, so that
+   * the tracer's modules are imported only by the trace command, never by the daemon (issue 14).
+   */
+  readonly trace?: () => Promise<ModeTrace>;
 }

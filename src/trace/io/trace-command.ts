@@ -26,7 +26,7 @@ export interface TraceCommandIO {
   readonly readFile?: (path: string) => string;
 }
 
-type Traceable = ModeEntry & { readonly trace: ModeTrace };
+type Traceable = ModeEntry & { readonly trace: () => Promise<ModeTrace> };
 const traceable = (): Traceable[] => MODES.filter((m): m is Traceable => m.trace !== undefined);
 
 function modeByName(name: string): Traceable {
@@ -36,11 +36,20 @@ function modeByName(name: string): Traceable {
   return m as Traceable;
 }
 
+/** The tracer of the first registered mode (registry order) whose dump `text` is. */
+async function recognising(text: string): Promise<ModeTrace | undefined> {
+  for (const m of traceable()) {
+    const tracer = await m.trace();
+    if (tracer.recognises(text)) return tracer;
+  }
+  return undefined;
+}
+
 /** `--dump-state FAMILY`: the live state, in the format --state takes (support cases, other nodes). */
 async function dumpState(family: string, mode: string | undefined, io: TraceCommandIO): Promise<string> {
   if (family !== 'IPv4' && family !== 'IPv6') throw new TraceInputError(`--dump-state ${JSON.stringify(family)}: give IPv4 or IPv6`);
   for (const m of mode !== undefined ? [modeByName(mode)] : traceable()) {
-    const state = await m.trace.readState({ exec: io.exec, family });
+    const state = await (await m.trace()).readState({ exec: io.exec, family });
     if (state !== null) return state;
   }
   throw new TraceInputError(`no ${family} state of ${mode ?? `a mode trace reads (${traceable().map((m) => m.name).join(', ')})`} is programmed on this node`);
@@ -77,16 +86,17 @@ async function report(argv: readonly string[], io: TraceCommandIO): Promise<{ re
     } catch (err) {
       throw new TraceInputError(`--state ${values.state}: ${describeError(err)}`, { cause: err });
     }
-    const mode = values.mode !== undefined ? modeByName(values.mode) : traceable().find((m) => m.trace.recognises(text));
-    if (mode === undefined) throw new TraceInputError(`--state ${values.state}: not a dump of any mode trace reads (${traceable().map((m) => m.name).join(', ')})`);
-    return { report: mode.trace.trace(text, { dest, from, nodeAddresses: nodeIPs, saved: true }), json: values.json === true };
+    const tracer = values.mode !== undefined ? await modeByName(values.mode).trace() : await recognising(text);
+    if (tracer === undefined) throw new TraceInputError(`--state ${values.state}: not a dump of any mode trace reads (${traceable().map((m) => m.name).join(', ')})`);
+    return { report: tracer.trace(text, { dest, from, nodeAddresses: nodeIPs, saved: true }), json: values.json === true };
   }
   const candidates = values.mode !== undefined ? [modeByName(values.mode)] : traceable();
   for (const m of candidates) {
-    const state = await m.trace.readState({ exec: io.exec, family: dest.family });
+    const tracer = await m.trace();
+    const state = await tracer.readState({ exec: io.exec, family: dest.family });
     if (state === null) continue;
     const addrs = (await localAddresses(io.exec, dest.family)).map((a) => a.ip);
-    return { report: m.trace.trace(state, { dest, from, nodeAddresses: [...addrs, ...nodeIPs], saved: false }), json: values.json === true };
+    return { report: tracer.trace(state, { dest, from, nodeAddresses: [...addrs, ...nodeIPs], saved: false }), json: values.json === true };
   }
   throw new TraceInputError(
     values.mode !== undefined

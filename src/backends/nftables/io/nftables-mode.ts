@@ -1,16 +1,14 @@
 // The nftables mode's registry entry (src/backends/modes.ts): upstream's `kube-proxy` table in
 // families ip and ip6, one `nft -f -` transaction per family per sync. It writes no iptables
 // chains, so starting in it removes every iptables-based mode's chains; the other modes remove
-// its table (leftovers.removeState), and --cleanup deletes both families' tables.
+// its table (leftovers.removeState), and --cleanup deletes both families' tables. The proxier and
+// the tracer are imported when used: other modes never load them, the daemon never the tracer.
 import { primaryNodeIPs } from '../../../config/node-ips.ts';
 import { describeError, KubeProxyError } from '../../../errors.ts';
 import type { IPFamily } from '../../../model/types.ts';
 import { createNft } from '../../../system/nft.ts';
 import type { HostFamilyDeps, ModeEntry } from '../../mode-entry.ts';
 import { deleteNftablesTables } from './leftovers.ts';
-import { holdsNftablesMode, traceNftables } from '../trace/trace-nftables.ts';
-import { readNftablesTraceState } from './read-trace-state.ts';
-import { createNftablesProxiers } from './setup.ts';
 
 /**
  * As upstream's getNFTablesInterface per family: a family whose table cannot be created is skipped
@@ -42,8 +40,8 @@ export const nftablesMode: ModeEntry = {
   syncPeriods: (c) => ({ syncPeriodMs: c.nftables.syncPeriodMs, minSyncPeriodMs: c.nftables.minSyncPeriodMs }),
   // upstream nftables NewProxier returns right after its nftables checks with --init-only.
   initOnly: () => Promise.resolve(),
-  createProxiers: (d) =>
-    createNftablesProxiers({
+  createProxiers: async (d) =>
+    (await import('./setup.ts')).createNftablesProxiers({
       config: d.config,
       families: d.families,
       exec: d.exec,
@@ -57,5 +55,8 @@ export const nftablesMode: ModeEntry = {
   // upstream platformApplyDefaults: nftables never serves NodePorts on every local IP by default.
   configDefaults: { nodePortAddresses: ['primary'] },
   leftovers: { removeState: (d) => deleteNftablesTables(d.exec, [d.family], d.logger) },
-  trace: { recognises: holdsNftablesMode, readState: readNftablesTraceState, trace: traceNftables },
+  trace: async () => {
+    const [{ holdsNftablesMode, traceNftables }, { readNftablesTraceState }] = await Promise.all([import('../trace/trace-nftables.ts'), import('./read-trace-state.ts')]);
+    return { recognises: holdsNftablesMode, readState: readNftablesTraceState, trace: traceNftables };
+  },
 };

@@ -1,5 +1,6 @@
 // The userspace mode's registry entry (src/backends/modes.ts): the daemon relays TCP/UDP itself,
-// with iptables portal rules sending Service traffic to its listeners (upstream v1.25).
+// with iptables portal rules sending Service traffic to its listeners (upstream v1.25). The proxier
+// (listeners, relays) and the tracer are imported when used: other modes never load them.
 import { isLoopbackIP } from '../../../config/node-ips.ts';
 import { KubeProxyError } from '../../../errors.ts';
 import type { IPFamily, Proxier } from '../../../model/types.ts';
@@ -8,10 +9,7 @@ import { localAddresses } from '../../../system/local-addresses.ts';
 import { iptablesHostFamilies } from '../../common/io/iptables-families.ts';
 import type { ModeEntry, ProxierDeps } from '../../mode-entry.ts';
 import { USERSPACE_CHAINS } from '../owned-chains.ts';
-import { createUserspaceProxier } from './proxier.ts';
 import { familyOf } from '../../../model/ip.ts';
-import { readSavedHolding } from '../../iptables/io/read-trace-state.ts';
-import { holdsUserspaceMode, traceUserspace } from '../trace/trace-userspace.ts';
 
 export const userspaceMode: ModeEntry = {
   name: 'userspace',
@@ -25,7 +23,10 @@ export const userspaceMode: ModeEntry = {
   cleanup: () => Promise.resolve(),
   leftovers: { chains: USERSPACE_CHAINS },
   // The portals, read as the iptables mode reads its rules (an iptables-save of the back-end holding them).
-  trace: { recognises: holdsUserspaceMode, readState: (d) => readSavedHolding(d, holdsUserspaceMode), trace: traceUserspace },
+  trace: async () => {
+    const [{ holdsUserspaceMode, traceUserspace }, { readSavedHolding }] = await Promise.all([import('../trace/trace-userspace.ts'), import('../../iptables/io/read-trace-state.ts')]);
+    return { recognises: holdsUserspaceMode, readState: (d) => readSavedHolding(d, holdsUserspaceMode), trace: traceUserspace };
+  },
 };
 
 /**
@@ -71,6 +72,7 @@ async function createUserspace(d: ProxierDeps): Promise<Proxier[]> {
   const bind = d.config.bindAddress;
   const specific = bind !== '' && bind !== '0.0.0.0' && bind !== '::';
   const families: readonly IPFamily[] = specific ? [familyOf(bind)] : d.families;
+  const { createUserspaceProxier } = await import('./proxier.ts');
   const out: Proxier[] = [];
   for (const family of families) {
     const hostIP = specific ? bind : await userspaceHostIP(d, family);

@@ -11,7 +11,7 @@
 // Not part of `npm run bench` (file name): run `node bench/nftables-one-change.probe.ts` as root;
 // BENCH_ONLY_CHANGES=1 times only the one-change ways (libnftables vs netlink, twice each).
 // The process re-executes itself inside the namespace (libnftables talks to its own netns).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import koffi from 'koffi';
 import { NftablesProxier } from '../src/backends/nftables/proxier.ts';
 import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts';
@@ -23,28 +23,13 @@ import { exec } from '../src/system/exec.ts';
 import { createNft } from '../src/system/nft.ts';
 import { openNftNetlinkWriter } from '../src/backends/nftables/io/netlink-writer.ts';
 import { percentile } from './stats.ts';
+import { reexecInOwnNamespace } from './probe-netns.ts';
 
 const N = Number(process.env.BENCH_SERVICES ?? 10_000);
 const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const K = Number(process.env.BENCH_CHANGES ?? 20);
 
-if (process.env.KPT_PROBE_NS === undefined) {
-  if (process.getuid?.() !== 0) {
-    console.log('probe skipped: needs root (ip netns)');
-    process.exit(0);
-  }
-  const ns = `kpt-probe-nft-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, new URL(import.meta.url).pathname], {
-      stdio: 'inherit', env: { ...process.env, KPT_PROBE_NS: ns }, timeout: 600_000,
-    });
-    if (r.status !== 0) console.log(`probe failed (exit ${r.status ?? r.signal})`);
-  } finally {
-    execFileSync('ip', ['netns', 'del', ns]);
-  }
-  process.exit(0);
-}
+reexecInOwnNamespace('kpt-probe-nft', import.meta.url);
 
 // libnftables, declared here only (a probe, not shipped code).
 const lib = koffi.load('libnftables.so.1');

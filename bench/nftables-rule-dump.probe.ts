@@ -4,7 +4,7 @@
 // Loads BENCH_SERVICES x BENCH_ENDPOINTS (default 10,000 x 10) with `nft -f` in a namespace of its
 // own, runs itself inside it, and times BENCH_ROUNDS dumps. Run as root:
 // `node --import tsx bench/nftables-rule-dump.probe.ts`. Not part of `npm run bench` (file name).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { renderTransaction } from '../src/backends/nftables/render.ts';
 import { upstreamNftOptions } from '../src/backends/nftables/testing/fixtures.ts';
 import { bigState } from '../src/backends/iptables/testing/scale.ts';
@@ -14,29 +14,14 @@ import { nfAttr } from '../src/netlink/nftables/expr.ts';
 import { encodeAttrs } from '../src/netlink/attrs.ts';
 import { NetlinkSocket } from '../src/system/netlink-socket.ts';
 import { percentile } from './stats.ts';
+import { reexecInOwnNamespace } from './probe-netns.ts';
 
 const N = Number(process.env.BENCH_SERVICES ?? 10_000);
 const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const R = Number(process.env.BENCH_ROUNDS ?? 5);
 const NFT_MSG_GETRULE = 7;
 
-if (process.env.KPT_PROBE_NS === undefined) {
-  if (process.getuid?.() !== 0) {
-    console.log('probe skipped: needs root (ip netns)');
-    process.exit(0);
-  }
-  const ns = `kpt-probe-dump-${process.pid}`;
-  execFileSync('ip', ['netns', 'add', ns]);
-  try {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, new URL(import.meta.url).pathname], {
-      stdio: 'inherit', env: { ...process.env, KPT_PROBE_NS: ns }, timeout: 600_000,
-    });
-    if (r.status !== 0) console.log(`probe failed (exit ${r.status ?? r.signal})`);
-  } finally {
-    execFileSync('ip', ['netns', 'del', ns]);
-  }
-  process.exit(0);
-}
+reexecInOwnNamespace('kpt-probe-dump', import.meta.url);
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 const tx = renderTransaction({ state: bigState(N, E, { full: true }), opts: upstreamNftOptions('IPv4', { batchElements: true }), nowMs: 0 }).transaction;

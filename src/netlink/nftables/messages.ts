@@ -21,15 +21,19 @@ export interface SetElem {
   readonly comment?: string;
 }
 
-export interface SetSpec {
+/** A set's definition, as written (SetSpec) and as a dump reads it back (adopt/kernel-table.ts). */
+export interface SetHeader {
   readonly name: string;
   readonly flags: number;
   readonly keyType: number;
   readonly keyLen: number;
   readonly dataType?: number;
   readonly dataLen?: number;
-  readonly id: number;
   readonly timeoutMs?: bigint;
+}
+
+export interface SetSpec extends SetHeader {
+  readonly id: number;
   /** NFTA_SET_DESC_SIZE (anonymous sets: their element count). */
   readonly size?: number;
   /** nft's set userdata (key/data byte order, typeof): `nft list` formats the elements from it. */

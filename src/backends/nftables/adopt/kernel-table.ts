@@ -3,6 +3,7 @@
 // with their elements. Raw where we compare (rule expressions, element data) so the comparison
 // (compare-rules.ts) needs no decoder for every expression the kernel knows. Pure.
 import { HOST_LITTLE_ENDIAN, NLA_HDRLEN, NLA_TYPE_MASK, align4 } from '../../../netlink/attrs.ts';
+import type { SetHeader } from '../../../netlink/nftables/messages.ts';
 
 export interface KernelRule {
   /** NFTA_RULE_EXPRESSIONS payload (a list of NFTA_LIST_ELEM). */
@@ -23,14 +24,7 @@ export interface KernelElem {
   readonly userdata?: Uint8Array;
 }
 
-export interface KernelSet {
-  readonly name: string;
-  readonly flags: number;
-  readonly keyType: number;
-  readonly keyLen: number;
-  readonly dataType?: number;
-  readonly dataLen?: number;
-  readonly timeoutMs?: bigint;
+export interface KernelSet extends SetHeader {
   elements: KernelElem[];
 }
 

@@ -5,7 +5,8 @@
 // `nft flush ruleset`; probed at most once per syncPeriod, the nftables stand-in for the
 // iptables canary) and after any refused transaction. The kernel is asked whether our table
 // exists (chain headers only) at start and after a failure, never on a partial sync; a table
-// found then is replaced whole in the sync's one transaction (render.ts replaceTable).
+// found then is adopted (read back over netlink, rewritten where it differs: adopt/), or replaced
+// whole in the sync's one transaction (render.ts replaceTable) when it cannot be.
 import { describeError } from '../../errors.ts';
 import type { Logger } from '../../model/logger.ts';
 import type { IPFamily, Proxier, ProxyState, SyncResult } from '../../model/types.ts';
